@@ -1,0 +1,25 @@
+/*
+ * The local APIC (xAPIC, memory-mapped): timer, IPIs, EOI. And the PIT,
+ * used once to calibrate the APIC timer and the TSC.
+ */
+#ifndef _KERN_APIC_H
+#define _KERN_APIC_H
+
+#include "types.h"
+
+void apic_init(void);			/* boot CPU: map, calibrate */
+void apic_cpu_init(void);		/* every CPU: enable, start the timer */
+u32 apic_id(void);
+void apic_eoi(void);
+void apic_send_ipi(u32 apicid, int vector);
+void apic_send_init(u32 apicid);
+void apic_send_sipi(u32 apicid, int page);
+void apic_panic_others(void);		/* stop every other CPU (panic) */
+void apic_timer_set_hz(u32 hz);
+
+/* Time. The TSC is calibrated against the PIT at boot. */
+extern u64 tsc_hz;
+hrtime_t gethrtime(void);		/* ns since boot */
+void udelay(u64 us);
+
+#endif

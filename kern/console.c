@@ -1,0 +1,242 @@
+/*
+ * COM1 console and kprintf. Output is polled (the UART transmit-holding
+ * register), so it works from any context, including panic with
+ * interrupts off. One lock keeps lines from different CPUs whole.
+ */
+#include "console.h"
+#include "x86.h"
+#include "sync.h"
+#include "panic.h"
+
+#define	COM1		0x3f8
+#define	UART_THR	0	/* transmit holding */
+#define	UART_RBR	0	/* receive buffer */
+#define	UART_IER	1
+#define	UART_FCR	2
+#define	UART_LCR	3
+#define	UART_MCR	4
+#define	UART_LSR	5
+#define	LSR_DR		0x01	/* data ready */
+#define	LSR_THRE	0x20	/* holding register empty */
+#define	LSR_TEMT	0x40	/* transmitter empty */
+
+static spinlock_t console_lock = SPINLOCK_INIT("console");
+
+void
+console_init(void)
+{
+	outb(COM1 + UART_IER, 0x00);
+	outb(COM1 + UART_LCR, 0x80);		/* divisor latch */
+	outb(COM1 + 0, 0x01);			/* 115200 baud */
+	outb(COM1 + 1, 0x00);
+	outb(COM1 + UART_LCR, 0x03);		/* 8N1 */
+	outb(COM1 + UART_FCR, 0xc7);		/* FIFO on, cleared */
+	outb(COM1 + UART_MCR, 0x03);		/* DTR, RTS */
+}
+
+void
+console_putc_unlocked(char c)
+{
+	if (c == '\n')
+		console_putc_unlocked('\r');
+	while ((inb(COM1 + UART_LSR) & LSR_THRE) == 0)
+		cpu_pause();
+	outb(COM1 + UART_THR, (u8)c);
+}
+
+/* Wait until the last byte has left the UART (before stopping Bochs). */
+void
+console_flush(void)
+{
+	for (int i = 0; i < 1000000; i++) {
+		if ((inb(COM1 + UART_LSR) & LSR_TEMT) != 0)
+			return;
+		cpu_pause();
+	}
+}
+
+int
+console_getc(void)
+{
+	if ((inb(COM1 + UART_LSR) & LSR_DR) == 0)
+		return (-1);
+	return (inb(COM1 + UART_RBR));
+}
+
+/* A minimal printf: %d %i %u %x %X %p %s %c %%, with l/ll/z, 0, width, -. */
+struct outbuf {
+	char *buf;
+	size_t len;
+	size_t pos;
+};
+
+static void
+out_c(struct outbuf *o, char c)
+{
+	if (o->buf == NULL)
+		console_putc_unlocked(c);
+	else if (o->pos + 1 < o->len)
+		o->buf[o->pos] = c;
+	o->pos++;
+}
+
+static void
+out_num(struct outbuf *o, u64 v, int base, bool neg, int width, bool zero,
+    bool left, bool upper)
+{
+	char tmp[24];
+	int n = 0;
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+
+	do {
+		tmp[n++] = digits[v % (u64)base];
+		v /= (u64)base;
+	} while (v != 0);
+	if (neg)
+		tmp[n++] = '-';
+	int pad = width > n ? width - n : 0;
+	if (!left) {
+		if (zero && neg) {
+			out_c(o, '-');
+			n--;
+		}
+		while (pad-- > 0)
+			out_c(o, zero ? '0' : ' ');
+	}
+	while (n > 0)
+		out_c(o, tmp[--n]);
+	if (left) {
+		while (pad-- > 0)
+			out_c(o, ' ');
+	}
+}
+
+static void
+format(struct outbuf *o, const char *fmt, va_list ap)
+{
+	for (; *fmt != '\0'; fmt++) {
+		if (*fmt != '%') {
+			out_c(o, *fmt);
+			continue;
+		}
+		fmt++;
+		bool zero = false, left = false;
+		int width = 0, lng = 0;
+		for (;; fmt++) {
+			if (*fmt == '0')
+				zero = true;
+			else if (*fmt == '-')
+				left = true;
+			else
+				break;
+		}
+		if (*fmt == '*') {
+			width = va_arg(ap, int);
+			fmt++;
+		}
+		while (*fmt >= '0' && *fmt <= '9')
+			width = width * 10 + (*fmt++ - '0');
+		while (*fmt == 'l' || *fmt == 'z') {
+			lng++;
+			fmt++;
+		}
+		switch (*fmt) {
+		case 'd':
+		case 'i': {
+			i64 v = lng ? va_arg(ap, i64) : va_arg(ap, int);
+			out_num(o, v < 0 ? (u64)-v : (u64)v, 10, v < 0, width,
+			    zero, left, false);
+			break;
+		}
+		case 'u':
+		case 'x':
+		case 'X': {
+			u64 v = lng ? va_arg(ap, u64) : va_arg(ap, unsigned);
+			out_num(o, v, *fmt == 'u' ? 10 : 16, false, width, zero,
+			    left, *fmt == 'X');
+			break;
+		}
+		case 'p':
+			out_c(o, '0');
+			out_c(o, 'x');
+			out_num(o, (u64)(uintptr_t)va_arg(ap, void *), 16, false,
+			    width, zero, left, false);
+			break;
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+			if (s == NULL)
+				s = "(null)";
+			int len = (int)strlen(s);
+			if (!left)
+				for (int i = len; i < width; i++)
+					out_c(o, ' ');
+			while (*s != '\0')
+				out_c(o, *s++);
+			if (left)
+				for (int i = len; i < width; i++)
+					out_c(o, ' ');
+			break;
+		}
+		case 'c':
+			out_c(o, (char)va_arg(ap, int));
+			break;
+		case '%':
+			out_c(o, '%');
+			break;
+		case '\0':
+			return;
+		default:
+			out_c(o, '%');
+			out_c(o, *fmt);
+			break;
+		}
+	}
+}
+
+void
+vkprintf(const char *fmt, va_list ap)
+{
+	struct outbuf o = { NULL, 0, 0 };
+
+	/* A panicking CPU prints without the lock: the holder may be dead. */
+	if (panicking) {
+		format(&o, fmt, ap);
+		return;
+	}
+	spin_lock(&console_lock);
+	format(&o, fmt, ap);
+	spin_unlock(&console_lock);
+}
+
+void
+kprintf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vkprintf(fmt, ap);
+	va_end(ap);
+}
+
+int
+kvsnprintf(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	struct outbuf o = { buf, len, 0 };
+
+	format(&o, fmt, ap);
+	if (len > 0)
+		buf[o.pos < len ? o.pos : len - 1] = '\0';
+	return ((int)o.pos);
+}
+
+int
+ksnprintf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = kvsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return (n);
+}

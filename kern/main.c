@@ -1,0 +1,184 @@
+/*
+ * kmain: from the boot code to a running scheduler on every CPU.
+ *
+ * Command line (key=value, space separated):
+ *   suite=all|a,b,c   run these test suites, print TAP, shut down
+ *   hz=N              clock ticks per second (default 100)
+ *   scale=N           test iteration scale in percent (default 100)
+ *   platform=NAME     where we run, for the log (set by scripts/run.py)
+ *   test_panic=1      panic on purpose (the host script must see it fail)
+ * Anything else is refused by name: "Bail out!" and a failing shutdown.
+ */
+#include "types.h"
+#include "x86.h"
+#include "console.h"
+#include "panic.h"
+#include "pmem.h"
+#include "kmem.h"
+#include "cpu.h"
+#include "apic.h"
+#include "thread.h"
+#include "../tests/ktest.h"
+
+#define	MB_BOOT_MAGIC	0x2badb002
+
+void pmap_init(void);
+
+static char cmdline[512];
+static char opt_suite[256];
+static char opt_platform[32] = "unknown";
+static bool opt_test_panic;
+u32 ktest_scale_pct = 100;
+
+static void
+bail(const char *fmt, const char *arg)
+{
+	kprintf("Bail out! ");
+	kprintf(fmt, arg);
+	kprintf("\n# bhyvelet: shutdown status=1\n");
+	kernel_shutdown(1);
+}
+
+static void
+copy_cmdline(u32 mbinfo)
+{
+	const u32 *info = phys_to_virt(mbinfo);
+
+	if ((info[0] & (1 << 2)) != 0 && info[4] != 0)
+		strlcpy(cmdline, phys_to_virt(info[4]), sizeof (cmdline));
+}
+
+static bool
+parse_u32(const char *v, u32 *out)
+{
+	char *end;
+	u64 n = strtoull(v, &end, 0);
+
+	if (*v == '\0' || *end != '\0' || n > 0xffffffffUL)
+		return (false);
+	*out = (u32)n;
+	return (true);
+}
+
+/* Checks every switch before anything runs, so bad input costs nothing. */
+static void
+parse_cmdline(void)
+{
+	char buf[sizeof (cmdline)];
+	char *p = buf;
+	bool first = true;
+
+	strlcpy(buf, cmdline, sizeof (buf));
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		char *tok = p;
+		while (*p != '\0' && *p != ' ')
+			p++;
+		if (*p == ' ')
+			*p++ = '\0';
+		char *eq = strchr(tok, '=');
+		if (eq == NULL) {
+			/* QEMU -kernel puts the image's file name first. */
+			if (first && strchr(tok, '/') != NULL)
+				continue;
+			if (first && strncmp(tok, "kernel", 6) == 0)
+				continue;
+			bail("unknown switch '%s'", tok);
+		}
+		first = false;
+		*eq = '\0';
+		const char *val = eq + 1;
+		if (strcmp(tok, "suite") == 0) {
+			strlcpy(opt_suite, val, sizeof (opt_suite));
+		} else if (strcmp(tok, "hz") == 0) {
+			if (!parse_u32(val, &hz) || hz < 10 || hz > 10000)
+				bail("bad value for hz: '%s' (10..10000)", val);
+		} else if (strcmp(tok, "scale") == 0) {
+			if (!parse_u32(val, &ktest_scale_pct) ||
+			    ktest_scale_pct < 1 || ktest_scale_pct > 10000)
+				bail("bad value for scale: '%s' (1..10000)", val);
+		} else if (strcmp(tok, "platform") == 0) {
+			strlcpy(opt_platform, val, sizeof (opt_platform));
+		} else if (strcmp(tok, "test_panic") == 0) {
+			opt_test_panic = strcmp(val, "0") != 0;
+		} else {
+			bail("unknown switch '%s'", tok);
+		}
+	}
+	/* Every suite named must exist. */
+	if (opt_suite[0] != '\0' && strcmp(opt_suite, "all") != 0) {
+		char s[sizeof (opt_suite)];
+		strlcpy(s, opt_suite, sizeof (s));
+		for (char *q = s; q != NULL && *q != '\0'; ) {
+			char *comma = strchr(q, ',');
+			if (comma != NULL)
+				*comma = '\0';
+			if (!ktest_suite_exists(q))
+				bail("unknown suite '%s'", q);
+			q = comma != NULL ? comma + 1 : NULL;
+		}
+	}
+}
+
+/* Nested on purpose, so the backtrace of test_panic=1 has some depth. */
+static __attribute__((noinline)) void
+test_panic_inner(void)
+{
+	panic("test_panic: panicking on purpose (test_panic=1)");
+}
+
+static __attribute__((noinline)) void
+test_panic_outer(void)
+{
+	test_panic_inner();
+	barrier();
+}
+
+static void
+main_thread(void *arg __unused)
+{
+	kprintf("bhyvelet: %d CPUs, %lu MiB free, hz=%u, platform=%s\n", ncpus,
+	    (pmem_pages_total() - pmem_pages_used()) >> 8, hz, opt_platform);
+	if (opt_test_panic)
+		test_panic_outer();
+	if (opt_suite[0] != '\0')
+		ktest_run(opt_suite);	/* shuts down */
+	kprintf("bhyvelet: nothing to do (give suite=NAME); shutting down\n");
+	kprintf("# bhyvelet: shutdown status=0\n");
+	kernel_shutdown(0);
+}
+
+void kmain(u32 magic, u32 mbinfo) __noreturn;
+void
+kmain(u32 magic, u32 mbinfo)
+{
+	/* %gs must point at a cpu_t before the first lock is taken. */
+	cpus[0].cpu_self = &cpus[0];
+	wrmsr(MSR_GS_BASE, (u64)(uintptr_t)&cpus[0]);
+	console_init();
+	kprintf("\nbhyvelet booting\n");
+	VERIFY(magic == MB_BOOT_MAGIC,
+	    "kmain: not started by a multiboot loader (eax=0x%x)", magic);
+	copy_cmdline(mbinfo);
+	kprintf("cmdline: %s\n", cmdline);
+
+	for (int i = 0; i < NCPU; i++)
+		spin_init(&cpus[i].cpu_runq.rq_lock, "runq");
+	pmem_init(mbinfo);
+	pmap_init();
+	idt_init();
+	cpu_setup_tables(&cpus[0]);
+	kmem_init();
+	parse_cmdline();
+	apic_init();
+	apic_timer_set_hz(hz);
+	sched_init();
+	mp_start_aps();
+	apic_cpu_init();
+	thread_create_detached("main", main_thread, NULL, -1);
+	sched_running = true;
+	sched_cpu_start(&cpus[0]);
+}

@@ -1,0 +1,37 @@
+/*
+ * panic() and assertions. A failed assertion names the broken rule in its
+ * message, so tests that expect a misuse to be caught can match on it.
+ */
+#ifndef _KERN_PANIC_H
+#define _KERN_PANIC_H
+
+#include "types.h"
+
+struct regs;
+
+__noreturn void panic(const char *fmt, ...) __printflike(1, 2);
+__noreturn void panic_regs(const struct regs *, const char *fmt, ...)
+    __printflike(2, 3);
+/* Print a backtrace starting at the frame pointer fp. */
+void backtrace_from(uintptr_t fp, int max);
+/* Symbolize a kernel text address: returns the name and sets *off. */
+const char *ksym_lookup(uintptr_t addr, uintptr_t *off);
+/* Address of a function by name, 0 if unknown. */
+uintptr_t ksym_addr(const char *name);
+/* Stop the emulator with a status (0 = success). */
+__noreturn void kernel_shutdown(int status);
+
+extern volatile int panicking;
+
+/* VERIFY is always on; ASSERT too (this kernel is always a debug kernel). */
+#define	VERIFY(cond, ...) do {						\
+	if (unlikely(!(cond)))						\
+		panic(__VA_ARGS__);					\
+} while (0)
+#define	ASSERT(cond) do {						\
+	if (unlikely(!(cond)))						\
+		panic("assertion failed: %s, file: %s, line: %d",	\
+		    #cond, __FILE__, __LINE__);				\
+} while (0)
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * Spin locks, wait queues, mutexes and condition variables.
+ *
+ * A spin lock disables interrupts on its CPU for as long as it is held
+ * (xv6's pushcli/popcli): the CPU counts the spin locks it holds and
+ * restores the interrupt flag it found when the outermost one is dropped.
+ * So no interrupt, and thus no preemption, can happen while one is held.
+ */
+#include "sync.h"
+#include "cpu.h"
+#include "x86.h"
+#include "panic.h"
+
+void
+spin_init(spinlock_t *l, const char *name)
+{
+	l->sl_locked = 0;
+	l->sl_cpu = NULL;
+	l->sl_name = name;
+}
+
+static void
+spl_push(void)
+{
+	bool on = intr_save();
+	cpu_t *cp = CPU;
+
+	if (cp->cpu_nspin++ == 0)
+		cp->cpu_spin_intr = on;
+}
+
+static void
+spl_pop(void)
+{
+	cpu_t *cp = CPU;
+
+	VERIFY(!intr_enabled(), "spin_unlock: interrupts enabled inside a spin lock");
+	VERIFY(cp->cpu_nspin > 0, "spin_unlock: no spin lock held");
+	if (--cp->cpu_nspin == 0 && cp->cpu_spin_intr)
+		intr_enable();
+}
+
+bool
+spin_held(const spinlock_t *l)
+{
+	return (l->sl_locked != 0 && l->sl_cpu == CPU);
+}
+
+void
+spin_lock(spinlock_t *l)
+{
+	spl_push();
+	VERIFY(!spin_held(l), "spin_lock: recursive acquire of %s", l->sl_name);
+	while (__atomic_exchange_n(&l->sl_locked, 1, __ATOMIC_ACQUIRE) != 0) {
+		while (READ_ONCE(l->sl_locked) != 0)
+			cpu_pause();
+	}
+	l->sl_cpu = CPU;
+}
+
+bool
+spin_trylock(spinlock_t *l)
+{
+	spl_push();
+	if (__atomic_exchange_n(&l->sl_locked, 1, __ATOMIC_ACQUIRE) != 0) {
+		spl_pop();
+		return (false);
+	}
+	l->sl_cpu = CPU;
+	return (true);
+}
+
+void
+spin_unlock(spinlock_t *l)
+{
+	VERIFY(spin_held(l), "spin_unlock: %s not held by this CPU", l->sl_name);
+	l->sl_cpu = NULL;
+	__atomic_store_n(&l->sl_locked, 0, __ATOMIC_RELEASE);
+	spl_pop();
+}
+
+void
+waitq_init(waitq_t *wq, const char *name)
+{
+	spin_init(&wq->wq_lock, name);
+	wq->wq_head = wq->wq_tail = NULL;
+}
+
+/*
+ * Sleep on wq. The caller holds wq_lock and no other spin lock. Interrupts
+ * stay off from here until the switch, so a wakeup that comes between the
+ * unlock and swtch() only puts us back on a run queue (resume() makes
+ * whoever picks us wait until we are off this CPU).
+ */
+void
+waitq_block(waitq_t *wq)
+{
+	cpu_t *cp = CPU;
+	kthread_t *t = cp->cpu_thread;
+
+	VERIFY(spin_held(&wq->wq_lock), "waitq_block: %s not held",
+	    wq->wq_lock.sl_name);
+	VERIFY(cp->cpu_nspin == 1, "waitq_block: other spin locks held");
+	VERIFY(t->t_preempt == 0,
+	    "waitq_block: blocking with preemption disabled (%s)",
+	    wq->wq_lock.sl_name);
+	VERIFY(t != cp->cpu_idle_thread, "waitq_block: idle thread blocks");
+
+	bool intr_was_on = cp->cpu_spin_intr;
+	cp->cpu_spin_intr = false;	/* the unlock must leave IF clear */
+	t->t_link = NULL;
+	if (wq->wq_tail == NULL)
+		wq->wq_head = t;
+	else
+		wq->wq_tail->t_link = t;
+	wq->wq_tail = t;
+	t->t_wq = wq;
+	t->t_state = TS_SLEEP;
+	spin_unlock(&wq->wq_lock);
+	swtch();
+	spin_lock(&wq->wq_lock);
+	CPU->cpu_spin_intr = intr_was_on;	/* maybe another CPU now */
+}
+
+bool
+waitq_wakeone(waitq_t *wq)
+{
+	kthread_t *t = wq->wq_head;
+
+	VERIFY(spin_held(&wq->wq_lock), "waitq_wakeone: %s not held",
+	    wq->wq_lock.sl_name);
+	if (t == NULL)
+		return (false);
+	wq->wq_head = t->t_link;
+	if (wq->wq_head == NULL)
+		wq->wq_tail = NULL;
+	t->t_link = NULL;
+	t->t_wq = NULL;
+	setrunqueue(t);
+	return (true);
+}
+
+void
+waitq_wakeall(waitq_t *wq)
+{
+	while (waitq_wakeone(wq))
+		;
+}
+
+void
+mutex_init(kmutex_t *m, const char *name)
+{
+	waitq_init(&m->m_wq, name);
+	m->m_owner = NULL;
+}
+
+void
+mutex_enter(kmutex_t *m)
+{
+	kthread_t *t = curthread;
+
+	spin_lock(&m->m_wq.wq_lock);
+	VERIFY(m->m_owner != t, "mutex_enter: recursive enter of %s",
+	    m->m_wq.wq_lock.sl_name);
+	while (m->m_owner != NULL)
+		waitq_block(&m->m_wq);
+	m->m_owner = t;
+	spin_unlock(&m->m_wq.wq_lock);
+}
+
+bool
+mutex_tryenter(kmutex_t *m)
+{
+	bool got = false;
+
+	spin_lock(&m->m_wq.wq_lock);
+	if (m->m_owner == NULL) {
+		m->m_owner = curthread;
+		got = true;
+	}
+	spin_unlock(&m->m_wq.wq_lock);
+	return (got);
+}
+
+void
+mutex_exit(kmutex_t *m)
+{
+	spin_lock(&m->m_wq.wq_lock);
+	VERIFY(m->m_owner == curthread, "mutex_exit: %s not owned by %s",
+	    m->m_wq.wq_lock.sl_name, curthread->t_name);
+	m->m_owner = NULL;
+	waitq_wakeone(&m->m_wq);
+	spin_unlock(&m->m_wq.wq_lock);
+}
+
+bool
+mutex_owned(const kmutex_t *m)
+{
+	return (m->m_owner == curthread);
+}
+
+void
+cv_init(kcondvar_t *cv, const char *name)
+{
+	waitq_init(&cv->cv_wq, name);
+}
+
+/*
+ * Queue ourselves on the cv before letting go of the mutex, so a signal
+ * sent by the next owner of the mutex cannot be missed.
+ */
+void
+cv_wait(kcondvar_t *cv, kmutex_t *m)
+{
+	VERIFY(mutex_owned(m), "cv_wait: mutex %s not held",
+	    m->m_wq.wq_lock.sl_name);
+	bool s = intr_save();
+	spin_lock(&cv->cv_wq.wq_lock);
+	/* Drop the mutex inside the cv lock: no wakeup can slip between. */
+	spin_lock(&m->m_wq.wq_lock);
+	m->m_owner = NULL;
+	waitq_wakeone(&m->m_wq);
+	spin_unlock(&m->m_wq.wq_lock);
+	waitq_block(&cv->cv_wq);
+	spin_unlock(&cv->cv_wq.wq_lock);
+	intr_restore(s);
+	mutex_enter(m);
+}
+
+void
+cv_signal(kcondvar_t *cv)
+{
+	spin_lock(&cv->cv_wq.wq_lock);
+	waitq_wakeone(&cv->cv_wq);
+	spin_unlock(&cv->cv_wq.wq_lock);
+}
+
+void
+cv_broadcast(kcondvar_t *cv)
+{
+	spin_lock(&cv->cv_wq.wq_lock);
+	waitq_wakeall(&cv->cv_wq);
+	spin_unlock(&cv->cv_wq.wq_lock);
+}

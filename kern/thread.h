@@ -1,0 +1,102 @@
+/*
+ * Kernel threads and the scheduler. Every thread is a kernel thread; vCPUs
+ * are threads like any other that happen to call VM_RUN.
+ */
+#ifndef _KERN_THREAD_H
+#define _KERN_THREAD_H
+
+#include "types.h"
+#include "sync.h"
+
+struct cpu;
+struct ctxop;
+
+typedef enum tstate {
+	TS_FREE = 0,	/* being created or freed */
+	TS_RUN,		/* on a run queue */
+	TS_ONPROC,	/* running on t_cpu */
+	TS_SLEEP,	/* on a wait queue or the timeout list */
+	TS_ZOMB		/* exited, not yet joined/reaped */
+} tstate_t;
+
+typedef struct kthread {
+	/*
+	 * resume() (swtch.asm) knows these two offsets.
+	 * t_sp: stack pointer saved by resume() when the thread switches out.
+	 * t_live: 1 from the moment a CPU loads the thread's registers until
+	 * resume() has saved them again. Another CPU that picks the thread
+	 * waits for 0, so a thread put on a run queue by its own CPU (preempt,
+	 * wakeup racing with sleep) is never run twice at once.
+	 */
+	uintptr_t t_sp;
+	volatile u32 t_live;
+	volatile u32 t_state;		/* tstate_t; see the queue locks */
+	int t_preempt;			/* kpreempt_disable depth; owner only */
+	int t_bound;			/* CPU id it is bound to, or -1; owner */
+	struct cpu *volatile t_cpu;	/* CPU it runs on, last ran on, or whose
+					   run queue holds it; set by swtch and
+					   setrunqueue under that queue's lock */
+	struct cpu *t_lastcpu;		/* CPU it last ran on; set by swtch */
+	struct kthread *t_link;		/* run/wait queue link; queue's lock */
+	u64 t_wakeup;			/* lbolt to wake at (timeouts); tmo lock */
+	bool t_timedout;		/* set by the clock when a timed sleep
+					   ended by time; owner clears */
+	struct waitq *t_wq;		/* queue it sleeps on, or NULL */
+
+	/* ctxops (kern/ctx): newest node, or NULL. Edited by ctxop_attach/
+	 * detach with preemption disabled. */
+	struct ctxop *t_ctx;
+
+	void (*t_func)(void *);		/* set at create, constant */
+	void *t_arg;
+	uintptr_t t_stkbase;		/* lowest address of the stack */
+	size_t t_stksize;
+	u64 t_id;			/* set at create, constant */
+	char t_name[32];
+	bool t_detached;		/* reaped by the idle loop, not joined */
+	waitq_t t_joinq;		/* joiners; its lock guards TS_ZOMB */
+
+	/* statistics, written by the CPU running the thread */
+	u64 t_nswitch;			/* times switched in */
+	u64 t_npreempt;			/* involuntary switches (timer) */
+	u64 t_nmigrate;			/* switched in on a different CPU */
+
+	struct kthread *t_allnext;	/* all-threads list; thread_list_lock */
+	struct kthread *t_allprev;
+} kthread_t;
+
+#define	T_SP_OFF	0
+#define	T_LIVE_OFF	8
+
+#define	THREAD_STACK_SIZE	(16 * 1024)
+
+kthread_t *thread_create(const char *name, void (*func)(void *), void *arg,
+    int cpu);				/* cpu: -1 = any; else bound there */
+kthread_t *thread_create_detached(const char *name, void (*func)(void *),
+    void *arg, int cpu);
+__noreturn void thread_exit(void);
+void thread_join(kthread_t *);
+void thread_yield(void);
+/* Bind the calling thread to a CPU (moving it there now), or -1 to unbind. */
+void thread_bind(int cpu);
+/* Sleep for at least ticks clock ticks. */
+void delay(u64 ticks);
+void thread_dump(kthread_t *);
+size_t thread_count(void);
+
+void kpreempt_disable(void);
+void kpreempt_enable(void);
+bool kpreempt_disabled(void);
+
+/* scheduler internals used by locks, the clock and traps */
+void swtch(void);
+void setrunqueue(kthread_t *);
+void preempt(void);
+void sched_init(void);
+void sched_cpu_start(struct cpu *) __noreturn;
+void clock_tick(void);
+extern volatile u64 lbolt;		/* ticks since boot, CPU 0's clock */
+extern u32 hz;
+extern bool sched_running;		/* threads are running; set once */
+
+#endif

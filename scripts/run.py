@@ -1,0 +1,508 @@
+#!/usr/bin/env python3
+"""Boot bhyvelet once in an emulator and judge its serial (TAP) log.
+
+  python3 scripts/run.py --platform qemu|bochs-vmx|bochs-svm --cpus N [--mem MiB]
+      [--cmdline "..."] [--timeout SEC] [--log FILE] [--interactive]
+      [--kernel build/kernel.bin] [--quiet]
+
+qemu runs the kernel with -kernel: with KVM (-cpu host) when /dev/kvm is usable and nested
+virtualization is on, else with TCG (-cpu max, which offers SVM). bochs-vmx (corei7_skylake_x)
+and bochs-svm (ryzen) boot a GRUB ISO built on the fly. Exit status 0 iff the run passed.
+Only the Python standard library is used.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap  # noqa: E402
+
+PLATFORMS = ('qemu', 'qemu-tcg', 'qemu-kvm', 'bochs-vmx', 'bochs-svm')
+BOCHS_MODELS = {'bochs-vmx': 'corei7_skylake_x', 'bochs-svm': 'ryzen'}
+DEFAULT_MEM = 256
+DEFAULT_TIMEOUT = {'qemu': 120, 'bochs': 300}
+BOCHS_SCALE = 10
+# After the shutdown line the kernel ends the emulator itself; if it does not, kill it after this.
+SHUTDOWN_GRACE = 10.0
+POLL = 0.1
+
+BOCHS_ROM_DIRS = ('/usr/share/bochs', '/usr/share/seabios')
+BOCHS_ROMS = ('BIOS-bochs-latest', 'bios.bin')
+VGA_ROMS = ('/usr/share/bochs/VGABIOS-lgpl-latest', '/usr/share/vgabios/vgabios.bin',
+            '/usr/share/seabios/vgabios-stdvga.bin')
+
+
+def family(platform):
+    return 'bochs' if platform.startswith('bochs') else 'qemu'
+
+
+def _param_on(path):
+    try:
+        with open(path) as f:
+            return f.read().strip() in ('Y', 'y', '1')
+    except OSError:
+        return False
+
+
+def kvm_status():
+    """(usable, why): KVM with nested virtualization usable for our VMX/SVM code?"""
+    try:
+        fd = os.open('/dev/kvm', os.O_RDWR | os.O_CLOEXEC)
+        os.close(fd)
+    except OSError as e:
+        return False, '/dev/kvm not usable (%s)' % (e.strerror or e)
+    for mod in ('kvm_intel', 'kvm_amd'):
+        if _param_on('/sys/module/%s/parameters/nested' % mod):
+            return True, '%s nested=on' % mod
+    return False, '/dev/kvm has no nested virtualization'
+
+
+def resolve_platform(platform):
+    """Map 'qemu' to qemu-kvm or qemu-tcg. Returns (platform, note)."""
+    if platform == 'qemu':
+        ok, why = kvm_status()
+        return ('qemu-kvm' if ok else 'qemu-tcg'), why
+    if platform == 'qemu-kvm':
+        ok, why = kvm_status()
+        if not ok:
+            raise SystemExit('run: qemu-kvm asked for, but ' + why)
+        return platform, why
+    return platform, ''
+
+
+def cmdline_keys(cmdline):
+    return {w.split('=', 1)[0] for w in cmdline.split()}
+
+
+def full_cmdline(cmdline, platform):
+    """The caller's command line plus platform= (and scale= on Bochs) unless given."""
+    words = cmdline.split()
+    keys = cmdline_keys(cmdline)
+    if 'platform' not in keys:
+        words.append('platform=' + platform)
+    if family(platform) == 'bochs' and 'scale' not in keys:
+        words.append('scale=%d' % BOCHS_SCALE)
+    return ' '.join(words)
+
+
+def find_file(candidates):
+    for c in candidates:
+        if os.path.exists(c):
+            return c
+    return None
+
+
+class RunResult:
+    def __init__(self):
+        self.platform = None
+        self.cpus = None
+        self.mem = None
+        self.cmdline = None
+        self.timeout = None
+        self.log_path = None
+        self.log = None          # tap.Log
+        self.verdict = None      # tap.Verdict
+        self.elapsed = 0.0
+        self.timed_out = False
+        self.killed_after_shutdown = False
+        self.rc = None           # emulator exit status (meaningless for judging)
+        self.diag = []           # extra lines worth showing on failure (emulator messages)
+        self.note = ''
+
+    @property
+    def ok(self):
+        return self.verdict is not None and self.verdict.ok
+
+    def describe(self):
+        return '%s cpus=%d' % (self.platform, self.cpus)
+
+
+# ---------------------------------------------------------------------------------------------
+# Process handling
+
+
+class _Tail:
+    """Follow a growing file; optionally echo what appears to a stream."""
+
+    def __init__(self, path, echo=None):
+        self.path = path
+        self.echo = echo
+        self.pos = 0
+        self.buf = b''
+        self.shutdown_seen = False
+
+    def poll(self):
+        try:
+            with open(self.path, 'rb') as f:
+                f.seek(self.pos)
+                data = f.read()
+        except OSError:
+            return
+        if not data:
+            return
+        self.pos += len(data)
+        if self.echo is not None:
+            self.echo.write(data.decode('utf-8', 'replace'))
+            self.echo.flush()
+        self.buf = (self.buf + data)[-4096:]
+        if not self.shutdown_seen and b'# bhyvelet: shutdown status=' in self.buf:
+            # wait for the whole line
+            i = self.buf.find(b'# bhyvelet: shutdown status=')
+            if b'\n' in self.buf[i:]:
+                self.shutdown_seen = True
+
+
+def _exited(proc):
+    """Has proc exited? Does not reap it, so its pid (and process group id) stay ours."""
+    try:
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _stop(proc, own_group, term_first):
+    """End proc (and, if it leads its own process group, everything in that group)."""
+    if own_group:
+        # Signal the group only while its leader is not yet reaped: the id is still ours.
+        if term_first:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            for _ in range(30):
+                if _exited(proc):
+                    break
+                time.sleep(0.1)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    else:
+        proc.kill()
+    return proc.wait()
+
+
+def _supervise(argv, serial_path, timeout, hard_timeout, own_group, echo=None, stdout=None,
+               stderr=None, stdin=subprocess.DEVNULL):
+    """Run argv until it exits, times out, or lingers after the shutdown line.
+
+    Returns (rc, timed_out, killed_after_shutdown, elapsed)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr,
+                            start_new_session=own_group)
+    tail = _Tail(serial_path, echo)
+    timed_out = killed_after_shutdown = False
+    shutdown_at = None
+    interrupted = False
+    rc = None
+    try:
+        while True:
+            try:
+                if _exited(proc):
+                    rc = proc.wait()
+                    break
+                time.sleep(POLL)
+            except KeyboardInterrupt:
+                # The terminal's Ctrl-C went to QEMU as well; let it exit, then judge.
+                interrupted = True
+                continue
+            tail.poll()
+            now = time.monotonic()
+            if tail.shutdown_seen and shutdown_at is None:
+                shutdown_at = now
+            if shutdown_at is not None and now - shutdown_at > SHUTDOWN_GRACE:
+                killed_after_shutdown = True
+                rc = _stop(proc, own_group, False)
+                break
+            if hard_timeout and now - start > hard_timeout:
+                timed_out = True
+                rc = _stop(proc, own_group, True)
+                break
+    finally:
+        if rc is None:
+            _stop(proc, own_group, False)
+    tail.poll()
+    elapsed = time.monotonic() - start
+    if timeout and elapsed >= timeout and not tail.shutdown_seen:
+        timed_out = True
+    if interrupted:
+        sys.stderr.write('\nrun: interrupted\n')
+    return rc, timed_out, killed_after_shutdown, elapsed
+
+
+# ---------------------------------------------------------------------------------------------
+# QEMU
+
+
+def run_qemu(res, kernel, interactive, workdir):
+    argv = ['qemu-system-x86_64']
+    if res.platform == 'qemu-kvm':
+        argv += ['-enable-kvm', '-cpu', 'host']
+    else:
+        argv += ['-accel', 'tcg', '-cpu', 'max']
+    argv += ['-smp', str(res.cpus), '-m', str(res.mem),
+             '-kernel', kernel, '-append', res.cmdline,
+             '-display', 'none', '-no-reboot',
+             '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']
+    if interactive:
+        # serial and monitor multiplexed on the terminal (Ctrl-A X quits, Ctrl-A C monitor),
+        # with a copy of the serial output in the log file for judging.
+        argv += ['-chardev', 'stdio,id=ser0,mux=on,logfile=%s' % res.log_path,
+                 '-serial', 'chardev:ser0', '-mon', 'chardev=ser0,mode=readline']
+        rc, to, kas, el = _supervise(argv, res.log_path, res.timeout, res.timeout, False,
+                                     stdin=None)
+    else:
+        argv += ['-serial', 'file:%s' % res.log_path, '-monitor', 'none']
+        errpath = os.path.join(workdir, 'qemu.stderr')
+        with open(errpath, 'wb') as err:
+            rc, to, kas, el = _supervise(argv, res.log_path, res.timeout, res.timeout, True,
+                                         stdout=err, stderr=err)
+        with open(errpath, 'rb') as f:
+            msgs = f.read().decode('utf-8', 'replace').splitlines()
+        res.diag += ['qemu: ' + m for m in msgs
+                     if m.strip() and 'terminating on signal' not in m][:10]
+    res.rc, res.timed_out, res.killed_after_shutdown, res.elapsed = rc, to, kas, el
+
+
+# ---------------------------------------------------------------------------------------------
+# Bochs
+
+
+def grub_quote(word):
+    if re.fullmatch(r'[A-Za-z0-9_=,.:/+%@-]+', word):
+        return word
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
+def build_iso(kernel, cmdline, workdir):
+    """A GRUB (BIOS) ISO that multiboots kernel with cmdline. Returns its path."""
+    root = os.path.join(workdir, 'iso')
+    os.makedirs(os.path.join(root, 'boot', 'grub'))
+    shutil.copyfile(kernel, os.path.join(root, 'boot', 'kernel.bin'))
+    args = ' '.join(grub_quote(w) for w in cmdline.split())
+    with open(os.path.join(root, 'boot', 'grub', 'grub.cfg'), 'w') as f:
+        f.write('set timeout=0\n'
+                'set default=0\n'
+                'menuentry "bhyvelet" {\n'
+                '  multiboot /boot/kernel.bin %s\n'
+                '  boot\n'
+                '}\n' % args)
+    iso = os.path.join(workdir, 'bhyvelet.iso')
+    p = subprocess.run(['grub-mkrescue', '-o', iso, root], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if p.returncode != 0 or not os.path.exists(iso):
+        out = p.stdout.decode('utf-8', 'replace').strip().splitlines()[-15:]
+        raise RuntimeError('grub-mkrescue failed (status %d):\n  %s'
+                           % (p.returncode, '\n  '.join(out)))
+    return iso
+
+
+def bochs_roms():
+    bios = None
+    for d in BOCHS_ROM_DIRS:
+        bios = find_file(os.path.join(d, r) for r in BOCHS_ROMS)
+        if bios:
+            break
+    vga = find_file(VGA_ROMS)
+    if not bios or not vga:
+        raise RuntimeError('Bochs ROM images not found (install bochsbios and vgabios: '
+                           'scripts/deps.sh)')
+    return bios, vga
+
+
+def write_bochsrc(path, model, cpus, mem, iso, serial, bochs_log):
+    bios, vga = bochs_roms()
+    with open(path, 'w') as f:
+        f.write('megs: %d\n' % mem)
+        f.write('cpu: model=%s, count=%d, ips=10000000, reset_on_triple_fault=0\n'
+                % (model, cpus))
+        f.write('romimage: file=%s\n' % bios)
+        f.write('vgaromimage: file=%s\n' % vga)
+        f.write('ata0-master: type=cdrom, path=%s, status=inserted\n' % iso)
+        f.write('boot: cdrom\n')
+        f.write('com1: enabled=1, mode=file, dev=%s\n' % serial)
+        f.write('display_library: term\n')
+        # The ALSA sound driver aborts Bochs on a machine without a sound card.
+        f.write('sound: driver=dummy\n')
+        f.write('speaker: enabled=0\n')
+        f.write('clock: sync=none, time0=local\n')
+        f.write('panic: action=fatal\n')
+        f.write('error: action=report\n')
+        f.write('log: %s\n' % bochs_log)
+
+
+BOCHS_DIAG_RE = re.compile(r'>>PANIC<<|VMENTER FAIL|VMFAIL|VMEXIT FAIL|VMRUN.*(fail|invalid)'
+                           r'|triple fault', re.IGNORECASE)
+
+
+def bochs_diag(bochs_out, bochs_log):
+    """Bochs's own explanation of why it stopped, and failed-entry messages."""
+    lines = []
+    try:
+        with open(bochs_out, 'rb') as f:
+            out = f.read().decode('utf-8', 'replace').splitlines()
+        for i, l in enumerate(out):
+            if 'Bochs is exiting with the following message' in l and i + 1 < len(out):
+                msg = out[i + 1].strip()
+                if 'Shutdown port: shutdown requested' not in msg:
+                    lines.append('bochs: exiting: ' + msg)
+    except OSError:
+        pass
+    try:
+        with open(bochs_log, 'rb') as f:
+            for raw in f:
+                l = raw.decode('utf-8', 'replace').rstrip()
+                if BOCHS_DIAG_RE.search(l) and 'Shutdown port: shutdown requested' not in l:
+                    lines.append('bochs.log: ' + l)
+                    if len(lines) >= 12:
+                        break
+    except OSError:
+        pass
+    return lines
+
+
+def run_bochs(res, kernel, interactive, workdir):
+    iso = build_iso(kernel, res.cmdline, workdir)
+    bochsrc = os.path.join(workdir, 'bochsrc')
+    dbgrc = os.path.join(workdir, 'dbgrc')
+    bochs_out = os.path.join(workdir, 'bochs.out')
+    bochs_log = res.log_path + '.bochs.log'
+    write_bochsrc(bochsrc, BOCHS_MODELS[res.platform], res.cpus, res.mem, iso,
+                  res.log_path, bochs_log)
+    with open(dbgrc, 'w') as f:
+        f.write('c\n')
+    argv = ['timeout', '-k', '5', str(int(res.timeout)),
+            'bochs', '-q', '-f', bochsrc, '-rc', dbgrc]
+    with open(bochs_out, 'wb') as out:
+        rc, to, kas, el = _supervise(argv, res.log_path, res.timeout, res.timeout + 10, True,
+                                     echo=sys.stdout if interactive else None,
+                                     stdout=out, stderr=subprocess.STDOUT)
+    res.rc, res.timed_out, res.killed_after_shutdown, res.elapsed = rc, to, kas, el
+    res.diag += bochs_diag(bochs_out, bochs_log)
+    res.diag.append('bochs log: %s' % bochs_log)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def default_log_path(platform, cpus):
+    return os.path.join('build', 'logs', 'run-%s-cpus%d.log' % (platform, cpus))
+
+
+def run_kernel(platform, cpus, mem=None, cmdline='', timeout=None, log_path=None,
+               interactive=False, kernel='build/kernel.bin'):
+    """Boot once and judge. Never raises for kernel problems; see RunResult.verdict."""
+    res = RunResult()
+    res.platform, res.note = resolve_platform(platform)
+    res.cpus = int(cpus)
+    res.mem = int(mem or DEFAULT_MEM)
+    res.cmdline = full_cmdline(cmdline or '', res.platform)
+    if timeout is None:
+        timeout = 0 if interactive else DEFAULT_TIMEOUT[family(res.platform)]
+    res.timeout = float(timeout)
+    res.log_path = os.path.abspath(log_path or default_log_path(res.platform, res.cpus))
+    os.makedirs(os.path.dirname(res.log_path), exist_ok=True)
+    if os.path.exists(res.log_path):
+        os.unlink(res.log_path)
+    open(res.log_path, 'wb').close()
+    if not os.path.isfile(kernel):
+        raise FileNotFoundError('%s not found: build it first (make)' % kernel)
+    kernel = os.path.abspath(kernel)
+    workdir = tempfile.mkdtemp(prefix='bhyvelet-run-')
+    try:
+        if family(res.platform) == 'qemu':
+            run_qemu(res, kernel, interactive, workdir)
+        else:
+            if not res.timeout:
+                res.timeout = 24 * 3600.0
+            run_bochs(res, kernel, interactive, workdir)
+    except RuntimeError as e:
+        res.log = tap.parse_file(res.log_path)
+        res.verdict = tap.Verdict(False, 'hang', str(e).splitlines()[0])
+        res.diag += str(e).splitlines()[1:]
+        return res
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    res.log = tap.parse_file(res.log_path)
+    res.verdict = tap.judge(res.log, res.timed_out, res.timeout)
+    if res.killed_after_shutdown:
+        res.diag.append('run: the emulator did not exit within %g s of the shutdown line; '
+                        'killed it' % SHUTDOWN_GRACE)
+    return res
+
+
+def failure_details(res):
+    """Lines to show for a failed run: not ok lines, panic block, bail, log tail, emulator."""
+    out = []
+    log, v = res.log, res.verdict
+    for t in log.failed:
+        out.append(t.line)
+    if v.kind == 'panic':
+        out.append('--- panic (%s) ---' % res.log_path)
+        out += log.panic_block()
+    elif v.kind == 'bail':
+        out += log.bail
+    elif v.kind in ('timeout', 'hang'):
+        out.append('--- last 20 lines of %s ---' % res.log_path)
+        out += log.tail(20) or ['(serial log is empty)']
+    elif v.kind == 'plan':
+        out.append('--- last 20 lines of %s ---' % res.log_path)
+        out += log.tail(20)
+    out += res.diag
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--platform', default='qemu', choices=PLATFORMS)
+    ap.add_argument('--cpus', type=int, default=1)
+    ap.add_argument('--mem', type=int, default=DEFAULT_MEM, help='MiB (default 256)')
+    ap.add_argument('--cmdline', default='', help='kernel command line, e.g. "suite=all hz=100"')
+    ap.add_argument('--timeout', type=float, default=None,
+                    help='seconds (default 120 for qemu, 300 for bochs; none if --interactive)')
+    ap.add_argument('--log', default=None, help='serial log file (default build/logs/run-*.log)')
+    ap.add_argument('--interactive', action='store_true',
+                    help='show the serial console live (QEMU: Ctrl-A X quits)')
+    ap.add_argument('--kernel', default='build/kernel.bin')
+    ap.add_argument('--quiet', action='store_true', help='print only the verdict line')
+    a = ap.parse_args(argv)
+    if a.cpus < 1:
+        ap.error('--cpus must be at least 1')
+
+    platform, note = resolve_platform(a.platform)
+    if not os.path.isfile(a.kernel):
+        print('run: %s not found: build it first (make)' % a.kernel, file=sys.stderr)
+        return 1
+    if not a.quiet:
+        t = a.timeout if a.timeout is not None else \
+            (0 if a.interactive else DEFAULT_TIMEOUT[family(platform)])
+        print('run: platform=%s cpus=%d mem=%d timeout=%s cmdline="%s" log=%s%s'
+              % (platform, a.cpus, a.mem, ('%gs' % t) if t else 'none',
+                 full_cmdline(a.cmdline, platform),
+                 a.log or default_log_path(platform, a.cpus),
+                 (' (%s)' % note) if note else ''), flush=True)
+    res = run_kernel(platform, a.cpus, a.mem, a.cmdline, a.timeout, a.log, a.interactive,
+                     a.kernel)
+    if res.ok:
+        print('PASS %s (%s, %.1f s)' % (res.describe(), tap.summary(res.log), res.elapsed))
+        for d in res.diag:
+            if d.startswith('run:'):
+                print(d)
+        return 0
+    if not a.quiet:
+        for line in failure_details(res):
+            print(line)
+    print('FAIL %s: %s (%s, %.1f s)' % (res.describe(), res.verdict.reason,
+                                        tap.summary(res.log), res.elapsed))
+    return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Parse and judge the TAP log bhyvelet writes to its serial port.
+
+The kernel's side of the protocol:
+  ok N - suite/name                  a passed test
+  ok N - suite/name # SKIP reason    a skipped test (counts as passed)
+  not ok N - suite/name: reason      a failed test
+  # text                             a comment
+  1..N                               the plan (printed at the end)
+  Bail out! text                     the kernel gave up (bad command line, ...)
+  panic[cpuN]: text                  a panic, followed by registers and a backtrace
+  # bhyvelet: shutdown status=0|1|panic   always the last line
+
+Only the standard library is used; run.py and check.py import this module.
+"""
+
+import re
+
+TEST_RE = re.compile(r'^(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?(.*)$')
+PLAN_RE = re.compile(r'^1\.\.(\d+)\b')
+SHUTDOWN_RE = re.compile(r'^# bhyvelet: shutdown status=(\S+)')
+BAIL_RE = re.compile(r'^Bail out!')
+# A backtrace line with a resolved symbol: "  #0 0xffffffff80101234 func_name+0x1c"
+BACKTRACE_SYM_RE = re.compile(r'#\d+\s+0x[0-9a-fA-F]+\s+[A-Za-z_]\w*\+0x[0-9a-fA-F]+')
+DIRECTIVE_RE = re.compile(r'\s#\s*(SKIP|TODO)\b\s*(.*)$', re.IGNORECASE)
+
+PANIC_BLOCK_LINES = 40
+
+
+class Test:
+    __slots__ = ('ok', 'num', 'desc', 'directive', 'line')
+
+    def __init__(self, ok, num, desc, directive, line):
+        self.ok = ok                # True for "ok"
+        self.num = num              # int or None
+        self.desc = desc            # "suite/name[: reason]" without the directive
+        self.directive = directive  # None, "SKIP" or "TODO"
+        self.line = line
+
+    @property
+    def failed(self):
+        # "not ok ... # TODO" is an expected failure in TAP, not a failure.
+        return not self.ok and self.directive != 'TODO'
+
+
+class Log:
+    """Everything of interest in one serial log."""
+
+    def __init__(self):
+        self.lines = []
+        self.tests = []
+        self.plans = []          # every N of a "1..N" line
+        self.bail = []           # "Bail out!" lines
+        self.panic_index = None  # index into lines of the first panic line
+        self.shutdown = None     # status string of the shutdown line, e.g. "0"
+
+    @property
+    def plan(self):
+        return self.plans[-1] if self.plans else None
+
+    @property
+    def passed(self):
+        return [t for t in self.tests if not t.failed]
+
+    @property
+    def failed(self):
+        return [t for t in self.tests if t.failed]
+
+    @property
+    def skipped(self):
+        return [t for t in self.tests if t.directive == 'SKIP']
+
+    @property
+    def panic_line(self):
+        return None if self.panic_index is None else self.lines[self.panic_index]
+
+    def panic_block(self, limit=PANIC_BLOCK_LINES):
+        if self.panic_index is None:
+            return []
+        return self.lines[self.panic_index:self.panic_index + limit]
+
+    def has_backtrace_symbol(self):
+        return any(BACKTRACE_SYM_RE.search(l) for l in self.panic_block())
+
+    def tail(self, n=20):
+        return self.lines[-n:]
+
+
+def clean_line(line):
+    line = line.rstrip('\r\n').replace('\r', '')
+    # Drop other control characters (a half-written byte, terminal escapes).
+    return ''.join(c for c in line if c == '\t' or c >= ' ').rstrip()
+
+
+def parse_text(text):
+    log = Log()
+    for raw in text.split('\n'):
+        line = clean_line(raw)
+        if not line:
+            continue
+        log.lines.append(line)
+        idx = len(log.lines) - 1
+        s = line.strip()
+        if log.panic_index is None and not s.startswith('#') and \
+                (s.startswith('panic[') or 'panic[cpu' in s):
+            log.panic_index = idx
+        m = SHUTDOWN_RE.match(s)
+        if m:
+            log.shutdown = m.group(1)
+            continue
+        if s.startswith('#'):
+            continue
+        if BAIL_RE.match(s):
+            log.bail.append(s)
+            continue
+        m = PLAN_RE.match(s)
+        if m:
+            log.plans.append(int(m.group(1)))
+            continue
+        m = TEST_RE.match(s)
+        if m:
+            ok = m.group(1) == 'ok'
+            num = int(m.group(2)) if m.group(2) is not None else None
+            desc = m.group(3)
+            directive = None
+            d = DIRECTIVE_RE.search(desc)
+            if d:
+                directive = d.group(1).upper()
+                desc = desc[:d.start()].rstrip()
+            log.tests.append(Test(ok, num, desc, directive, s))
+    return log
+
+
+def parse_file(path):
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except FileNotFoundError:
+        data = b''
+    return parse_text(data.decode('utf-8', 'replace'))
+
+
+class Verdict:
+    """kind is one of: pass, panic, bail, timeout, hang, plan, not_ok, status."""
+
+    def __init__(self, ok, kind, reason):
+        self.ok = ok
+        self.kind = kind
+        self.reason = reason
+
+    @property
+    def died(self):
+        """The run ended abnormally: it did not get through its tests."""
+        return self.kind in ('panic', 'bail', 'timeout', 'hang')
+
+    def __repr__(self):
+        return 'Verdict(%r, %r, %r)' % (self.ok, self.kind, self.reason)
+
+
+def plan_problem(log):
+    """None if the plan and the test lines agree, else a short description."""
+    if not log.plans:
+        return 'no plan line'
+    if len(log.plans) > 1:
+        return '%d plan lines' % len(log.plans)
+    n = log.plan
+    if len(log.tests) != n:
+        return 'plan 1..%d but %d test lines' % (n, len(log.tests))
+    nums = [t.num for t in log.tests]
+    if nums != list(range(1, n + 1)):
+        for i, num in enumerate(nums, 1):
+            if num != i:
+                return 'test %d is numbered %s' % (i, num if num is not None else 'nothing')
+    return None
+
+
+def judge(log, timed_out=False, timeout=None):
+    """Decide pass/fail for one boot from its parsed serial log."""
+    if log.panic_index is not None:
+        return Verdict(False, 'panic', 'panic: ' + log.panic_line.strip())
+    if log.bail:
+        return Verdict(False, 'bail', 'bail out: ' + log.bail[0][len('Bail out!'):].strip())
+    if log.shutdown is None:
+        if timed_out:
+            t = ' after %g s' % timeout if timeout else ''
+            return Verdict(False, 'timeout',
+                           'timeout%s: no shutdown line: kernel hung or crashed' % t)
+        return Verdict(False, 'hang', 'no shutdown line: kernel hung or crashed')
+    nfail = len(log.failed)
+    problem = plan_problem(log)
+    if problem:
+        extra = ' (and %d not ok)' % nfail if nfail else ''
+        return Verdict(False, 'plan', 'plan mismatch: ' + problem + extra)
+    if nfail:
+        return Verdict(False, 'not_ok', '%d not ok' % nfail)
+    if log.shutdown != '0':
+        return Verdict(False, 'status', 'shutdown status=%s' % log.shutdown)
+    return Verdict(True, 'pass', 'ok')
+
+
+def summary(log):
+    """"37 tests" or "37 tests, 2 skipped"."""
+    n = len(log.tests)
+    s = '%d test%s' % (n, '' if n == 1 else 's')
+    if log.skipped:
+        s += ', %d skipped' % len(log.skipped)
+    return s

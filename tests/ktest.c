@@ -1,0 +1,228 @@
+/*
+ * The in-kernel test runner: runs the selected suites in .ktests order,
+ * each test in a thread of its own, and prints TAP on the console.
+ * After every test it checks that the test freed every kmem buffer it
+ * allocated, joined every thread it made and left preemption enabled; at
+ * the end of the run, kmem_verify() and a leak check over the whole run
+ * are two more tests.
+ */
+#include "ktest.h"
+#include "../kern/console.h"
+#include "../kern/panic.h"
+#include "../kern/thread.h"
+#include "../kern/cpu.h"
+#include "../kern/kmem.h"
+#include "../kern/pmem.h"
+
+extern const ktest_t __ktests_start[], __ktests_end[];
+extern u32 ktest_scale_pct;
+
+static const ktest_t *cur;		/* the running test; runner only */
+static volatile bool cur_failed, cur_skipped;
+static char cur_reason[200];
+static spinlock_t fail_lock = SPINLOCK_INIT("ktest_fail");
+static int ntest, nfailed;
+
+u64
+ktest_scale(u64 n)
+{
+	u64 v = n * ktest_scale_pct / 100;
+	return (v > 0 ? v : 1);
+}
+
+void
+ktest_fail(const char *file, int line, const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	kvsnprintf(msg, sizeof (msg), fmt, ap);
+	va_end(ap);
+	spin_lock(&fail_lock);
+	bool first = !cur_failed;
+	cur_failed = true;
+	if (first)
+		ksnprintf(cur_reason, sizeof (cur_reason), "%s (%s:%d)", msg,
+		    file, line);
+	spin_unlock(&fail_lock);
+	if (!first)
+		kprintf("# also: %s (%s:%d)\n", msg, file, line);
+}
+
+bool
+ktest_failed(void)
+{
+	return (cur_failed);
+}
+
+void
+ktest_skip(const char *reason)
+{
+	cur_skipped = true;
+	strlcpy(cur_reason, reason, sizeof (cur_reason));
+}
+
+void
+ktest_note(const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	kvsnprintf(msg, sizeof (msg), fmt, ap);
+	va_end(ap);
+	kprintf("# %s\n", msg);
+}
+
+static bool
+suite_selected(const char *list, const char *suite)
+{
+	size_t n = strlen(suite);
+
+	if (strcmp(list, "all") == 0)
+		return (true);
+	for (const char *p = list; *p != '\0'; ) {
+		if (strncmp(p, suite, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return (true);
+		p = strchr(p, ',');
+		if (p == NULL)
+			break;
+		p++;
+	}
+	return (false);
+}
+
+bool
+ktest_suite_exists(const char *suite)
+{
+	for (const ktest_t *t = __ktests_start; t < __ktests_end; t++) {
+		if (strcmp(t->kt_suite, suite) == 0)
+			return (true);
+	}
+	return (false);
+}
+
+static void
+report(const char *suite, const char *name)
+{
+	ntest++;
+	if (cur_skipped && !cur_failed) {
+		kprintf("ok %d - %s/%s # SKIP %s\n", ntest, suite, name,
+		    cur_reason);
+	} else if (cur_failed) {
+		nfailed++;
+		kprintf("not ok %d - %s/%s: %s\n", ntest, suite, name,
+		    cur_reason);
+	} else {
+		kprintf("ok %d - %s/%s\n", ntest, suite, name);
+	}
+}
+
+static bool
+test_before(const ktest_t *a, const ktest_t *b)
+{
+	int c = strcmp(a->kt_file, b->kt_file);
+
+	return (c < 0 || (c == 0 && a->kt_line < b->kt_line));
+}
+
+static void
+reset(void)
+{
+	cur_failed = false;
+	cur_skipped = false;
+	cur_reason[0] = '\0';
+}
+
+static void
+test_thread(void *arg)
+{
+	const ktest_t *t = arg;
+
+	t->kt_func();
+	if (curthread->t_preempt != 0) {
+		ktest_fail(__FILE__, __LINE__,
+		    "test left preemption disabled (depth %d)",
+		    curthread->t_preempt);
+		curthread->t_preempt = 0;
+	}
+}
+
+static void
+run_one(const ktest_t *t)
+{
+	reset();
+	cur = t;
+	if (ncpus < t->kt_mincpus) {
+		char why[64];
+		ksnprintf(why, sizeof (why), "needs %d CPUs", t->kt_mincpus);
+		ktest_skip(why);
+		report(t->kt_suite, t->kt_name);
+		return;
+	}
+	u64 mark = kmem_mark();
+	size_t nthr = thread_count();
+	char name[32];
+	ksnprintf(name, sizeof (name), "test:%s", t->kt_name);
+	kthread_t *th = thread_create(name, test_thread, (void *)t, -1);
+	thread_join(th);
+	size_t leaked = kmem_outstanding(mark);
+	if (leaked != 0) {
+		kmem_leak_report(mark);
+		ktest_fail(__FILE__, __LINE__, "leaked %lu kmem buffers",
+		    leaked);
+	}
+	if (thread_count() != nthr)
+		ktest_fail(__FILE__, __LINE__, "left %ld threads behind",
+		    (long)(thread_count() - nthr));
+	report(t->kt_suite, t->kt_name);
+}
+
+void
+ktest_run(const char *suites)
+{
+	u64 mark = kmem_mark();
+	size_t pages = pmem_pages_used();
+
+	size_t n = (size_t)(__ktests_end - __ktests_start);
+	const ktest_t **order = kmem_alloc(n * sizeof (*order), KM_SLEEP);
+
+	/* The compiler may emit a file's tests in any order: sort them. */
+	for (size_t i = 0; i < n; i++) {
+		const ktest_t *t = &__ktests_start[i];
+		size_t j = i;
+		for (; j > 0 && test_before(t, order[j - 1]); j--)
+			order[j] = order[j - 1];
+		order[j] = t;
+	}
+	kprintf("TAP version 13\n");
+	kprintf("# suites: %s, %d CPUs, scale %u%%\n", suites, ncpus,
+	    ktest_scale_pct);
+	for (size_t i = 0; i < n; i++) {
+		if (suite_selected(suites, order[i]->kt_suite))
+			run_one(order[i]);
+	}
+	kmem_free(order, n * sizeof (*order));
+
+	/* The end-of-run checks are tests too. */
+	reset();
+	size_t bad = kmem_verify();
+	if (bad != 0)
+		ktest_fail(__FILE__, __LINE__, "kmem_verify found %lu problems",
+		    bad);
+	report("end", "kmem_verify");
+	reset();
+	size_t leaked = kmem_leak_report(mark);
+	if (leaked != 0)
+		ktest_fail(__FILE__, __LINE__,
+		    "%lu kmem buffers outstanding since the run began", leaked);
+	ktest_note("pages in use: %lu at start, %lu at end", pages,
+	    pmem_pages_used());
+	report("end", "no_leaks");
+
+	kprintf("1..%d\n", ntest);
+	kprintf("# %d passed, %d failed\n", ntest - nfailed, nfailed);
+	kprintf("# bhyvelet: shutdown status=%d\n", nfailed != 0 ? 1 : 0);
+	kernel_shutdown(nfailed != 0 ? 1 : 0);
+}

@@ -1,0 +1,56 @@
+/*
+ * In-kernel tests. KTEST(suite, name) registers a test in the .ktests
+ * section; the runner (tests/ktest.c) runs the suites named on the command
+ * line, each test in a thread of its own, and prints TAP on the console.
+ * After each test it checks that the test leaked no kmem buffers, pages or
+ * threads and left preemption enabled.
+ */
+#ifndef _TESTS_KTEST_H
+#define _TESTS_KTEST_H
+
+#include "../kern/types.h"
+
+typedef struct ktest {
+	const char *kt_suite;
+	const char *kt_name;
+	void (*kt_func)(void);
+	int kt_mincpus;			/* skipped with fewer CPUs */
+	const char *kt_file;		/* the runner sorts by file, line */
+	int kt_line;
+} ktest_t;
+
+#define	KTEST_MIN(suite, name, mincpus)					\
+	static void ktest_##suite##_##name(void);			\
+	static const ktest_t ktest_desc_##suite##_##name		\
+	    __attribute__((used, section(".ktests"), aligned(8))) =	\
+	    { #suite, #name, ktest_##suite##_##name, (mincpus),	\
+	    __FILE__, __LINE__ };					\
+	static void ktest_##suite##_##name(void)
+#define	KTEST(suite, name)	KTEST_MIN(suite, name, 1)
+
+/* Record a failure (the first reason is printed); the test goes on. */
+void ktest_fail(const char *file, int line, const char *fmt, ...)
+    __printflike(3, 4);
+bool ktest_failed(void);
+/* Mark the running test skipped (e.g. a CPU feature is missing). */
+void ktest_skip(const char *reason);
+/* A "# ..." diagnostic line in the TAP stream. */
+void ktest_note(const char *fmt, ...) __printflike(1, 2);
+/* n scaled by the scale= switch (percent; slow emulators use 10). */
+u64 ktest_scale(u64 n);
+
+#define	KT_EXPECT(cond, ...) do {					\
+	if (unlikely(!(cond)))						\
+		ktest_fail(__FILE__, __LINE__, __VA_ARGS__);		\
+} while (0)
+#define	KT_ASSERT(cond, ...) do {					\
+	if (unlikely(!(cond))) {					\
+		ktest_fail(__FILE__, __LINE__, __VA_ARGS__);		\
+		return;							\
+	}								\
+} while (0)
+
+void ktest_run(const char *suites);	/* runs the suites and shuts down */
+bool ktest_suite_exists(const char *suite);
+
+#endif
