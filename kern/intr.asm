@@ -128,3 +128,36 @@ thread_start_asm:
 	xor ebp, ebp
 	push rbp		; zero return address: backtraces stop here
 	jmp thread_start
+
+; void regs_capture(struct regs *r): the caller's registers, for panic().
+; rip is the return address, rsp the caller's stack pointer after return.
+global regs_capture
+regs_capture:
+	mov [rdi + 0], r15
+	mov [rdi + 8], r14
+	mov [rdi + 16], r13
+	mov [rdi + 24], r12
+	mov [rdi + 32], r11
+	mov [rdi + 40], r10
+	mov [rdi + 48], r9
+	mov [rdi + 56], r8
+	mov [rdi + 64], rbp
+	mov [rdi + 72], rdi
+	mov [rdi + 80], rsi
+	mov [rdi + 88], rdx
+	mov [rdi + 96], rcx
+	mov [rdi + 104], rbx
+	mov [rdi + 112], rax
+	mov qword [rdi + 120], -1	; vector: none
+	mov qword [rdi + 128], 0
+	mov rax, [rsp]
+	mov [rdi + 136], rax		; rip
+	mov [rdi + 144], cs
+	pushfq
+	pop rax
+	mov [rdi + 152], rax
+	lea rax, [rsp + 8]
+	mov [rdi + 160], rax		; rsp
+	mov [rdi + 168], ss
+	mov rax, [rdi + 112]
+	ret

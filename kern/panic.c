@@ -24,6 +24,8 @@ extern const char ksym_names[];
 extern char __text_start[], __text_end[];
 
 volatile int panicking;
+
+void regs_capture(struct regs *);
 static volatile int panic_cpu = -1;
 
 const char *
@@ -75,10 +77,10 @@ print_addr(int n, uintptr_t pc)
  * Stop at a zero return address (thread and CPU start push one), or when
  * the chain leaves the kernel's address space.
  */
-void
-backtrace_from(uintptr_t fp, int max)
+static void
+backtrace_walk(uintptr_t fp, int first, int max)
 {
-	for (int n = 0; n < max; n++) {
+	for (int n = first; n < first + max; n++) {
 		if (fp < KPM_BASE || (fp & 7) != 0)
 			break;
 		uintptr_t pc = ((uintptr_t *)fp)[1];
@@ -87,6 +89,12 @@ backtrace_from(uintptr_t fp, int max)
 		print_addr(n, pc);
 		fp = ((uintptr_t *)fp)[0];
 	}
+}
+
+void
+backtrace_from(uintptr_t fp, int max)
+{
+	backtrace_walk(fp, 0, max);
 }
 
 __noreturn void
@@ -125,19 +133,10 @@ panic_common(const struct regs *rp, const char *fmt, va_list ap)
 	    t != NULL ? t->t_name : "-");
 	vkprintf(fmt, ap);
 	kprintf("\n");
-	if (rp != NULL) {
-		dump_regs(rp);
-		kprintf("backtrace:\n");
-		print_addr(0, rp->rip);
-		backtrace_from(rp->rbp, 32);
-	} else {
-		kprintf("rsp=0x%lx rbp=0x%lx rflags=0x%lx\n", get_fp(), get_fp(),
-		    get_rflags());
-		kprintf("cr0=0x%lx cr2=0x%lx cr3=0x%lx cr4=0x%lx\n", get_cr0(),
-		    get_cr2(), get_cr3(), get_cr4());
-		kprintf("backtrace:\n");
-		backtrace_from(get_fp(), 32);
-	}
+	dump_regs(rp);
+	kprintf("backtrace:\n");
+	print_addr(0, rp->rip);
+	backtrace_walk(rp->rbp, 1, 32);
 	kprintf("# bhyvelet: shutdown status=panic\n");
 	kernel_shutdown(3);
 }
@@ -145,10 +144,12 @@ panic_common(const struct regs *rp, const char *fmt, va_list ap)
 __noreturn void
 panic(const char *fmt, ...)
 {
+	struct regs r;
 	va_list ap;
 
+	regs_capture(&r);
 	va_start(ap, fmt);
-	panic_common(NULL, fmt, ap);
+	panic_common(&r, fmt, ap);
 	va_end(ap);
 	kernel_shutdown(3);
 }

@@ -42,8 +42,11 @@ dump_regs(const struct regs *r)
 	    r->r8, r->r9, r->r10, r->r11);
 	kprintf("r12=%016lx r13=%016lx r14=%016lx r15=%016lx\n",
 	    r->r12, r->r13, r->r14, r->r15);
-	kprintf("rip=%016lx cs=%lx rflags=%lx ss=%lx vector=%lu err=%lx\n",
-	    r->rip, r->cs, r->rflags, r->ss, r->vector, r->err);
+	kprintf("rip=%016lx cs=%lx rflags=%lx ss=%lx", r->rip, r->cs,
+	    r->rflags, r->ss);
+	if (r->vector != ~0UL)
+		kprintf(" vector=%lu err=%lx", r->vector, r->err);
+	kprintf("\n");
 	kprintf("cr0=%lx cr2=%lx cr3=%lx cr4=%lx\n", get_cr0(), get_cr2(),
 	    get_cr3(), get_cr4());
 }
