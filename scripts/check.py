@@ -246,6 +246,7 @@ def main(argv=None):
     try:
         c.run_all(jobs)
     except KeyboardInterrupt:
+        run.stop_all()
         print('check: interrupted')
         c.failed += 1
     print('check: %.0f s in all' % (time.monotonic() - t0))

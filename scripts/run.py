@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -159,6 +160,25 @@ class _Tail:
                 self.shutdown_seen = True
 
 
+_live = {}   # running emulator processes -> own_group
+_live_lock = threading.Lock()
+
+
+def stop_all():
+    """End every emulator still running (for check.py on Ctrl-C)."""
+    with _live_lock:
+        procs = list(_live.items())
+    for proc, own_group in procs:
+        if not _exited(proc):
+            try:
+                if own_group:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:
+                    proc.kill()
+            except ProcessLookupError:
+                pass
+
+
 def _exited(proc):
     """Has proc exited? Does not reap it, so its pid (and process group id) stay ours."""
     try:
@@ -197,6 +217,8 @@ def _supervise(argv, serial_path, timeout, hard_timeout, own_group, echo=None, s
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr,
                             start_new_session=own_group)
+    with _live_lock:
+        _live[proc] = own_group
     tail = _Tail(serial_path, echo)
     timed_out = killed_after_shutdown = False
     shutdown_at = None
@@ -210,8 +232,12 @@ def _supervise(argv, serial_path, timeout, hard_timeout, own_group, echo=None, s
                     break
                 time.sleep(POLL)
             except KeyboardInterrupt:
-                # The terminal's Ctrl-C went to QEMU as well; let it exit, then judge.
                 interrupted = True
+                if own_group:
+                    # The emulator is in its own session and did not see the Ctrl-C.
+                    rc = _stop(proc, own_group, True)
+                    break
+                # The terminal's Ctrl-C went to QEMU as well; let it exit, then judge.
                 continue
             tail.poll()
             now = time.monotonic()
@@ -228,6 +254,8 @@ def _supervise(argv, serial_path, timeout, hard_timeout, own_group, echo=None, s
     finally:
         if rc is None:
             _stop(proc, own_group, False)
+        with _live_lock:
+            _live.pop(proc, None)
     tail.poll()
     elapsed = time.monotonic() - start
     if timeout and elapsed >= timeout and not tail.shutdown_seen:
