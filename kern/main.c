@@ -6,7 +6,8 @@
  *   hz=N              clock ticks per second (default 100)
  *   scale=N           test iteration scale in percent (default 100)
  *   platform=NAME     where we run, for the log (set by scripts/run.py)
- *   test_panic=1      panic on purpose (the host script must see it fail)
+ *   test_panic=1      panic on purpose (the host script must see it fail);
+ *                     test_panic=pagefault writes through NULL instead
  * Anything else is refused by name: "Bail out!" and a failing shutdown.
  */
 #include "types.h"
@@ -27,7 +28,7 @@ void pmap_init(void);
 static char cmdline[512];
 static char opt_suite[256];
 static char opt_platform[32] = "unknown";
-static bool opt_test_panic;
+static char opt_test_panic[16];
 u32 ktest_scale_pct = 100;
 
 static void
@@ -103,7 +104,10 @@ parse_cmdline(void)
 		} else if (strcmp(tok, "platform") == 0) {
 			strlcpy(opt_platform, val, sizeof (opt_platform));
 		} else if (strcmp(tok, "test_panic") == 0) {
-			opt_test_panic = strcmp(val, "0") != 0;
+			if (strcmp(val, "1") != 0 && strcmp(val, "pagefault") != 0)
+				bail("bad value for test_panic: '%s' (1 or "
+				    "pagefault)", val);
+			strlcpy(opt_test_panic, val, sizeof (opt_test_panic));
 		} else {
 			bail("unknown switch '%s'", tok);
 		}
@@ -127,6 +131,8 @@ parse_cmdline(void)
 static __attribute__((noinline)) void
 test_panic_inner(void)
 {
+	if (strcmp(opt_test_panic, "pagefault") == 0)
+		*(volatile u64 *)NULL = 0x42;	/* caught by trap() */
 	panic("test_panic: panicking on purpose (test_panic=1)");
 }
 
@@ -142,7 +148,7 @@ main_thread(void *arg __unused)
 {
 	kprintf("bhyvelet: %d CPUs, %lu MiB free, hz=%u, platform=%s\n", ncpus,
 	    (pmem_pages_total() - pmem_pages_used()) >> 8, hz, opt_platform);
-	if (opt_test_panic)
+	if (opt_test_panic[0] != '\0')
 		test_panic_outer();
 	if (opt_suite[0] != '\0')
 		ktest_run(opt_suite);	/* shuts down */
