@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402
 import tap  # noqa: E402
@@ -28,6 +29,7 @@ DEFAULT_MATRIX = [
     ('qemu', 4, 'all'),
     ('qemu', 2, 'all'),
     ('qemu', 1, 'all'),
+    ('qemu-grub', 2, 'boot'),
 ]
 
 
@@ -75,6 +77,18 @@ def expect_panic(res):
     return _ended_early(res, 'panic with a symbolized backtrace, reported as failure')
 
 
+def expect_pagefault(res):
+    ok, why = expect_panic(res)
+    if not ok:
+        return ok, why
+    first = res.log.panic_block()[:1]
+    if not first or '#PF page fault' not in first[0] or 'address 0x0 ' not in first[0]:
+        return False, 'the panic does not report the page fault at address 0: %s' % first
+    if not any(l.lstrip().startswith('rax=') for l in res.log.panic_block()):
+        return False, 'no register dump in the panic'
+    return ok, 'page fault at 0 reported with registers and a symbolized backtrace'
+
+
 def expect_bail(word):
     def check(res):
         if res.ok:
@@ -91,6 +105,7 @@ EXPECTATIONS = [
     ('expect-panic', 'qemu', 2, 'test_panic=1', expect_panic, 60),
     ('expect-bad-suite', 'qemu', 1, 'suite=nosuchsuite', expect_bail('nosuchsuite'), 60),
     ('expect-bad-switch', 'qemu', 1, 'suite=all frobnicate=1', expect_bail('frobnicate'), 60),
+    ('expect-pagefault', 'qemu', 2, 'test_panic=pagefault', expect_pagefault, 60),
 ]
 
 
@@ -231,6 +246,7 @@ def main(argv=None):
                     help='per-run timeout (default 120 s QEMU, 300 s Bochs)')
     a = ap.parse_args(argv)
     a.jobs = max(1, a.jobs)
+    run.install_signal_handlers(interrupt=True)
 
     if not os.path.isfile(a.kernel):
         print('check: %s not found: build it first (make)' % a.kernel)

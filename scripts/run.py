@@ -22,10 +22,12 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tap  # noqa: E402
 
-PLATFORMS = ('qemu', 'qemu-tcg', 'qemu-kvm', 'bochs-vmx', 'bochs-svm')
+# qemu-grub: QEMU TCG booting a GRUB ISO through SeaBIOS instead of -kernel.
+PLATFORMS = ('qemu', 'qemu-tcg', 'qemu-kvm', 'qemu-grub', 'bochs-vmx', 'bochs-svm')
 BOCHS_MODELS = {'bochs-vmx': 'corei7_skylake_x', 'bochs-svm': 'ryzen'}
 DEFAULT_MEM = 256
 DEFAULT_TIMEOUT = {'qemu': 120, 'bochs': 300}
@@ -177,6 +179,23 @@ def stop_all():
                     proc.kill()
             except ProcessLookupError:
                 pass
+    for proc, _ in procs:
+        try:
+            proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def install_signal_handlers(interrupt=False):
+    """On SIGTERM/SIGHUP end our emulators too (they run in their own sessions).
+    With interrupt=True raise KeyboardInterrupt instead, for the caller to clean up."""
+    def handler(signum, frame):
+        if interrupt:
+            raise KeyboardInterrupt
+        stop_all()
+        raise SystemExit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
 
 
 def _exited(proc):
@@ -275,9 +294,12 @@ def run_qemu(res, kernel, interactive, workdir):
         argv += ['-enable-kvm', '-cpu', 'host']
     else:
         argv += ['-accel', 'tcg', '-cpu', 'max']
-    argv += ['-smp', str(res.cpus), '-m', str(res.mem),
-             '-kernel', kernel, '-append', res.cmdline,
-             '-display', 'none', '-no-reboot',
+    argv += ['-smp', str(res.cpus), '-m', str(res.mem)]
+    if res.platform == 'qemu-grub':
+        argv += ['-cdrom', build_iso(kernel, res.cmdline, workdir), '-boot', 'd']
+    else:
+        argv += ['-kernel', kernel, '-append', res.cmdline]
+    argv += ['-display', 'none', '-no-reboot',
              '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']
     if interactive:
         # serial and monitor multiplexed on the terminal (Ctrl-A X quits, Ctrl-A C monitor),
@@ -501,6 +523,7 @@ def main(argv=None):
     ap.add_argument('--kernel', default='build/kernel.bin')
     ap.add_argument('--quiet', action='store_true', help='print only the verdict line')
     a = ap.parse_args(argv)
+    install_signal_handlers()
     if a.cpus < 1:
         ap.error('--cpus must be at least 1')
 

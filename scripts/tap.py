@@ -164,7 +164,8 @@ def plan_problem(log):
         return '%d plan lines' % len(log.plans)
     n = log.plan
     if len(log.tests) != n:
-        return 'plan 1..%d but %d test lines' % (n, len(log.tests))
+        return 'plan 1..%d but %d test line%s' % (n, len(log.tests),
+                                                  '' if len(log.tests) == 1 else 's')
     nums = [t.num for t in log.tests]
     if nums != list(range(1, n + 1)):
         for i, num in enumerate(nums, 1):
