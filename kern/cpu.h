@@ -42,6 +42,7 @@ typedef struct cpu {
 	bool cpu_spin_intr;		/* IF before the outermost spin lock */
 	int cpu_intr_depth;		/* nesting of interrupt handlers */
 	kthread_t *cpu_idle_thread;	/* constant once the CPU is up */
+	kthread_t *cpu_ctx_walk;	/* thread whose ctx hooks are running */
 	runq_t cpu_runq;
 
 	/* statistics; written by this CPU only */

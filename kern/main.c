@@ -8,6 +8,10 @@
  *   platform=NAME     where we run, for the log (set by scripts/run.py)
  *   test_panic=1      panic on purpose (the host script must see it fail);
  *                     test_panic=pagefault writes through NULL instead
+ *   panic_test=S/N    run the KTEST_PANIC test S/N, which must panic
+ *   ctx_legacy_restore=1  restorectx walks newest first (pre-12477 order)
+ *   ctx_validate=1    check every thread's ctxop ring at every savectx
+ *   bench=all|NAME    run benchmarks instead of tests
  * Anything else is refused by name: "Bail out!" and a failing shutdown.
  */
 #include "types.h"
@@ -19,7 +23,10 @@
 #include "cpu.h"
 #include "apic.h"
 #include "thread.h"
+#include "trace.h"
+#include "ctx/ctxop.h"
 #include "../tests/ktest.h"
+#include "../tests/kbench.h"
 
 #define	MB_BOOT_MAGIC	0x2badb002
 
@@ -28,6 +35,8 @@ void pmap_init(void);
 static char cmdline[512];
 static char opt_suite[256];
 static char opt_platform[32] = "unknown";
+static char opt_panic_test[64];
+static char opt_bench[64];
 static char opt_test_panic[16];
 u32 ktest_scale_pct = 100;
 
@@ -101,6 +110,18 @@ parse_cmdline(void)
 			if (!parse_u32(val, &ktest_scale_pct) ||
 			    ktest_scale_pct < 1 || ktest_scale_pct > 10000)
 				bail("bad value for scale: '%s' (1..10000)", val);
+		} else if (strcmp(tok, "panic_test") == 0) {
+			if (!ktest_suite_exists(val, true))
+				bail("unknown panic test '%s'", val);
+			strlcpy(opt_panic_test, val, sizeof (opt_panic_test));
+		} else if (strcmp(tok, "bench") == 0) {
+			if (!kbench_exists(val))
+				bail("unknown benchmark '%s'", val);
+			strlcpy(opt_bench, val, sizeof (opt_bench));
+		} else if (strcmp(tok, "ctx_legacy_restore") == 0) {
+			ctx_legacy_restore = strcmp(val, "0") != 0;
+		} else if (strcmp(tok, "ctx_validate") == 0) {
+			ctx_validate = strcmp(val, "0") != 0;
 		} else if (strcmp(tok, "platform") == 0) {
 			strlcpy(opt_platform, val, sizeof (opt_platform));
 		} else if (strcmp(tok, "test_panic") == 0) {
@@ -120,7 +141,7 @@ parse_cmdline(void)
 			char *comma = strchr(q, ',');
 			if (comma != NULL)
 				*comma = '\0';
-			if (!ktest_suite_exists(q))
+			if (!ktest_suite_exists(q, false))
 				bail("unknown suite '%s'", q);
 			q = comma != NULL ? comma + 1 : NULL;
 		}
@@ -150,8 +171,14 @@ main_thread(void *arg __unused)
 	    (pmem_pages_total() - pmem_pages_used()) >> 8, hz, opt_platform);
 	if (opt_test_panic[0] != '\0')
 		test_panic_outer();
+	if (ctx_legacy_restore)
+		kprintf("# ctx_legacy_restore=1: restorectx walks newest first\n");
+	if (opt_panic_test[0] != '\0')
+		ktest_run_panic(opt_panic_test);	/* shuts down */
+	if (opt_bench[0] != '\0')
+		kbench_run(opt_bench);			/* shuts down */
 	if (opt_suite[0] != '\0')
-		ktest_run(opt_suite);	/* shuts down */
+		ktest_run(opt_suite);			/* shuts down */
 	kprintf("bhyvelet: nothing to do (give suite=NAME); shutting down\n");
 	kprintf("# bhyvelet: shutdown status=0\n");
 	kernel_shutdown(0);
@@ -183,6 +210,7 @@ kmain(u32 magic, u32 mbinfo)
 	apic_timer_set_hz(hz);
 	sched_init();
 	mp_start_aps();
+	trace_init();
 	apic_cpu_init();
 	thread_create_detached("main", main_thread, NULL, -1);
 	sched_running = true;

@@ -19,6 +19,8 @@
 #include "pmem.h"
 #include "panic.h"
 #include "console.h"
+#include "trace.h"
+#include "ctx/ctxop.h"
 
 #define	STACK_MAGIC	0x57ac4ca9a57ac4caUL	/* bottom word of every stack */
 
@@ -92,6 +94,7 @@ thread_alloc(const char *name, void (*func)(void *), void *arg, int cpu)
 	t->t_stksize = THREAD_STACK_SIZE;
 	*(u64 *)t->t_stkbase = STACK_MAGIC;
 	waitq_init(&t->t_joinq, "thread_join");
+	spin_init(&t->t_ctx_lock, "t_ctx_lock");
 
 	/*
 	 * The first resume() into this thread pops six callee-saved registers
@@ -114,47 +117,85 @@ thread_alloc(const char *name, void (*func)(void *), void *arg, int cpu)
 static void
 thread_free(kthread_t *t)
 {
+	freectx(t, 0);
+	TRACE(TR_THREAD_FREE, t, 0);
 	list_remove(t);
 	page_free_contig(virt_to_phys((void *)t->t_stkbase),
 	    t->t_stksize / PAGESIZE);
 	kmem_free(t, sizeof (*t));
 }
 
+enum create_how { CREATE_RUN, CREATE_STOPPED, CREATE_FORK };
+
 static kthread_t *
 create(const char *name, void (*func)(void *), void *arg, int cpu,
-    bool detached)
+    bool detached, enum create_how how)
 {
 	kthread_t *t = thread_alloc(name, func, arg, cpu);
 
 	t->t_detached = detached;
 	list_insert(t);
+	TRACE(TR_THREAD_CREATE, t, 0);
 	/* Spread new unbound threads over the CPUs. */
 	t->t_cpu = &cpus[cpu >= 0 ? cpu :
 	    (int)(atomic_inc_32(&next_cpu) % (u32)ncpus)];
+	/* t cannot run yet: the creator's hooks may attach nodes to it. */
+	if (how == CREATE_FORK)
+		forkctx(curthread, t);
+	else
+		lwp_createctx(curthread, t);
+	if (how != CREATE_STOPPED)
+		thread_continue(t);
+	return (t);
+}
+
+void
+thread_continue(kthread_t *t)
+{
+	VERIFY(t->t_state == TS_FREE, "thread_continue: %s already started",
+	    t->t_name);
 	bool s = intr_save();
 	setrunqueue(t);
 	intr_restore(s);
-	return (t);
 }
 
 kthread_t *
 thread_create(const char *name, void (*func)(void *), void *arg, int cpu)
 {
-	return (create(name, func, arg, cpu, false));
+	return (create(name, func, arg, cpu, false, CREATE_RUN));
 }
 
 kthread_t *
 thread_create_detached(const char *name, void (*func)(void *), void *arg,
     int cpu)
 {
-	return (create(name, func, arg, cpu, true));
+	return (create(name, func, arg, cpu, true, CREATE_RUN));
+}
+
+kthread_t *
+thread_create_stopped(const char *name, void (*func)(void *), void *arg,
+    int cpu)
+{
+	return (create(name, func, arg, cpu, false, CREATE_STOPPED));
+}
+
+kthread_t *
+thread_fork(const char *name, void (*func)(void *), void *arg, int cpu)
+{
+	return (create(name, func, arg, cpu, false, CREATE_FORK));
 }
 
 /* The work swtch() leaves for the thread it switched to. */
 static void
 swtch_done(void)
 {
-	/* restorectx(curthread) goes here (kern/ctx). */
+	kthread_t *t = curthread;
+
+	if (t->t_migrated_from != NULL) {
+		TRACE(TR_MIGRATE, t->t_migrated_from->cpu_id, CPU->cpu_id);
+		t->t_migrated_from = NULL;
+	}
+	restorectx(t);
 }
 
 void thread_start(kthread_t *t) __noreturn;
@@ -174,6 +215,7 @@ thread_exit(void)
 
 	VERIFY(t->t_preempt == 0, "thread_exit: %s exits with preemption "
 	    "disabled", t->t_name);
+	exitctx(t);
 	intr_disable();
 	spin_lock(&t->t_joinq.wq_lock);
 	t->t_state = TS_ZOMB;
@@ -310,6 +352,13 @@ runq_pick(cpu_t *cp)
 	return (t);
 }
 
+/*
+ * GCC treats any function named savectx as returning twice (like setjmp:
+ * see special_function_p in its sources), which is harmless here but makes
+ * -Wclobbered warn about the locals below.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wclobbered"
 static void
 swtch_common(bool involuntary)
 {
@@ -333,10 +382,12 @@ swtch_common(bool involuntary)
 		old->t_npreempt++;
 		cp->cpu_npreempt++;
 	}
-	/* savectx(old) goes here (kern/ctx). */
+	TRACE(TR_SWTCH, old, new);
+	savectx(old);
 	if (new->t_lastcpu != cp && new->t_lastcpu != NULL) {
 		new->t_nmigrate++;
 		cp->cpu_nmigrate++;
+		new->t_migrated_from = new->t_lastcpu;
 	}
 	new->t_lastcpu = cp;
 	new->t_cpu = cp;
@@ -347,6 +398,7 @@ swtch_common(bool involuntary)
 	resume(old, new);
 	swtch_done();
 }
+#pragma GCC diagnostic pop
 
 void
 swtch(void)

@@ -37,6 +37,7 @@ typedef struct kthread {
 					   run queue holds it; set by swtch and
 					   setrunqueue under that queue's lock */
 	struct cpu *t_lastcpu;		/* CPU it last ran on; set by swtch */
+	struct cpu *t_migrated_from;	/* set by swtch, cleared by swtch_done */
 	struct kthread *t_link;		/* run/wait queue link; queue's lock */
 	u64 t_wakeup;			/* lbolt to wake at (timeouts); tmo lock */
 	bool t_timedout;		/* set by the clock when a timed sleep
@@ -46,6 +47,7 @@ typedef struct kthread {
 	/* ctxops (kern/ctx): newest node, or NULL. Edited by ctxop_attach/
 	 * detach with preemption disabled. */
 	struct ctxop *t_ctx;
+	spinlock_t t_ctx_lock;		/* serializes editors of t_ctx */
 
 	void (*t_func)(void *);		/* set at create, constant */
 	void *t_arg;
@@ -74,6 +76,13 @@ kthread_t *thread_create(const char *name, void (*func)(void *), void *arg,
     int cpu);				/* cpu: -1 = any; else bound there */
 kthread_t *thread_create_detached(const char *name, void (*func)(void *),
     void *arg, int cpu);
+/* Created but not runnable (ctxops may be attached) until thread_continue. */
+kthread_t *thread_create_stopped(const char *name, void (*func)(void *),
+    void *arg, int cpu);
+/* A thread cloned from the caller: its ctxops' fork hooks run. */
+kthread_t *thread_fork(const char *name, void (*func)(void *), void *arg,
+    int cpu);
+void thread_continue(kthread_t *);
 __noreturn void thread_exit(void);
 void thread_join(kthread_t *);
 void thread_yield(void);

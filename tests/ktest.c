@@ -75,16 +75,25 @@ ktest_note(const char *fmt, ...)
 	kprintf("# %s\n", msg);
 }
 
+/* Does the comma-separated list select test t (by suite or suite/name)? */
 static bool
-suite_selected(const char *list, const char *suite)
+test_selected(const char *list, const ktest_t *t)
 {
-	size_t n = strlen(suite);
+	size_t n = strlen(t->kt_suite), m = strlen(t->kt_name);
 
+	if (t->kt_panic != NULL)
+		return (false);
 	if (strcmp(list, "all") == 0)
 		return (true);
 	for (const char *p = list; *p != '\0'; ) {
-		if (strncmp(p, suite, n) == 0 && (p[n] == ',' || p[n] == '\0'))
-			return (true);
+		if (strncmp(p, t->kt_suite, n) == 0) {
+			const char *q = p + n;
+			if (*q == ',' || *q == '\0')
+				return (true);
+			if (*q == '/' && strncmp(q + 1, t->kt_name, m) == 0 &&
+			    (q[1 + m] == ',' || q[1 + m] == '\0'))
+				return (true);
+		}
 		p = strchr(p, ',');
 		if (p == NULL)
 			break;
@@ -93,14 +102,24 @@ suite_selected(const char *list, const char *suite)
 	return (false);
 }
 
-bool
-ktest_suite_exists(const char *suite)
+static const ktest_t *
+find_test(const char *spec, bool panic)
 {
 	for (const ktest_t *t = __ktests_start; t < __ktests_end; t++) {
-		if (strcmp(t->kt_suite, suite) == 0)
-			return (true);
+		size_t n = strlen(t->kt_suite);
+		if ((t->kt_panic != NULL) != panic)
+			continue;
+		if (strncmp(spec, t->kt_suite, n) == 0 && (spec[n] == '\0' ||
+		    (spec[n] == '/' && strcmp(spec + n + 1, t->kt_name) == 0)))
+			return (t);
 	}
-	return (false);
+	return (NULL);
+}
+
+bool
+ktest_suite_exists(const char *spec, bool panic)
+{
+	return (find_test(spec, panic) != NULL);
 }
 
 static void
@@ -200,7 +219,7 @@ ktest_run(const char *suites)
 	kprintf("# suites: %s, %d CPUs, scale %u%%\n", suites, ncpus,
 	    ktest_scale_pct);
 	for (size_t i = 0; i < n; i++) {
-		if (suite_selected(suites, order[i]->kt_suite))
+		if (test_selected(suites, order[i]))
 			run_one(order[i]);
 	}
 	kmem_free(order, n * sizeof (*order));
@@ -225,4 +244,26 @@ ktest_run(const char *suites)
 	kprintf("# %d passed, %d failed\n", ntest - nfailed, nfailed);
 	kprintf("# bhyvelet: shutdown status=%d\n", nfailed != 0 ? 1 : 0);
 	kernel_shutdown(nfailed != 0 ? 1 : 0);
+}
+
+/*
+ * Run one KTEST_PANIC test. Reaching the end of it is the failure: the
+ * misuse it commits was not caught.
+ */
+void
+ktest_run_panic(const char *which)
+{
+	const ktest_t *t = find_test(which, true);
+
+	VERIFY(t != NULL, "ktest_run_panic: no panic test %s", which);
+	kprintf("TAP version 13\n");
+	kprintf("# expecting panic: %s\n", t->kt_panic);
+	reset();
+	kthread_t *th = thread_create("panic_test", test_thread, (void *)t, -1);
+	thread_join(th);
+	kprintf("not ok 1 - %s/%s: did not panic (expected \"%s\")\n",
+	    t->kt_suite, t->kt_name, t->kt_panic);
+	kprintf("1..1\n");
+	kprintf("# bhyvelet: shutdown status=1\n");
+	kernel_shutdown(1);
 }

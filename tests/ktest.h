@@ -17,16 +17,25 @@ typedef struct ktest {
 	int kt_mincpus;			/* skipped with fewer CPUs */
 	const char *kt_file;		/* the runner sorts by file, line */
 	int kt_line;
+	const char *kt_panic;		/* KTEST_PANIC: the panic it must cause */
 } ktest_t;
 
-#define	KTEST_MIN(suite, name, mincpus)					\
+#define	KTEST_DEFINE(suite, name, mincpus, panicmsg)			\
 	static void ktest_##suite##_##name(void);			\
 	static const ktest_t ktest_desc_##suite##_##name		\
 	    __attribute__((used, section(".ktests"), aligned(8))) =	\
 	    { #suite, #name, ktest_##suite##_##name, (mincpus),	\
-	    __FILE__, __LINE__ };					\
+	    __FILE__, __LINE__, (panicmsg) };				\
 	static void ktest_##suite##_##name(void)
-#define	KTEST(suite, name)	KTEST_MIN(suite, name, 1)
+#define	KTEST_MIN(suite, name, mincpus)	KTEST_DEFINE(suite, name, mincpus, NULL)
+#define	KTEST(suite, name)	KTEST_DEFINE(suite, name, 1, NULL)
+/*
+ * A test that must panic with a message containing msg (API misuse that
+ * an assertion has to catch). It never runs in a suite: the host runs it
+ * alone with panic_test=suite/name and checks the panic message against
+ * the msg written here (scripts/check.py reads it from this source).
+ */
+#define	KTEST_PANIC(suite, name, msg)	KTEST_DEFINE(suite, name, 1, msg)
 
 /* Record a failure (the first reason is printed); the test goes on. */
 void ktest_fail(const char *file, int line, const char *fmt, ...)
@@ -51,6 +60,8 @@ u64 ktest_scale(u64 n);
 } while (0)
 
 void ktest_run(const char *suites);	/* runs the suites and shuts down */
-bool ktest_suite_exists(const char *suite);
+void ktest_run_panic(const char *which);	/* panic_test=suite/name */
+/* suite, or suite/name of a test (a panic test when panic is true) */
+bool ktest_suite_exists(const char *spec, bool panic);
 
 #endif

@@ -1,0 +1,433 @@
+/*
+ * ctxops: see ctxop.h and docs/ctxops.md.
+ *
+ * Who may edit a thread's list: the thread itself, or anyone while the
+ * thread cannot run (created stopped, or a zombie). Every edit runs with
+ * preemption disabled, so a switch (and so savectx) never sees a ring
+ * half-linked; t_ctx_lock serializes editors. Hooks run with preemption
+ * disabled and must not edit the list of the thread being walked:
+ * cpu_ctx_walk names that thread while its hooks run.
+ */
+#include "ctxop.h"
+#include "../thread.h"
+#include "../cpu.h"
+#include "../kmem.h"
+#include "../panic.h"
+#include "../console.h"
+#include "../trace.h"
+#include "../apic.h"
+#include "../x86.h"
+
+bool ctx_legacy_restore;
+bool ctx_validate;
+
+/* Fault injection for tests: attach without kpreempt_disable, slowly. */
+bool ctx_inject_unsafe_edit;
+
+struct ctxop *
+ctxop_allocate(const struct ctxop_template *ct, void *arg)
+{
+	VERIFY(ct->ct_rev == CTXOP_TPL_REV,
+	    "ctxop_allocate: bad template revision %u (want %u)", ct->ct_rev,
+	    CTXOP_TPL_REV);
+	VERIFY(!kpreempt_disabled() && intr_enabled(),
+	    "ctxop_allocate: sleeping allocation with preemption disabled");
+	struct ctxop *op = kmem_zalloc(sizeof (*op), KM_SLEEP);
+	op->save_op = ct->ct_save;
+	op->restore_op = ct->ct_restore;
+	op->fork_op = ct->ct_fork;
+	op->lwp_create_op = ct->ct_lwp_create;
+	op->exit_op = ct->ct_exit;
+	op->free_op = ct->ct_free;
+	op->arg = arg;
+	return (op);
+}
+
+void
+ctxop_free(struct ctxop *op)
+{
+	VERIFY(op->next == NULL && op->prev == NULL && op->owner == NULL,
+	    "ctxop_free: ctxop %p still attached to %s", (void *)op,
+	    op->owner != NULL ? op->owner->t_name : "?");
+	VERIFY(!kpreempt_disabled(),
+	    "ctxop_free: called with preemption disabled");
+	if (op->free_op != NULL)
+		op->free_op(op->arg, 0);
+	kmem_free(op, sizeof (*op));
+}
+
+/* May t's list be edited from here? */
+static void
+check_editable(kthread_t *t, struct ctxop *op, const char *who)
+{
+	VERIFY(CPU->cpu_ctx_walk != t,
+	    "%s: list edit from a ctx hook (ctxop %p, thread %s)", who,
+	    (void *)op, t->t_name);
+	VERIFY(t == curthread || t->t_state == TS_FREE ||
+	    t->t_state == TS_ZOMB,
+	    "%s: thread %s may be running (state %u)", who, t->t_name,
+	    t->t_state);
+}
+
+/* A window for tests to show that unprotected edits are caught. */
+static void
+inject_window(void)
+{
+	for (int i = 0; i < 2000; i++)
+		cpu_pause();
+}
+
+void
+ctxop_attach(kthread_t *t, struct ctxop *op)
+{
+	VERIFY(op->next == NULL && op->prev == NULL && op->owner == NULL,
+	    "ctxop_attach: ctxop %p already attached to %s", (void *)op,
+	    op->owner != NULL ? op->owner->t_name : "?");
+	check_editable(t, op, "ctxop_attach");
+
+	bool unsafe = ctx_inject_unsafe_edit;
+	if (!unsafe) {
+		kpreempt_disable();
+		spin_lock(&t->t_ctx_lock);
+	}
+	struct ctxop *head = t->t_ctx;
+	if (head == NULL) {
+		op->next = op->prev = op;
+	} else {
+		/* The new node is the newest: between the oldest and head. */
+		op->next = head;
+		op->prev = head->prev;
+		head->prev->next = op;
+		if (unsafe)
+			inject_window();	/* the ring is half linked */
+		head->prev = op;
+	}
+	op->owner = t;
+	t->t_ctx = op;
+	TRACE(TR_CTXOP_ATTACH, op, t);
+	if (!unsafe) {
+		spin_unlock(&t->t_ctx_lock);
+		kpreempt_enable();
+	}
+}
+
+void
+ctxop_detach(kthread_t *t, struct ctxop *op)
+{
+	VERIFY(op->owner == t && op->next != NULL && op->prev != NULL,
+	    "ctxop_detach: ctxop %p is not on %s's list", (void *)op,
+	    t->t_name);
+	check_editable(t, op, "ctxop_detach");
+
+	kpreempt_disable();
+	spin_lock(&t->t_ctx_lock);
+	if (op->next == op) {
+		t->t_ctx = NULL;
+	} else {
+		op->prev->next = op->next;
+		op->next->prev = op->prev;
+		if (t->t_ctx == op)
+			t->t_ctx = op->next;	/* the next older one */
+	}
+	op->next = op->prev = NULL;
+	op->owner = NULL;
+	TRACE(TR_CTXOP_DETACH, op, t);
+	spin_unlock(&t->t_ctx_lock);
+	kpreempt_enable();
+}
+
+void
+ctxop_install(kthread_t *t, const struct ctxop_template *ct, void *arg)
+{
+	ctxop_attach(t, ctxop_allocate(ct, arg));
+}
+
+int
+ctxop_remove(kthread_t *t, const struct ctxop_template *ct, void *arg)
+{
+	struct ctxop *head = t->t_ctx, *op = head;
+
+	VERIFY(t == curthread || t->t_state == TS_FREE ||
+	    t->t_state == TS_ZOMB,
+	    "ctxop_remove: thread %s may be running", t->t_name);
+	if (head == NULL)
+		return (0);
+	do {
+		if (op->save_op == ct->ct_save &&
+		    op->restore_op == ct->ct_restore &&
+		    op->fork_op == ct->ct_fork &&
+		    op->lwp_create_op == ct->ct_lwp_create &&
+		    op->exit_op == ct->ct_exit && op->free_op == ct->ct_free &&
+		    op->arg == arg) {
+			ctxop_detach(t, op);
+			ctxop_free(op);
+			return (1);
+		}
+		op = op->next;
+	} while (op != head);
+	return (0);
+}
+
+/*
+ * Walk the ring both ways and check every link. Used at every savectx
+ * when ctx_validate is on; a broken ring is a panic, not a test failure,
+ * because the next walk would follow a bad pointer.
+ */
+int
+ctxop_ring_check(kthread_t *t)
+{
+	struct ctxop *head = t->t_ctx, *op;
+	int n = 0, m = 0;
+
+	if (head == NULL)
+		return (0);
+	op = head;
+	do {
+		VERIFY(op->owner == t && op->next != NULL &&
+		    op->next->prev == op && op->prev->next == op,
+		    "ctxop ring broken on %s at node %p (next %p prev %p)",
+		    t->t_name, (void *)op, (void *)op->next, (void *)op->prev);
+		op = op->next;
+		VERIFY(++n <= 100000, "ctxop ring broken on %s: no end",
+		    t->t_name);
+	} while (op != head);
+	op = head;
+	do {
+		op = op->prev;
+		m++;
+	} while (op != head && m <= n);
+	VERIFY(m == n, "ctxop ring broken on %s: %d nodes forward, %d back",
+	    t->t_name, n, m);
+	return (n);
+}
+
+static u64
+count_hooks(struct ctxop *head, bool save)
+{
+	struct ctxop *op = head;
+	u64 n = 0;
+
+	do {
+		if ((save ? (void *)op->save_op : (void *)op->restore_op) !=
+		    NULL)
+			n++;
+		op = op->next;
+	} while (op != head);
+	return (n);
+}
+
+static void
+call_save(struct ctxop *op)
+{
+	if (op->save_op == NULL)
+		return;
+	op->save_ts = gethrtime();
+	TRACE(TR_CTXOP_SAVE, op->save_op, op);
+	op->save_op(op->arg);
+}
+
+static void
+call_restore(struct ctxop *op)
+{
+	if (op->restore_op == NULL)
+		return;
+	op->restore_ts = gethrtime();
+	TRACE(TR_CTXOP_RESTORE, op->restore_op, op);
+	op->restore_op(op->arg);
+}
+
+/* Switch code, outgoing thread, interrupts off: newest -> oldest. */
+void
+savectx(kthread_t *t)
+{
+	struct ctxop *head = t->t_ctx, *op;
+	cpu_t *cp = CPU;
+
+	if (head == NULL)
+		return;
+	if (ctx_validate)
+		ctxop_ring_check(t);
+	TRACE(TR_SAVECTX_ENTRY, trace_on ? count_hooks(head, true) : 0, 0);
+	cp->cpu_ctx_walk = t;
+	op = head;
+	do {
+		call_save(op);
+		op = op->next;
+	} while (op != head);
+	cp->cpu_ctx_walk = NULL;
+	TRACE(TR_SAVECTX_RETURN, 0, 0);
+}
+
+/*
+ * Switch code, incoming thread, interrupts off: oldest -> newest, the
+ * mirror of savectx, so a newer hook sees the state the older ones have
+ * put back. ctx_legacy_restore walks newest first, as illumos did before
+ * bug 12477; tests use it to show that order is caught.
+ */
+void
+restorectx(kthread_t *t)
+{
+	struct ctxop *head = t->t_ctx, *op;
+	cpu_t *cp = CPU;
+
+	if (head == NULL)
+		return;
+	TRACE(TR_RESTORECTX_ENTRY, trace_on ? count_hooks(head, false) : 0, 0);
+	cp->cpu_ctx_walk = t;
+	if (ctx_legacy_restore) {
+		op = head;
+		do {
+			call_restore(op);
+			op = op->next;
+		} while (op != head);
+	} else {
+		op = head->prev;		/* the oldest */
+		for (;;) {
+			call_restore(op);
+			if (op == head)
+				break;
+			op = op->prev;
+		}
+	}
+	cp->cpu_ctx_walk = NULL;
+	TRACE(TR_RESTORECTX_RETURN, 0, 0);
+}
+
+/*
+ * Lifecycle walks, newest -> oldest, with preemption disabled like every
+ * hook call. The hooks may attach preallocated nodes to the new thread
+ * (it cannot run yet), never to the walked one.
+ */
+void
+forkctx(kthread_t *parent, kthread_t *child)
+{
+	struct ctxop *head = parent->t_ctx, *op;
+
+	if (head == NULL)
+		return;
+	kpreempt_disable();
+	CPU->cpu_ctx_walk = parent;
+	op = head;
+	do {
+		if (op->fork_op != NULL)
+			op->fork_op(op->arg, child);
+		op = op->next;
+	} while (op != head);
+	CPU->cpu_ctx_walk = NULL;
+	kpreempt_enable();
+}
+
+void
+lwp_createctx(kthread_t *parent, kthread_t *new)
+{
+	struct ctxop *head = parent->t_ctx, *op;
+
+	if (head == NULL)
+		return;
+	kpreempt_disable();
+	CPU->cpu_ctx_walk = parent;
+	op = head;
+	do {
+		if (op->lwp_create_op != NULL)
+			op->lwp_create_op(op->arg, new);
+		op = op->next;
+	} while (op != head);
+	CPU->cpu_ctx_walk = NULL;
+	kpreempt_enable();
+}
+
+void
+exitctx(kthread_t *t)
+{
+	struct ctxop *head = t->t_ctx, *op;
+
+	if (head == NULL)
+		return;
+	kpreempt_disable();
+	CPU->cpu_ctx_walk = t;
+	op = head;
+	do {
+		if (op->exit_op != NULL)
+			op->exit_op(op->arg);
+		op = op->next;
+	} while (op != head);
+	CPU->cpu_ctx_walk = NULL;
+	kpreempt_enable();
+}
+
+/*
+ * The thread is gone (joined or reaped). Unhook the list from the thread
+ * first, so nothing can walk it while the nodes are freed.
+ */
+void
+freectx(kthread_t *t, int isexec)
+{
+	struct ctxop *head = t->t_ctx, *op;
+
+	if (head == NULL)
+		return;
+	kpreempt_disable();
+	t->t_ctx = NULL;
+	kpreempt_enable();
+	head->prev->next = NULL;	/* break the ring at the oldest */
+	for (op = head; op != NULL; ) {
+		struct ctxop *next = op->next;
+		op->next = op->prev = NULL;
+		op->owner = NULL;
+		if (op->free_op != NULL)
+			op->free_op(op->arg, isexec);
+		kmem_free(op, sizeof (*op));
+		op = next;
+	}
+}
+
+static const char *
+symname(const void *fn, char *buf, size_t len)
+{
+	uintptr_t off;
+	const char *n;
+
+	if (fn == NULL)
+		return ("-");
+	n = ksym_lookup((uintptr_t)fn, &off);
+	if (n == NULL || off != 0) {
+		ksnprintf(buf, len, "%p", fn);
+		return (buf);
+	}
+	return (n);
+}
+
+/* Shaped like mdb's ::walk ctxop | ::print struct ctxop. */
+void
+ctxop_print_chain(kthread_t *t)
+{
+	struct ctxop *head = t->t_ctx, *op;
+	char b1[24], b2[24], b3[24], b4[24], b5[24], b6[24];
+	int n = 0;
+
+	kprintf("> 0x%lx::walk ctxop | ::print struct ctxop   (thread %s, "
+	    "newest first)\n", (u64)(uintptr_t)t, t->t_name);
+	if (head == NULL) {
+		kprintf("  (no ctxops)\n");
+		return;
+	}
+	op = head;
+	do {
+		kprintf("  [%d] ctxop 0x%lx {\n", n++, (u64)(uintptr_t)op);
+		kprintf("      save_op = %s\n      restore_op = %s\n",
+		    symname((void *)op->save_op, b1, sizeof (b1)),
+		    symname((void *)op->restore_op, b2, sizeof (b2)));
+		kprintf("      fork_op = %s\n      lwp_create_op = %s\n",
+		    symname((void *)op->fork_op, b3, sizeof (b3)),
+		    symname((void *)op->lwp_create_op, b4, sizeof (b4)));
+		kprintf("      exit_op = %s\n      free_op = %s\n",
+		    symname((void *)op->exit_op, b5, sizeof (b5)),
+		    symname((void *)op->free_op, b6, sizeof (b6)));
+		kprintf("      arg = 0x%lx\n      next = 0x%lx\n      prev = "
+		    "0x%lx\n", (u64)(uintptr_t)op->arg,
+		    (u64)(uintptr_t)op->next, (u64)(uintptr_t)op->prev);
+		kprintf("      save_ts = %lu\n      restore_ts = %lu\n  }\n",
+		    op->save_ts, op->restore_ts);
+		op = op->next;
+	} while (op != head);
+}
