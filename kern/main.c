@@ -24,6 +24,7 @@
 #include "apic.h"
 #include "thread.h"
 #include "trace.h"
+#include "fpu.h"
 #include "ctx/ctxop.h"
 #include "../tests/ktest.h"
 #include "../tests/kbench.h"
@@ -205,6 +206,8 @@ kmain(u32 magic, u32 mbinfo)
 	idt_init();
 	cpu_setup_tables(&cpus[0]);
 	kmem_init();
+	fpu_init();
+	fpu_cpu_init();
 	parse_cmdline();
 	apic_init();
 	apic_timer_set_hz(hz);

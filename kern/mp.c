@@ -10,6 +10,7 @@
 #include "pmem.h"
 #include "panic.h"
 #include "console.h"
+#include "fpu.h"
 
 #define	TRAMPOLINE_BASE	0x8000
 
@@ -33,6 +34,7 @@ mp_ap_entry(cpu_t *cp)
 	wrmsr(MSR_GS_BASE, (u64)(uintptr_t)cp);
 	pmap_activate();		/* leave the boot page tables */
 	cpu_setup_tables(cp);
+	fpu_cpu_init();
 	apic_cpu_init();
 	sched_cpu_start(cp);		/* sets cpu_ready, never returns */
 }

@@ -67,14 +67,15 @@ record(kthread_t *t, trace_probe_t p, u64 a0, u64 a1)
 	bool s = intr_save();
 	cpu_t *cp = CPU;
 	struct trace_ring *r = &rings[cp->cpu_id];
-	u64 seq = atomic_inc_64(&trace_seq);
 
+	r->tr_busy = 1;
+	membar();		/* busy before the look at trace_on (quiesce) */
 	if (r->tr_recs == NULL || !trace_on) {
+		r->tr_busy = 0;
 		intr_restore(s);
 		return;
 	}
-	r->tr_busy = 1;
-	barrier();
+	u64 seq = atomic_inc_64(&trace_seq);
 	if (r->tr_count >= TRACE_RING_RECS) {
 		r->tr_dropped++;
 	} else {

@@ -6,23 +6,37 @@
                                                 one configuration only (make check SUITE=...)
 
 Prints one line per run and, last, exactly one line "N passed, M failed", where N and M count
-the TAP results (ok / not ok) of every run, one per expectation case, and one extra failure for
-each run that died (panic, hang, bail out, plan mismatch). Exit status 0 iff M == 0.
+the TAP results (ok / not ok) of every run, one per expectation case, one extra failure for
+each run that died (panic, hang, bail out, plan mismatch), one result per run whose log holds
+trace dumps (scripts/tracecheck.py's verdict), and one per host unit test (tests/host).
+Exit status 0 iff M == 0.
+
+Expectation cases (the default matrix, or --expect): the fixed ones in EXPECTATIONS, one
+"expect-panic suite/name" per KTEST_PANIC(suite, name, "text") in tests/*.c (boots with
+panic_test=suite/name and wants a panic line holding the text), and
+expect-tracecheck-catches-legacy-order.
 Only the Python standard library is used.
 """
 
 import argparse
+import glob
+import io
 import os
+import re
 import sys
 import threading
 import time
+import unittest
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402
 import tap  # noqa: E402
+import tracecheck  # noqa: E402
 
-# (platform, cpus, suite)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# (platform, cpus, suite[, more kernel command-line words])
 DEFAULT_MATRIX = [
     ('bochs-vmx', 1, 'all'),
     ('bochs-vmx', 2, 'all'),
@@ -30,7 +44,11 @@ DEFAULT_MATRIX = [
     ('qemu', 2, 'all'),
     ('qemu', 1, 'all'),
     ('qemu-grub', 2, 'boot'),
+    ('qemu', 2, 'ctx', 'hz=1000'),
 ]
+
+# tracecheck --order rules for every run's trace dumps: 'SAVE_A:RESTORE_A,SAVE_B:RESTORE_B'.
+TRACE_ORDERS = []
 
 
 class Job:
@@ -41,6 +59,7 @@ class Job:
         self.cmdline = cmdline
         self.expect = expect        # None for a normal run, else a function(res) -> (ok, why)
         self.timeout = timeout
+        self.judge = tap.judge
         self.result = None
         self.error = None
 
@@ -101,12 +120,131 @@ def expect_bail(word):
     return check
 
 
+def expect_panic_text(text):
+    """A KTEST_PANIC case: the run fails with a panic whose panic line holds text, quickly."""
+    def check(res):
+        if res.ok:
+            return False, 'the runner reported success for a kernel told to panic'
+        if res.log.panic_index is None:
+            return False, 'no panic[ line in the log (%s)' % res.verdict.reason
+        if res.verdict.kind != 'panic':
+            return False, 'runner reason is not the panic: %s' % res.verdict.reason
+        if text not in res.log.panic_line:
+            return False, 'the panic line does not contain "%s": %s' % (
+                text, res.log.panic_line.strip())
+        return _ended_early(res, 'panicked with "%s"' % text)
+    return check
+
+
+def expect_tracecheck_violation(res):
+    """The run's own tests pass, and tracecheck finds a violation in its trace."""
+    if not res.ok:
+        return False, 'the run itself failed: %s' % res.verdict.reason
+    if not res.log.trace_dumps:
+        return False, 'no trace dump in the log'
+    tc = tracecheck.check_log(res.log_path)
+    if tc.status != 'violation':
+        return False, 'tracecheck found no violation: %s' % tc.summary()
+    return True, 'TAP passed and tracecheck caught: %s' % tc.violation_text.split('\n', 1)[0]
+
+
 EXPECTATIONS = [
     ('expect-panic', 'qemu', 2, 'test_panic=1', expect_panic, 60),
     ('expect-bad-suite', 'qemu', 1, 'suite=nosuchsuite', expect_bail('nosuchsuite'), 60),
     ('expect-bad-switch', 'qemu', 1, 'suite=all frobnicate=1', expect_bail('frobnicate'), 60),
     ('expect-pagefault', 'qemu', 2, 'test_panic=pagefault', expect_pagefault, 60),
+    ('expect-tracecheck-catches-legacy-order', 'qemu', 2,
+     'suite=ctx/legacy_guest_fpu ctx_legacy_restore=1', expect_tracecheck_violation, 120),
 ]
+
+# KTEST_PANIC(suite, name, "expected text"): in tests/*.c; the text may be several literals.
+KTEST_PANIC_RE = re.compile(r'\bKTEST_PANIC\(\s*(\w+)\s*,\s*(\w+)\s*,\s*'
+                            r'((?:"(?:\\.|[^"\\\n])*"\s*)+)\)')
+C_COMMENT_OR_STRING_RE = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"'
+                                    r"|'(?:\\.|[^'\\\n])*'", re.DOTALL)
+C_ESCAPES = {'n': '\n', 't': '\t', 'r': '\r', '0': '\0'}
+
+
+def _uncomment(src):
+    return C_COMMENT_OR_STRING_RE.sub(
+        lambda m: ' ' if m.group(0)[0] == '/' else m.group(0), src)
+
+
+def _c_string(literals):
+    """The value of adjacent C string literals ("a" "b")."""
+    out = ''
+    for lit in re.findall(r'"((?:\\.|[^"\\\n])*)"', literals):
+        out += re.sub(r'\\(.)', lambda m: C_ESCAPES.get(m.group(1), m.group(1)), lit)
+    return out
+
+
+def ktest_panic_cases(root=ROOT):
+    """[(suite, name, expected text)] from the KTEST_PANIC lines of tests/*.c, in file order."""
+    cases, seen = [], set()
+    for path in sorted(glob.glob(os.path.join(root, 'tests', '*.c'))):
+        with open(path, encoding='utf-8', errors='replace') as f:
+            src = _uncomment(f.read())
+        for m in KTEST_PANIC_RE.finditer(src):
+            key = (m.group(1), m.group(2))
+            if key not in seen:
+                seen.add(key)
+                cases.append((m.group(1), m.group(2), _c_string(m.group(3))))
+    return cases
+
+
+def expectation_jobs():
+    jobs = [Job(name, platform, cpus, cmdline, fn, timeout)
+            for name, platform, cpus, cmdline, fn, timeout in EXPECTATIONS]
+    for suite, name, text in ktest_panic_cases():
+        jobs.append(Job('expect-panic %s/%s' % (suite, name), 'qemu-tcg', 2,
+                        'panic_test=%s/%s' % (suite, name), expect_panic_text(text), 60))
+    return jobs
+
+
+# ---------------------------------------------------------------------------------------------
+# Host unit tests (tests/host, unittest): each test is one pass or one fail.
+
+
+class _CountingResult(unittest.TestResult):
+    def __init__(self):
+        super().__init__()
+        self.successes = 0
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.successes += 1
+
+
+def run_host_tests(root=ROOT):
+    """Returns (passed, failed, lines to print)."""
+    start = os.path.join(root, 'tests', 'host')
+    if not os.path.isdir(start):
+        return 0, 0, []
+    try:
+        suite = unittest.TestLoader().discover(start, pattern='test*.py', top_level_dir=start)
+    except Exception as e:  # noqa: BLE001 -- a broken test tree is one failure
+        return 0, 1, ['FAIL host unittests: cannot load tests/host: %s: %s'
+                      % (type(e).__name__, e)]
+    res = _CountingResult()
+    out = io.StringIO()
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = out   # tests that print should not garble our output
+    try:
+        suite.run(res)
+    finally:
+        sys.stdout, sys.stderr = saved
+    passed = res.successes + len(res.skipped) + len(res.expectedFailures)
+    bad = [(t, tb) for t, tb in res.failures + res.errors] + \
+        [(t, 'unexpected success') for t in res.unexpectedSuccesses]
+    if not bad:
+        if passed == 0:
+            return 0, 1, ['FAIL host unittests: no tests found in tests/host']
+        return passed, 0, ['PASS host unittests (%d tests)' % passed]
+    lines = ['FAIL host unittests: %d of %d failed' % (len(bad), passed + len(bad))]
+    for t, tb in bad:
+        tail = [l for l in tb.strip().split('\n') if l.strip()][-1:]
+        lines.append('    FAIL %s: %s' % (t.id(), tail[0].strip() if tail else ''))
+    return passed, len(bad), lines
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,7 +271,8 @@ class Checker:
         log_path = os.path.join(a.logdir, job.log_name(platform))
         try:
             job.result = run.run_kernel(job.platform, job.cpus, a.mem, job.cmdline,
-                                        job.timeout or a.timeout, log_path, False, a.kernel)
+                                        job.timeout or a.timeout, log_path, False, a.kernel,
+                                        job.judge)
         except Exception as e:  # a broken host setup: count the run as failed, keep going
             job.error = '%s: %s' % (type(e).__name__, e)
         self.account(job)
@@ -169,12 +308,33 @@ class Checker:
             for d in res.diag:
                 if d.startswith('run:'):
                     lines.append('    ' + d)
+            if res.log.trace_dumps:
+                tl, tp, tf = self.trace_verdict(res)
+                lines += tl
+                p += tp
+                f += tf
         with self.lock:
             self.passed += p
             self.failed += f
             if f:
-                self.failures.append(lines[0])
+                self.failures += [l for l in lines if l.startswith('FAIL')]
         self.emit(lines)
+
+    def trace_verdict(self, res):
+        """tracecheck on a run's log: (lines, passed, failed), one counted result."""
+        name = os.path.basename(res.log_path)
+        try:
+            tc = tracecheck.check_log(res.log_path, TRACE_ORDERS)
+        except Exception as e:  # noqa: BLE001
+            return ['FAIL tracecheck %s: %s: %s' % (name, type(e).__name__, e)], 0, 1
+        summary = tc.summary()[len('tracecheck: '):]
+        if tc.ok:
+            return ['PASS tracecheck %s: %s' % (name, summary)] + \
+                ['    ' + n for n in tc.notes], 1, 0
+        lines = ['FAIL tracecheck %s: %s' % (name, summary)]
+        lines += ['    ' + n for n in tc.notes]
+        lines += ['    ' + l for l in tc.violation_text.split('\n')]
+        return lines, 0, 1
 
     def run_all(self, jobs):
         """At most --jobs runs at once, and at most one Bochs run at a time."""
@@ -220,11 +380,12 @@ def build_jobs(a):
         suite = a.suite or 'all'
         jobs.append(Job('suite=%s' % suite, platform, cpus, 'suite=%s%s' % (suite, extra)))
     else:
-        for platform, cpus, suite in DEFAULT_MATRIX:
-            jobs.append(Job('suite=%s' % suite, platform, cpus, 'suite=%s%s' % (suite, extra)))
+        for entry in DEFAULT_MATRIX:
+            platform, cpus, suite = entry[:3]
+            words = ' '.join(('suite=' + suite,) + tuple(entry[3:]))
+            jobs.append(Job(words, platform, cpus, words + extra))
     if not single or a.expect:
-        for name, platform, cpus, cmdline, fn, timeout in EXPECTATIONS:
-            jobs.append(Job(name, platform, cpus, cmdline, fn, timeout))
+        jobs += expectation_jobs()
     return jobs
 
 
@@ -258,6 +419,12 @@ def main(argv=None):
     print('check: %d runs, %d at a time; qemu is %s (%s); logs in %s'
           % (len(jobs), a.jobs, qplat, note, a.logdir), flush=True)
     c = Checker(a)
+    hp, hf, hlines = run_host_tests()
+    c.passed += hp
+    c.failed += hf
+    if hf:
+        c.failures.append(hlines[0])
+    c.emit(hlines)
     t0 = time.monotonic()
     try:
         c.run_all(jobs)

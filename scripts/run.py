@@ -3,11 +3,13 @@
 
   python3 scripts/run.py --platform qemu|bochs-vmx|bochs-svm --cpus N [--mem MiB]
       [--cmdline "..."] [--timeout SEC] [--log FILE] [--interactive]
-      [--kernel build/kernel.bin] [--quiet]
+      [--kernel build/kernel.bin] [--quiet] [--no-tracecheck] [--trace-order A:a,B:b]
 
 qemu runs the kernel with -kernel: with KVM (-cpu host) when /dev/kvm is usable and nested
 virtualization is on, else with TCG (-cpu max, which offers SVM). bochs-vmx (corei7_skylake_x)
-and bochs-svm (ryzen) boot a GRUB ISO built on the fly. Exit status 0 iff the run passed.
+and bochs-svm (ryzen) boot a GRUB ISO built on the fly. When the serial log holds trace dumps,
+scripts/tracecheck.py checks them too (--trace-order is its --order) and prints its verdict.
+Exit status 0 iff the run passed and tracecheck (if it ran) found no violation.
 Only the Python standard library is used.
 """
 
@@ -25,6 +27,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tap  # noqa: E402
+import tracecheck  # noqa: E402
 
 # qemu-grub: QEMU TCG booting a GRUB ISO through SeaBIOS instead of -kernel.
 PLATFORMS = ('qemu', 'qemu-tcg', 'qemu-kvm', 'qemu-grub', 'bochs-vmx', 'bochs-svm')
@@ -447,8 +450,9 @@ def default_log_path(platform, cpus):
 
 
 def run_kernel(platform, cpus, mem=None, cmdline='', timeout=None, log_path=None,
-               interactive=False, kernel='build/kernel.bin'):
-    """Boot once and judge. Never raises for kernel problems; see RunResult.verdict."""
+               interactive=False, kernel='build/kernel.bin', judge=tap.judge):
+    """Boot once and judge. Never raises for kernel problems; see RunResult.verdict.
+    judge: tap.judge (TAP runs) or tap.judge_notap (runs that print no TAP, e.g. bench=)."""
     res = RunResult()
     res.platform, res.note = resolve_platform(platform)
     res.cpus = int(cpus)
@@ -481,7 +485,7 @@ def run_kernel(platform, cpus, mem=None, cmdline='', timeout=None, log_path=None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     res.log = tap.parse_file(res.log_path)
-    res.verdict = tap.judge(res.log, res.timed_out, res.timeout)
+    res.verdict = judge(res.log, res.timed_out, res.timeout)
     if res.killed_after_shutdown:
         res.diag.append('run: the emulator did not exit within %g s of the shutdown line; '
                         'killed it' % SHUTDOWN_GRACE)
@@ -521,11 +525,20 @@ def main(argv=None):
     ap.add_argument('--interactive', action='store_true',
                     help='show the serial console live (QEMU: Ctrl-A X quits)')
     ap.add_argument('--kernel', default='build/kernel.bin')
-    ap.add_argument('--quiet', action='store_true', help='print only the verdict line')
+    ap.add_argument('--quiet', action='store_true', help='print only the verdict line(s)')
+    ap.add_argument('--no-tracecheck', dest='tracecheck', action='store_false',
+                    help='do not check the trace dumps in the log')
+    ap.add_argument('--trace-order', action='append', default=[],
+                    metavar='SAVE_A:RESTORE_A,SAVE_B:RESTORE_B',
+                    help="tracecheck's --order (repeatable)")
     a = ap.parse_args(argv)
     install_signal_handlers()
     if a.cpus < 1:
         ap.error('--cpus must be at least 1')
+    try:
+        orders = [tracecheck.parse_order(o) for o in a.trace_order]
+    except ValueError as e:
+        ap.error(str(e))
 
     platform, note = resolve_platform(a.platform)
     if not os.path.isfile(a.kernel):
@@ -546,13 +559,19 @@ def main(argv=None):
         for d in res.diag:
             if d.startswith('run:'):
                 print(d)
-        return 0
-    if not a.quiet:
-        for line in failure_details(res):
+    else:
+        if not a.quiet:
+            for line in failure_details(res):
+                print(line)
+        print('FAIL %s: %s (%s, %.1f s)' % (res.describe(), res.verdict.reason,
+                                            tap.summary(res.log), res.elapsed))
+    trace_ok = True
+    if a.tracecheck and res.log.trace_dumps:
+        tc = tracecheck.check_log(res.log_path, orders)
+        trace_ok = tc.ok
+        for line in tracecheck.report(tc, a.quiet):
             print(line)
-    print('FAIL %s: %s (%s, %.1f s)' % (res.describe(), res.verdict.reason,
-                                        tap.summary(res.log), res.elapsed))
-    return 1
+    return 0 if res.ok and trace_ok else 1
 
 
 if __name__ == '__main__':

@@ -9,6 +9,9 @@ The kernel's side of the protocol:
   Bail out! text                     the kernel gave up (bad command line, ...)
   panic[cpuN]: text                  a panic, followed by registers and a backtrace
   # bhyvelet: shutdown status=0|1|panic   always the last line
+  # trace begin: ... / # trace end: ...   a trace dump (scripts/tracecheck.py checks it); the
+                                     lines in between are trace records, not TAP
+  # bench: NAME value=V unit=U       one benchmark measurement (scripts/bench.py)
 
 Only the standard library is used; run.py and check.py import this module.
 """
@@ -22,6 +25,9 @@ BAIL_RE = re.compile(r'^Bail out!')
 # A backtrace line with a resolved symbol: "  #0 0xffffffff80101234 func_name+0x1c"
 BACKTRACE_SYM_RE = re.compile(r'#\d+\s+0x[0-9a-fA-F]+\s+[A-Za-z_]\w*\+0x[0-9a-fA-F]+')
 DIRECTIVE_RE = re.compile(r'\s#\s*(SKIP|TODO)\b\s*(.*)$', re.IGNORECASE)
+TRACE_BEGIN_RE = re.compile(r'^# trace begin:')
+TRACE_END_RE = re.compile(r'^# trace end\b')
+BENCH_RE = re.compile(r'^# bench:\s+(\S+)\s+value=(\S+)\s+unit=(\S+)')
 
 PANIC_BLOCK_LINES = 40
 
@@ -52,6 +58,8 @@ class Log:
         self.bail = []           # "Bail out!" lines
         self.panic_index = None  # index into lines of the first panic line
         self.shutdown = None     # status string of the shutdown line, e.g. "0"
+        self.trace_dumps = 0     # "# trace begin:" lines
+        self.bench = []          # (name, value string, unit) of "# bench:" lines
 
     @property
     def plan(self):
@@ -93,6 +101,7 @@ def clean_line(line):
 
 def parse_text(text):
     log = Log()
+    in_trace = False
     for raw in text.split('\n'):
         line = clean_line(raw)
         if not line:
@@ -106,8 +115,25 @@ def parse_text(text):
         m = SHUTDOWN_RE.match(s)
         if m:
             log.shutdown = m.group(1)
+            in_trace = False
             continue
+        if TRACE_BEGIN_RE.match(s):
+            log.trace_dumps += 1
+            in_trace = True
+            continue
+        if in_trace:
+            # Trace records are not TAP (a panic inside a dump is caught above). A TAP line
+            # means the dump was cut short: take it as TAP.
+            if TRACE_END_RE.match(s):
+                in_trace = False
+                continue
+            if not (TEST_RE.match(s) or PLAN_RE.match(s) or BAIL_RE.match(s)):
+                continue
+            in_trace = False
         if s.startswith('#'):
+            m = BENCH_RE.match(s)
+            if m:
+                log.bench.append(m.groups())
             continue
         if BAIL_RE.match(s):
             log.bail.append(s)
@@ -193,6 +219,24 @@ def judge(log, timed_out=False, timeout=None):
         return Verdict(False, 'plan', 'plan mismatch: ' + problem + extra)
     if nfail:
         return Verdict(False, 'not_ok', '%d not ok' % nfail)
+    if log.shutdown != '0':
+        return Verdict(False, 'status', 'shutdown status=%s' % log.shutdown)
+    return Verdict(True, 'pass', 'ok')
+
+
+def judge_notap(log, timed_out=False, timeout=None):
+    """Like judge, for a boot that prints no TAP (bench=): it passes iff it shut down with
+    status 0 and did not panic or bail out."""
+    if log.panic_index is not None:
+        return Verdict(False, 'panic', 'panic: ' + log.panic_line.strip())
+    if log.bail:
+        return Verdict(False, 'bail', 'bail out: ' + log.bail[0][len('Bail out!'):].strip())
+    if log.shutdown is None:
+        if timed_out:
+            t = ' after %g s' % timeout if timeout else ''
+            return Verdict(False, 'timeout',
+                           'timeout%s: no shutdown line: kernel hung or crashed' % t)
+        return Verdict(False, 'hang', 'no shutdown line: kernel hung or crashed')
     if log.shutdown != '0':
         return Verdict(False, 'status', 'shutdown status=%s' % log.shutdown)
     return Verdict(True, 'pass', 'ok')

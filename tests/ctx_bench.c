@@ -7,6 +7,7 @@
 #include "../kern/thread.h"
 #include "../kern/cpu.h"
 #include "../kern/x86.h"
+#include "../kern/fpu.h"
 
 enum { REPEATS = 11, LOOPS = 2000 };
 
@@ -75,4 +76,55 @@ KBENCH(ctx_savectx_restorectx_4)
 KBENCH(ctx_savectx_restorectx_16)
 {
 	save_restore(16, "ctx_savectx_restorectx_16");
+}
+
+/*
+ * A thread switch: two threads bound to one CPU hand it back and forth
+ * with thread_yield. One yield = two switches (there and back).
+ */
+struct pingpong {
+	volatile bool stop;
+	bool fpu;
+};
+
+static void
+pong_thread(void *arg)
+{
+	struct pingpong *p = arg;
+
+	if (p->fpu)
+		fpu_thread_enable();
+	while (!READ_ONCE(p->stop))
+		thread_yield();
+}
+
+static void
+switch_bench(bool fpu, const char *name)
+{
+	struct pingpong p = { false, fpu };
+
+	thread_bind(0);
+	if (fpu)
+		fpu_thread_enable();
+	kthread_t *t = thread_create("pong", pong_thread, &p, 0);
+	thread_yield();
+	for (int r = 0; r < REPEATS; r++) {
+		u64 t0 = rdtsc();
+		for (int i = 0; i < LOOPS; i++)
+			thread_yield();
+		kbench_report(name, (rdtsc() - t0) / (2 * LOOPS), "cycles");
+	}
+	p.stop = true;
+	thread_join(t);
+	thread_bind(-1);
+}
+
+KBENCH(thread_switch)
+{
+	switch_bench(false, "thread_switch");
+}
+
+KBENCH(thread_switch_fpu)
+{
+	switch_bench(true, "thread_switch_fpu");
 }

@@ -202,37 +202,39 @@ ctxop_ring_check(kthread_t *t)
 }
 
 static u64
-count_hooks(struct ctxop *head, bool save)
+count_nodes(struct ctxop *head)
 {
 	struct ctxop *op = head;
 	u64 n = 0;
 
 	do {
-		if ((save ? (void *)op->save_op : (void *)op->restore_op) !=
-		    NULL)
-			n++;
+		n++;
 		op = op->next;
 	} while (op != head);
 	return (n);
 }
 
+/*
+ * Every node is traced, even one without this hook (hook=0), so the trace
+ * shows the whole list as it stood and restore can be checked against save.
+ */
 static void
 call_save(struct ctxop *op)
 {
+	TRACE(TR_CTXOP_SAVE, op->save_op, op);
 	if (op->save_op == NULL)
 		return;
-	op->save_ts = gethrtime();
-	TRACE(TR_CTXOP_SAVE, op->save_op, op);
+	op->save_ts = rdtsc();		/* unscaled, as illumos */
 	op->save_op(op->arg);
 }
 
 static void
 call_restore(struct ctxop *op)
 {
+	TRACE(TR_CTXOP_RESTORE, op->restore_op, op);
 	if (op->restore_op == NULL)
 		return;
-	op->restore_ts = gethrtime();
-	TRACE(TR_CTXOP_RESTORE, op->restore_op, op);
+	op->restore_ts = rdtsc();
 	op->restore_op(op->arg);
 }
 
@@ -247,7 +249,7 @@ savectx(kthread_t *t)
 		return;
 	if (ctx_validate)
 		ctxop_ring_check(t);
-	TRACE(TR_SAVECTX_ENTRY, trace_on ? count_hooks(head, true) : 0, 0);
+	TRACE(TR_SAVECTX_ENTRY, trace_on ? count_nodes(head) : 0, 0);
 	cp->cpu_ctx_walk = t;
 	op = head;
 	do {
@@ -272,7 +274,7 @@ restorectx(kthread_t *t)
 
 	if (head == NULL)
 		return;
-	TRACE(TR_RESTORECTX_ENTRY, trace_on ? count_hooks(head, false) : 0, 0);
+	TRACE(TR_RESTORECTX_ENTRY, trace_on ? count_nodes(head) : 0, 0);
 	cp->cpu_ctx_walk = t;
 	if (ctx_legacy_restore) {
 		op = head;

@@ -44,8 +44,8 @@ struct ctxop {
 	struct ctxop *next;
 	struct ctxop *prev;
 	struct kthread *owner;			/* thread whose list holds it */
-	hrtime_t save_ts;			/* last ct_save call (gethrtime) */
-	hrtime_t restore_ts;			/* last ct_restore call */
+	u64 save_ts;				/* last ct_save call (TSC, unscaled) */
+	u64 restore_ts;				/* last ct_restore call (TSC) */
 };
 
 /* Consumers. */

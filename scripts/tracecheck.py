@@ -1,0 +1,624 @@
+#!/usr/bin/env python3
+"""Check the ctxop trace dumps in a bhyvelet serial log against the ctxops contract.
+
+  python3 scripts/tracecheck.py LOG [--order SAVE_A:RESTORE_A,SAVE_B:RESTORE_B]... [--quiet]
+
+Exit status: 0 every dump holds, 1 a violation was found (the first one is printed with the
+records around it), 2 the log holds no trace dump at all.
+
+The kernel prints dumps like this (several per log are fine; each is checked on its own):
+
+  # trace begin: cpus=2 records=1234 dropped=0
+  CPU     ID                    FUNCTION:NAME  SEQ      THREAD              ARGS
+    0      1                 savectx:entry     1024     0xffff800000134180  nodes=3
+    0      5                   ctxop:save      1025     0xffff800000134180  hook=fpu_ctx_save op=0x...
+  ...
+  # trace end: dropped=0
+
+Rules, per thread (the THREAD column; a thread:free record for a thread forgets it):
+  - a save sequence runs from savectx:entry to savectx:return of one thread; its hooks are that
+    thread's ctxop:save records in between; restore likewise with restorectx:* and
+    ctxop:restore. A sequence has as many hooks as its entry's nodes=, all its records are on
+    one CPU, and sequences of one thread never overlap.
+  - the checker keeps a model of each thread's ctxop list (newest first), learned from the
+    thread's first complete sequence and then edited by ctxop_attach:attach (prepend) and
+    ctxop_detach:detach (remove; detaching a node not on the list is a violation) records
+    whose thread= names the thread. Every later save must list the model newest->oldest,
+    every restore oldest->newest (the exact mirror of the latest save, adjusted by the
+    attaches and detaches since).
+  - when a dump reports dropped>0, only the records before the first hole in the SEQ numbers
+    are checked (a dropped record still used up its SEQ number).
+
+--order SAVE_A:RESTORE_A,SAVE_B:RESTORE_B (repeatable) says that node A is newer than node B,
+where a node is named by its save hook in save sequences and its restore hook in restore
+sequences. In every save sequence holding both, A's hook must come before B's; in every restore
+sequence holding both, B's hook must come before A's. A name without ':' is used for both walks.
+Example: --order vmm_savectx:vmm_restorectx,fpu_ctx_save:fpu_ctx_restore
+
+Usable as a module: check_log(path, orders=()) -> Result.
+Only the Python standard library is used.
+"""
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+BEGIN_RE = re.compile(r'^\s*# trace begin:(.*)$')
+END_RE = re.compile(r'^\s*# trace end:?(.*)$')
+HEADER_RE = re.compile(r'^\s*CPU\s+ID\s+FUNCTION:NAME\b')
+KV_RE = re.compile(r'(\w+)=(\S+)')
+
+CONTEXT = 6  # records shown on each side of a violation
+
+SAVE, RESTORE = 'save', 'restore'
+ENTRY_PROBE = {'savectx:entry': SAVE, 'restorectx:entry': RESTORE}
+RETURN_PROBE = {'savectx:return': SAVE, 'restorectx:return': RESTORE}
+HOOK_PROBE = {'ctxop:save': SAVE, 'ctxop:restore': RESTORE}
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+
+@dataclass
+class Record:
+    lineno: int             # 1-based line number in the log file
+    text: str               # the line as printed
+    cpu: int
+    probe_id: int
+    probe: str              # "FUNCTION:NAME"
+    seq: int
+    thread: str             # the running thread (lower-case hex string)
+    args: Dict[str, str]
+
+    def arg(self, key):
+        v = self.args.get(key)
+        return v.lower() if v is not None and v.lower().startswith('0x') else v
+
+
+@dataclass
+class Dump:
+    index: int              # 1-based number of the dump in the log
+    begin_lineno: int
+    cpus: Optional[int] = None
+    declared_records: Optional[int] = None
+    dropped: int = 0
+    end_lineno: Optional[int] = None
+    records: List[Record] = field(default_factory=list)
+    unparsed: List[Tuple[int, str]] = field(default_factory=list)  # lines inside not understood
+
+
+def parse_record(lineno, line):
+    """A Record for a trace record line, else None."""
+    words = line.split()
+    if len(words) < 5:
+        return None
+    try:
+        cpu = int(words[0])
+        probe_id = int(words[1])
+        seq = int(words[3])
+    except ValueError:
+        return None
+    if ':' not in words[2]:
+        return None
+    args = {}
+    for w in words[5:]:
+        m = KV_RE.fullmatch(w)
+        if m:
+            args[m.group(1)] = m.group(2)
+    return Record(lineno, line.rstrip(), cpu, probe_id, words[2], seq, words[4].lower(), args)
+
+
+def _kv(text):
+    out = {}
+    for k, v in KV_RE.findall(text):
+        try:
+            out[k] = int(v)
+        except ValueError:
+            pass
+    return out
+
+
+def parse_dumps(lines):
+    """The dumps in a log given as a list of lines (without newlines)."""
+    dumps = []
+    cur = None
+    for lineno, raw in enumerate(lines, 1):
+        line = raw.replace('\r', '').rstrip()
+        m = BEGIN_RE.match(line)
+        if m:
+            if cur is not None:  # a new begin inside a dump: the old one had no end line
+                dumps.append(cur)
+            kv = _kv(m.group(1))
+            cur = Dump(len(dumps) + 1, lineno, kv.get('cpus'), kv.get('records'),
+                       kv.get('dropped', 0))
+            continue
+        if cur is None:
+            continue
+        m = END_RE.match(line)
+        if m:
+            cur.end_lineno = lineno
+            cur.dropped = max(cur.dropped, _kv(m.group(1)).get('dropped', 0))
+            dumps.append(cur)
+            cur = None
+            continue
+        if not line.strip() or HEADER_RE.match(line):
+            continue
+        rec = parse_record(lineno, line)
+        if rec is not None:
+            cur.records.append(rec)
+        else:
+            cur.unparsed.append((lineno, line))
+    if cur is not None:
+        dumps.append(cur)
+    return dumps
+
+
+def read_lines(path):
+    with open(path, 'rb') as f:
+        return f.read().decode('utf-8', 'replace').split('\n')
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking
+
+
+class Violation(Exception):
+    def __init__(self, rule, thread, record, details=()):
+        super().__init__(rule)
+        self.rule = rule            # one line: what went wrong
+        self.thread = thread
+        self.record = record        # the record at which it was found
+        self.details = list(details)
+
+
+@dataclass
+class Sequence:
+    kind: str                   # SAVE or RESTORE
+    entry: Record
+    hooks: List[Record] = field(default_factory=list)
+
+    @property
+    def nodes(self):
+        try:
+            return int(self.entry.args.get('nodes', ''), 0)
+        except ValueError:
+            return None
+
+    @property
+    def ops(self):
+        return [h.arg('op') for h in self.hooks]
+
+    def where(self):
+        return 'line %d, SEQ %d, CPU %d' % (self.entry.lineno, self.entry.seq, self.entry.cpu)
+
+
+@dataclass
+class ThreadState:
+    model: Optional[List[str]] = None   # op pointers, newest first; None until learned
+    learned_from: str = ''              # which sequence the model came from
+    open: Optional[Sequence] = None
+    seen_entry: bool = False            # an entry of this thread was seen in this dump
+    last_save: Optional[Sequence] = None
+    attaches_since_save: int = 0
+    detaches_since_save: int = 0
+
+
+@dataclass
+class Order:
+    newer_save: str
+    newer_restore: str
+    older_save: str
+    older_restore: str
+
+    def __str__(self):
+        return '%s:%s before %s:%s' % (self.newer_save, self.newer_restore,
+                                       self.older_save, self.older_restore)
+
+
+def parse_order(text):
+    """'SAVE_A:RESTORE_A,SAVE_B:RESTORE_B' (or 'A,B') -> Order."""
+    parts = [p.strip() for p in text.split(',')]
+    if len(parts) != 2 or not all(parts):
+        raise ValueError('--order wants two nodes, A,B: %r' % text)
+    names = []
+    for p in parts:
+        s, _, r = p.partition(':')
+        names.append((s, r or s))
+    return Order(names[0][0], names[0][1], names[1][0], names[1][1])
+
+
+@dataclass
+class Result:
+    ok: bool
+    dumps: int
+    records: int
+    sequences_checked: int
+    violation_text: str = ''
+    saves: int = 0
+    restores: int = 0
+    skipped: int = 0                    # records not checked (after a SEQ hole)
+    notes: List[str] = field(default_factory=list)
+    status: str = 'ok'                  # ok, violation, no-trace
+
+    @property
+    def exit_code(self):
+        return {'ok': 0, 'violation': 1}.get(self.status, 2)
+
+    def summary(self):
+        if self.status == 'no-trace':
+            return 'tracecheck: no trace dump in the log'
+        s = 'tracecheck: %d dump%s, %d records, %d save and %d restore sequences checked, ' % (
+            self.dumps, '' if self.dumps == 1 else 's', self.records, self.saves, self.restores)
+        if self.ok:
+            return s + 'OK'
+        return s + 'VIOLATION: ' + self.violation_text.split('\n', 1)[0]
+
+
+class DumpChecker:
+    def __init__(self, dump, orders=()):
+        self.dump = dump
+        self.orders = list(orders)
+        self.threads = {}
+        self.names = {}         # (kind, op) -> hook name, for messages
+        self.saves = 0
+        self.restores = 0
+        self.checked = dump.records
+        self.notes = []
+
+    # -- helpers --
+
+    def state(self, thread):
+        st = self.threads.get(thread)
+        if st is None:
+            st = self.threads[thread] = ThreadState()
+        return st
+
+    def hooks(self, ops, kind):
+        return '[' + ', '.join(self.names.get((kind, op), op) for op in ops) + ']'
+
+    def label(self, op, kind):
+        return '%s %s' % (op, self.names.get((kind, op), '?'))
+
+    def show(self, ops, kind):
+        return '[' + ', '.join('%s %s' % (op, self.names.get((kind, op), '?')) for op in ops) + ']'
+
+    # -- SEQ holes --
+
+    def limit_to_first_hole(self):
+        recs = self.dump.records
+        for i in range(1, len(recs)):
+            if recs[i].seq <= recs[i - 1].seq:
+                raise Violation('records out of SEQ order (SEQ %d after %d)'
+                                % (recs[i].seq, recs[i - 1].seq), recs[i].thread, recs[i])
+        hole = None
+        for i in range(1, len(recs)):
+            if recs[i].seq != recs[i - 1].seq + 1:
+                hole = i
+                break
+        d = self.dump
+        if hole is None:
+            if d.dropped:
+                self.notes.append('dump %d (line %d): dropped=%d but no hole in SEQ: the '
+                                  'dropped records came after the last one printed; all %d '
+                                  'records checked' % (d.index, d.begin_lineno, d.dropped,
+                                                       len(recs)))
+            return
+        self.checked = recs[:hole]
+        skipped = len(recs) - hole
+        why = 'dropped=%d' % d.dropped if d.dropped else \
+            ('dropped=0 but SEQ has a hole (a writer that lost the race with the end of '
+             'tracing takes a SEQ and writes nothing)')
+        self.notes.append('dump %d (line %d): %s; first SEQ hole after SEQ %d (line %d): '
+                          'checked %d records, skipped %d'
+                          % (d.index, d.begin_lineno, why, recs[hole - 1].seq,
+                             recs[hole - 1].lineno, hole, skipped))
+
+    # -- the walk --
+
+    def run(self):
+        self.limit_to_first_hole()
+        for rec in self.checked:
+            self.record(rec)
+
+    def record(self, rec):
+        p = rec.probe
+        if p in ENTRY_PROBE:
+            self.entry(rec, ENTRY_PROBE[p])
+        elif p in HOOK_PROBE:
+            self.hook(rec, HOOK_PROBE[p])
+        elif p in RETURN_PROBE:
+            self.ret(rec, RETURN_PROBE[p])
+        elif p == 'ctxop_attach:attach':
+            self.attach(rec)
+        elif p == 'ctxop_detach:detach':
+            self.detach(rec)
+        elif p == 'thread:free':
+            self.free(rec)
+        # other probes (fpu, swtch, thread:create, ...) carry nothing this checker needs
+
+    def entry(self, rec, kind):
+        st = self.state(rec.thread)
+        if st.open is not None:
+            raise Violation('%sctx entered while a %s sequence of the same thread is open '
+                            '(sequences interleave)' % (kind, st.open.kind), rec.thread, rec,
+                            ['the open %s sequence began at %s'
+                             % (st.open.kind, st.open.where())])
+        st.open = Sequence(kind, rec)
+        st.seen_entry = True
+
+    def _orphan(self, rec, st, what):
+        # Records of a sequence that began before tracing did are fine; later ones are not.
+        if st.seen_entry:
+            raise Violation('%s with no open sequence of its thread' % what, rec.thread, rec)
+
+    def hook(self, rec, kind):
+        st = self.state(rec.thread)
+        if st.open is None:
+            self._orphan(rec, st, rec.probe)
+            return
+        if st.open.kind != kind:
+            raise Violation('%s inside a %s sequence' % (rec.probe, st.open.kind), rec.thread,
+                            rec, ['the %s sequence began at %s'
+                                  % (st.open.kind, st.open.where())])
+        if rec.cpu != st.open.entry.cpu:
+            raise Violation('%s sequence moved from CPU %d to CPU %d (hooks must run with '
+                            'preemption disabled)' % (kind, st.open.entry.cpu, rec.cpu),
+                            rec.thread, rec, ['the sequence began at %s' % st.open.where()])
+        op = rec.arg('op')
+        if op is None:
+            raise Violation('%s record without op=' % rec.probe, rec.thread, rec)
+        self.names[(kind, op)] = rec.args.get('hook', '?')
+        st.open.hooks.append(rec)
+
+    def ret(self, rec, kind):
+        st = self.state(rec.thread)
+        seq = st.open
+        if seq is None:
+            self._orphan(rec, st, rec.probe)
+            return
+        if seq.kind != kind:
+            raise Violation('%s while a %s sequence is open' % (rec.probe, seq.kind),
+                            rec.thread, rec, ['the %s sequence began at %s'
+                                              % (seq.kind, seq.where())])
+        if rec.cpu != seq.entry.cpu:
+            raise Violation('%s sequence moved from CPU %d to CPU %d (hooks must run with '
+                            'preemption disabled)' % (kind, seq.entry.cpu, rec.cpu),
+                            rec.thread, rec, ['the sequence began at %s' % seq.where()])
+        st.open = None
+        self.finish(rec, st, seq)
+
+    def finish(self, rec, st, seq):
+        kind = seq.kind
+        if seq.nodes is None:
+            raise Violation('%sctx:entry without nodes=' % kind, rec.thread, seq.entry)
+        if seq.nodes != len(seq.hooks):
+            raise Violation('%s sequence ran %d hook%s but its entry says nodes=%d'
+                            % (kind, len(seq.hooks), '' if len(seq.hooks) == 1 else 's',
+                               seq.nodes), rec.thread, rec,
+                            ['the sequence began at %s' % seq.where(),
+                             'hooks run: ' + self.show(seq.ops, kind)])
+        self.check_orders(rec, seq)
+        got = seq.ops
+        newest_first = got if kind == SAVE else list(reversed(got))
+        if st.model is None:
+            st.model = newest_first
+            st.learned_from = '%s sequence at %s' % (kind, seq.where())
+        else:
+            expected = st.model if kind == SAVE else list(reversed(st.model))
+            if got != expected:
+                self.mismatch(rec, st, seq, expected)
+        if kind == SAVE:
+            st.last_save = seq
+            st.attaches_since_save = st.detaches_since_save = 0
+            self.saves += 1
+        else:
+            self.restores += 1
+
+    def mismatch(self, rec, st, seq, expected):
+        kind = seq.kind
+        got = seq.ops
+        if kind == RESTORE:
+            rule, order = 'restore does not mirror save', 'oldest->newest'
+        else:
+            rule, order = 'save does not match the list', 'newest->oldest'
+        names = [self.names.get((kind, op), op) for op in set(expected) | set(got)]
+        if len(set(names)) == len(names) and max(len(expected), len(got)) <= 6:
+            head = '%s: expected %s got %s' % (rule, self.hooks(expected, kind),
+                                               self.hooks(got, kind))
+        else:
+            k = next(i for i in range(max(len(expected), len(got)) + 1)
+                     if i >= len(expected) or i >= len(got) or expected[i] != got[i])
+            head = '%s: expected %d node%s, got %d; first difference at position %d' % (
+                rule, len(expected), '' if len(expected) == 1 else 's', len(got), k)
+        details = ['%s  %-40s %s' % ('pos', 'expected (%s)' % order, 'got')]
+        for i in range(max(len(expected), len(got))):
+            e = self.label(expected[i], kind) if i < len(expected) else '-'
+            g = self.label(got[i], kind) if i < len(got) else '-'
+            details.append('%3d  %-40s %s%s' % (i, e, g, '' if e == g else '   <<'))
+        if kind == RESTORE and expected and got == list(reversed(expected)):
+            details.append('the restore ran newest->oldest, the same order as save '
+                           '(the legacy order)')
+        if st.last_save is not None:
+            details.append('compared with the save sequence at %s (%d node%s), adjusted by '
+                           '%d attach%s and %d detach%s since'
+                           % (st.last_save.where(), len(st.last_save.hooks),
+                              '' if len(st.last_save.hooks) == 1 else 's',
+                              st.attaches_since_save,
+                              '' if st.attaches_since_save == 1 else 'es',
+                              st.detaches_since_save,
+                              '' if st.detaches_since_save == 1 else 'es'))
+        else:
+            details.append('no save of this thread seen yet; the list was learned from the '
+                           '%s' % st.learned_from)
+        raise Violation(head, rec.thread, rec, details)
+
+    def check_orders(self, rec, seq):
+        for o in self.orders:
+            if seq.kind == SAVE:
+                first, second = o.newer_save, o.older_save
+            else:
+                first, second = o.older_restore, o.newer_restore
+            names = [h.args.get('hook') for h in seq.hooks]
+            a = [i for i, n in enumerate(names) if n == first]
+            b = [i for i, n in enumerate(names) if n == second]
+            if a and b and max(a) > min(b):
+                raise Violation('--order %s: in a %s sequence %s must run before %s'
+                                % (o, seq.kind, first, second), rec.thread, rec,
+                                ['the sequence began at %s' % seq.where(),
+                                 'hooks run: ' + ', '.join(n or '?' for n in names)])
+
+    def _target(self, rec):
+        t = rec.arg('thread')
+        op = rec.arg('op')
+        if t is None or op is None:
+            raise Violation('%s record without thread= or op=' % rec.probe, rec.thread, rec)
+        return t, op
+
+    def _edit_during_walk(self, rec, t, st):
+        if st.open is not None:
+            raise Violation('%s of thread %s while its %s sequence is open'
+                            % (rec.probe.split(':')[1], t, st.open.kind), t, rec,
+                            ['the %s sequence began at %s' % (st.open.kind, st.open.where())])
+
+    def attach(self, rec):
+        t, op = self._target(rec)
+        st = self.state(t)
+        self._edit_during_walk(rec, t, st)
+        if st.model is None:
+            return
+        if op in st.model:
+            raise Violation('attach of a node already on the list', t, rec,
+                            ['list (newest first): ' + self.show(st.model, SAVE)])
+        st.model.insert(0, op)
+        st.attaches_since_save += 1
+
+    def detach(self, rec):
+        t, op = self._target(rec)
+        st = self.state(t)
+        self._edit_during_walk(rec, t, st)
+        if st.model is None:
+            return
+        if op not in st.model:
+            raise Violation('detach of a node not on the list (op=%s)' % op, t, rec,
+                            ['list (newest first): ' + self.show(st.model, SAVE)])
+        st.model.remove(op)
+        st.detaches_since_save += 1
+
+    def free(self, rec):
+        t = rec.arg('thread')
+        if t is None:
+            raise Violation('thread:free record without thread=', rec.thread, rec)
+        st = self.threads.pop(t, None)
+        if st is not None and st.open is not None:
+            raise Violation('thread freed while its %s sequence is open' % st.open.kind, t, rec,
+                            ['the sequence began at %s' % st.open.where()])
+
+
+def context_lines(dump, rec, n=CONTEXT):
+    recs = dump.records
+    i = next(k for k, r in enumerate(recs) if r is rec)
+    out = []
+    for r in recs[max(0, i - n):i + n + 1]:
+        out.append('%s %6d: %s' % ('>>' if r is rec else '  ', r.lineno, r.text))
+    return out
+
+
+def format_violation(dump, v):
+    out = ['%s' % v.rule,
+           '  rule broken at log line %d (dump %d, begun at line %d), thread %s'
+           % (v.record.lineno, dump.index, dump.begin_lineno, v.thread)]
+    out += ['  ' + d for d in v.details]
+    out.append('  records around it (log line: record):')
+    out += ['  ' + l for l in context_lines(dump, v.record)]
+    return '\n'.join(out)
+
+
+def check_lines(lines, orders=()):
+    dumps = parse_dumps(lines)
+    res = Result(ok=True, dumps=len(dumps), records=sum(len(d.records) for d in dumps),
+                 sequences_checked=0)
+    if not dumps:
+        res.ok = False
+        res.status = 'no-trace'
+        return res
+    for d in dumps:
+        if d.end_lineno is None:
+            res.notes.append('dump %d (line %d) has no "# trace end" line: log cut short?'
+                             % (d.index, d.begin_lineno))
+        if d.declared_records is not None and d.declared_records != len(d.records):
+            res.notes.append('dump %d (line %d) announces records=%d but holds %d'
+                             % (d.index, d.begin_lineno, d.declared_records, len(d.records)))
+        for lineno, text in d.unparsed[:3]:
+            res.notes.append('dump %d: line %d is not a trace record, ignored: %s'
+                             % (d.index, lineno, text.strip()))
+        if len(d.unparsed) > 3:
+            res.notes.append('dump %d: %d more lines that are not trace records'
+                             % (d.index, len(d.unparsed) - 3))
+        c = DumpChecker(d, orders)
+        try:
+            c.run()
+        except Violation as v:
+            res.ok = False
+            res.status = 'violation'
+            res.violation_text = format_violation(d, v)
+        res.notes += c.notes
+        res.saves += c.saves
+        res.restores += c.restores
+        res.skipped += len(d.records) - len(c.checked)
+        if not res.ok:
+            break
+    res.sequences_checked = res.saves + res.restores
+    return res
+
+
+def check_log(path, orders=()):
+    """Check every dump in the log at path. orders: Order objects or 'A:a,B:b' strings."""
+    orders = [parse_order(o) if isinstance(o, str) else o for o in orders]
+    return check_lines(read_lines(path), orders)
+
+
+def report(res, quiet=False):
+    """The text to print for a Result."""
+    out = []
+    if res.status == 'no-trace':
+        return [res.summary()]
+    if not quiet:
+        out += ['tracecheck: ' + n for n in res.notes]
+        if res.status == 'violation':
+            out += ['tracecheck: VIOLATION: ' + l if i == 0 else l
+                    for i, l in enumerate(res.violation_text.split('\n'))]
+    out.append(res.summary())
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__[__doc__.index('Rules,'):__doc__.index('Usable as a module')])
+    ap.add_argument('log', help='serial log file')
+    ap.add_argument('--order', action='append', default=[], metavar='SAVE_A:RESTORE_A,SAVE_B:RESTORE_B',
+                    help='node A is newer than node B (repeatable); see below')
+    ap.add_argument('--quiet', action='store_true', help='print only the summary line')
+    a = ap.parse_args(argv)
+    try:
+        orders = [parse_order(o) for o in a.order]
+    except ValueError as e:
+        ap.error(str(e))
+    try:
+        res = check_log(a.log, orders)
+    except OSError as e:
+        print('tracecheck: cannot read %s: %s' % (a.log, e.strerror or e), file=sys.stderr)
+        return 2
+    for line in report(res, a.quiet):
+        print(line)
+    return res.exit_code
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,372 @@
+"""Host unit tests for scripts/tracecheck.py, on small synthetic serial logs.
+
+  python3 -m unittest discover -s tests/host -v
+"""
+
+import io
+import os
+import sys
+import tempfile
+import unittest
+from contextlib import redirect_stdout
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
+                                'scripts'))
+import tracecheck  # noqa: E402
+
+T1 = '0xffff800000134180'
+T2 = '0xffff800000135000'
+FPU = '0xffff8000001400c0'     # the thread's own FPU node (older)
+VMM = '0xffff800000150000'     # the vCPU node (newer)
+OTHER = '0xffff800000160000'
+
+SAVE_HOOK = {FPU: 'fpu_ctx_save', VMM: 'vmm_savectx', OTHER: 'other_save'}
+RESTORE_HOOK = {FPU: 'fpu_ctx_restore', VMM: 'vmm_restorectx', OTHER: 'other_restore'}
+
+
+class Trace:
+    """Builds the records of one dump; SEQ numbers are handed out in order."""
+
+    def __init__(self, seq=1000, cpu=0):
+        self.seq = seq
+        self.cpu = cpu
+        self.lines = []
+
+    def rec(self, probe, thread, args='', cpu=None, skip_seq=0):
+        self.seq += skip_seq
+        fn_name = probe
+        self.lines.append('  %d %6d %32s %8d     %s  %s' % (
+            self.cpu if cpu is None else cpu, 1, fn_name, self.seq, thread, args))
+        self.seq += 1
+        return self
+
+    def save(self, thread, ops, nodes=None, cpu=None):
+        """A save walk over ops as given (should be newest first)."""
+        self.rec('savectx:entry', thread, 'nodes=%d' % (len(ops) if nodes is None else nodes),
+                 cpu)
+        for op in ops:
+            self.rec('ctxop:save', thread, 'hook=%s op=%s' % (SAVE_HOOK[op], op), cpu)
+        return self.rec('savectx:return', thread, '', cpu)
+
+    def restore(self, thread, ops, nodes=None, cpu=None):
+        """A restore walk over ops as given (should be oldest first)."""
+        self.rec('restorectx:entry', thread,
+                 'nodes=%d' % (len(ops) if nodes is None else nodes), cpu)
+        for op in ops:
+            self.rec('ctxop:restore', thread, 'hook=%s op=%s' % (RESTORE_HOOK[op], op), cpu)
+        return self.rec('restorectx:return', thread, '', cpu)
+
+    def attach(self, cur, target, op):
+        return self.rec('ctxop_attach:attach', cur, 'op=%s thread=%s' % (op, target))
+
+    def detach(self, cur, target, op):
+        return self.rec('ctxop_detach:detach', cur, 'op=%s thread=%s' % (op, target))
+
+    def free(self, cur, thread):
+        return self.rec('thread:free', cur, 'thread=%s' % thread)
+
+    def dump(self, dropped=0):
+        return (['# trace begin: cpus=2 records=%d dropped=%d' % (len(self.lines), dropped),
+                 'CPU     ID                    FUNCTION:NAME  SEQ      THREAD              ARGS']
+                + self.lines + ['# trace end: dropped=%d' % dropped])
+
+
+def log(*dumps):
+    lines = ['ok 1 - boot/hello', '# a comment']
+    for d in dumps:
+        lines += d
+        lines.append('ok 2 - ctx/something')
+    return lines + ['1..2', '# bhyvelet: shutdown status=0']
+
+
+def check(lines, orders=()):
+    return tracecheck.check_lines(lines, [tracecheck.parse_order(o) for o in orders])
+
+
+class GoodLogs(unittest.TestCase):
+    def test_good_log_passes(self):
+        t = Trace()
+        t.save(T1, [VMM, FPU]).restore(T1, [FPU, VMM], cpu=1).save(T1, [VMM, FPU], cpu=1)
+        t.rec('swtch:switch', T1, 'old=%s new=%s' % (T1, T2))
+        t.restore(T1, [FPU, VMM])
+        r = check(log(t.dump()))
+        self.assertTrue(r.ok, r.violation_text)
+        self.assertEqual(r.status, 'ok')
+        self.assertEqual((r.dumps, r.saves, r.restores, r.sequences_checked), (1, 2, 2, 4))
+        self.assertEqual(r.records, len(t.lines))
+        self.assertIn(', OK', r.summary())
+
+    def test_model_learned_from_restore(self):
+        t = Trace()
+        t.restore(T1, [FPU, VMM]).save(T1, [VMM, FPU]).restore(T1, [FPU, VMM])
+        self.assertTrue(check(log(t.dump())).ok)
+
+    def test_threads_are_separate(self):
+        t = Trace()
+        t.save(T1, [VMM, FPU]).save(T2, [FPU]).restore(T2, [FPU]).restore(T1, [FPU, VMM])
+        self.assertTrue(check(log(t.dump())).ok)
+
+    def test_empty_list(self):
+        t = Trace()
+        t.save(T1, []).restore(T1, [])
+        self.assertTrue(check(log(t.dump())).ok)
+
+    def test_sequence_begun_before_tracing_is_ignored(self):
+        t = Trace()
+        t.rec('ctxop:save', T1, 'hook=fpu_ctx_save op=%s' % FPU).rec('savectx:return', T1)
+        t.restore(T1, [FPU])
+        self.assertTrue(check(log(t.dump())).ok)
+
+    def test_several_dumps(self):
+        a = Trace().save(T1, [VMM, FPU]).restore(T1, [FPU, VMM])
+        b = Trace(seq=5000).save(T1, [FPU]).restore(T1, [FPU])  # fresh model per dump
+        r = check(log(a.dump(), b.dump()))
+        self.assertTrue(r.ok, r.violation_text)
+        self.assertEqual(r.dumps, 2)
+
+    def test_no_dump(self):
+        r = check(log())
+        self.assertEqual(r.status, 'no-trace')
+        self.assertEqual(r.exit_code, 2)
+
+
+class Violations(unittest.TestCase):
+    def assertViolation(self, lines, text, orders=()):
+        r = check(lines, orders)
+        self.assertFalse(r.ok)
+        self.assertEqual(r.status, 'violation')
+        self.assertEqual(r.exit_code, 1)
+        self.assertIn(text, r.violation_text)
+        self.assertIn('VIOLATION', r.summary())
+        return r
+
+    def test_legacy_restore_order_caught(self):
+        t = Trace()
+        t.save(T1, [VMM, FPU]).restore(T1, [VMM, FPU])  # restore newest first: legacy
+        r = self.assertViolation(log(t.dump()), 'restore does not mirror save')
+        self.assertIn('expected [fpu_ctx_restore, vmm_restorectx] got '
+                      '[vmm_restorectx, fpu_ctx_restore]', r.violation_text)
+        self.assertIn('legacy order', r.violation_text)
+        self.assertIn('compared with the save sequence at line', r.violation_text)
+        self.assertIn(T1, r.violation_text)
+
+    def test_legacy_order_caught_when_first_seen_as_restore(self):
+        t = Trace()
+        t.restore(T1, [VMM, FPU]).save(T1, [VMM, FPU])
+        self.assertViolation(log(t.dump()), 'save does not match the list')
+
+    def test_missing_hook_caught(self):
+        t = Trace()
+        t.save(T1, [VMM, FPU]).restore(T1, [FPU], nodes=2)
+        self.assertViolation(log(t.dump()), 'ran 1 hook but its entry says nodes=2')
+
+    def test_missing_node_caught_by_model(self):
+        t = Trace()
+        t.save(T1, [VMM, FPU]).restore(T1, [FPU])  # nodes=1 agrees, but VMM vanished
+        self.assertViolation(log(t.dump()), 'restore does not mirror save')
+
+    def test_interleaved_sequences_caught(self):
+        t = Trace()
+        t.rec('savectx:entry', T1, 'nodes=1').rec('savectx:entry', T1, 'nodes=1')
+        self.assertViolation(log(t.dump()), 'sequences interleave')
+
+    def test_restore_hook_in_save_sequence(self):
+        t = Trace()
+        t.rec('savectx:entry', T1, 'nodes=1')
+        t.rec('ctxop:restore', T1, 'hook=fpu_ctx_restore op=%s' % FPU)
+        self.assertViolation(log(t.dump()), 'inside a save sequence')
+
+    def test_sequence_on_two_cpus(self):
+        t = Trace()
+        t.rec('savectx:entry', T1, 'nodes=1', cpu=0)
+        t.rec('ctxop:save', T1, 'hook=fpu_ctx_save op=%s' % FPU, cpu=1)
+        self.assertViolation(log(t.dump()), 'moved from CPU 0 to CPU 1')
+
+    def test_orphan_return_after_entry_seen(self):
+        t = Trace()
+        t.save(T1, [FPU]).rec('savectx:return', T1)
+        self.assertViolation(log(t.dump()), 'no open sequence')
+
+    def test_violation_shows_context_with_line_numbers(self):
+        t = Trace()
+        for _ in range(5):
+            t.save(T1, [VMM, FPU]).restore(T1, [FPU, VMM])
+        t.save(T1, [VMM, FPU]).restore(T1, [VMM, FPU])
+        for _ in range(5):
+            t.save(T2, [FPU]).restore(T2, [FPU])
+        lines = log(t.dump())
+        r = self.assertViolation(lines, 'restore does not mirror save')
+        marked = [l for l in r.violation_text.split('\n') if l.lstrip().startswith('>>')]
+        self.assertEqual(len(marked), 1)
+        lineno = int(marked[0].split()[1].rstrip(':'))
+        self.assertIn('restorectx:return', lines[lineno - 1])
+        ctx = [l for l in r.violation_text.split('\n') if 'ctxop' in l or 'ctx:' in l]
+        self.assertGreaterEqual(len(ctx), 13)
+
+    def test_main_exit_codes(self):
+        good = Trace().save(T1, [FPU]).restore(T1, [FPU])
+        bad = Trace().save(T1, [VMM, FPU]).restore(T1, [VMM, FPU])
+        with tempfile.TemporaryDirectory() as d:
+            for name, lines, code in (('good', log(good.dump()), 0),
+                                      ('bad', log(bad.dump()), 1), ('none', log(), 2)):
+                p = os.path.join(d, name + '.log')
+                with open(p, 'w') as f:
+                    f.write('\n'.join(lines) + '\n')
+                out = io.StringIO()
+                with redirect_stdout(out):
+                    rc = tracecheck.main([p, '--quiet'])
+                self.assertEqual(rc, code, out.getvalue())
+                self.assertEqual(len(out.getvalue().strip().split('\n')), 1)
+                r = tracecheck.check_log(p)
+                self.assertEqual(r.exit_code, code)
+
+
+class ListEdits(unittest.TestCase):
+    def test_attach_between_save_and_restore(self):
+        t = Trace()
+        t.save(T1, [FPU]).attach(T2, T1, VMM).restore(T1, [FPU, VMM]).save(T1, [VMM, FPU])
+        r = check(log(t.dump()))
+        self.assertTrue(r.ok, r.violation_text)
+
+    def test_attach_not_seen_by_restore_caught(self):
+        t = Trace()
+        t.save(T1, [FPU]).attach(T2, T1, VMM).restore(T1, [FPU])
+        r = check(log(t.dump()))
+        self.assertFalse(r.ok)
+        self.assertIn('restore does not mirror save', r.violation_text)
+        self.assertIn('adjusted by 1 attach and 0 detaches', r.violation_text)
+
+    def test_detach(self):
+        t = Trace()
+        t.save(T1, [VMM, FPU]).restore(T1, [FPU, VMM]).detach(T1, T1, VMM)
+        t.save(T1, [FPU]).restore(T1, [FPU])
+        r = check(log(t.dump()))
+        self.assertTrue(r.ok, r.violation_text)
+
+    def test_detach_of_unknown_op_caught(self):
+        t = Trace()
+        t.save(T1, [FPU]).detach(T1, T1, VMM)
+        r = check(log(t.dump()))
+        self.assertFalse(r.ok)
+        self.assertIn('detach of a node not on the list', r.violation_text)
+
+    def test_detach_before_model_is_known_is_ignored(self):
+        t = Trace()
+        t.detach(T1, T1, VMM).save(T1, [FPU]).restore(T1, [FPU])
+        self.assertTrue(check(log(t.dump())).ok)
+
+    def test_double_attach_caught(self):
+        t = Trace()
+        t.save(T1, [FPU]).attach(T1, T1, FPU)
+        r = check(log(t.dump()))
+        self.assertIn('already on the list', r.violation_text)
+
+    def test_edit_during_walk_caught(self):
+        t = Trace()
+        t.save(T1, [FPU]).rec('savectx:entry', T1, 'nodes=1').attach(T2, T1, VMM)
+        r = check(log(t.dump()))
+        self.assertIn('while its save sequence is open', r.violation_text)
+
+    def test_thread_free_resets(self):
+        t = Trace()
+        t.save(T1, [VMM, FPU]).restore(T1, [FPU, VMM]).free(T2, T1)
+        # the address is reused by a new thread with a different list
+        t.restore(T1, [OTHER]).save(T1, [OTHER])
+        r = check(log(t.dump()))
+        self.assertTrue(r.ok, r.violation_text)
+
+    def test_without_free_reuse_is_a_violation(self):
+        t = Trace()
+        t.save(T1, [VMM, FPU]).restore(T1, [FPU, VMM]).restore(T1, [OTHER])
+        self.assertFalse(check(log(t.dump())).ok)
+
+
+class Dropped(unittest.TestCase):
+    def test_hole_stops_checking(self):
+        t = Trace()
+        t.save(T1, [VMM, FPU]).restore(T1, [FPU, VMM])
+        t.rec('savectx:entry', T1, 'nodes=2', skip_seq=3)  # 3 records dropped before this
+        t.restore(T1, [VMM, FPU])   # would be a violation if it were checked
+        r = check(log(t.dump(dropped=3)))
+        self.assertTrue(r.ok, r.violation_text)
+        self.assertEqual(r.skipped, 5)
+        self.assertEqual(r.records, 13)
+        self.assertTrue(any('skipped 5' in n and 'dropped=3' in n for n in r.notes), r.notes)
+
+    def test_violation_before_hole_still_caught(self):
+        t = Trace()
+        t.save(T1, [VMM, FPU]).restore(T1, [VMM, FPU])
+        t.rec('swtch:switch', T1, 'old=%s new=%s' % (T1, T2), skip_seq=1)
+        r = check(log(t.dump(dropped=1)))
+        self.assertFalse(r.ok)
+
+    def test_open_sequence_cut_by_hole_is_fine(self):
+        t = Trace()
+        t.save(T1, [VMM, FPU]).rec('restorectx:entry', T1, 'nodes=2')
+        t.rec('ctxop:restore', T1, 'hook=fpu_ctx_restore op=%s' % FPU, skip_seq=1)
+        t.rec('restorectx:return', T1)
+        r = check(log(t.dump(dropped=1)))
+        self.assertTrue(r.ok, r.violation_text)
+
+    def test_out_of_order_seq_caught(self):
+        t = Trace()
+        t.save(T1, [FPU])
+        t.lines[0], t.lines[1] = t.lines[1], t.lines[0]
+        r = check(log(t.dump()))
+        self.assertIn('out of SEQ order', r.violation_text)
+
+    def test_unterminated_dump_is_checked(self):
+        t = Trace()
+        t.save(T1, [VMM, FPU]).restore(T1, [VMM, FPU])
+        lines = ['boot'] + t.dump()[:-1]
+        r = check(lines)
+        self.assertEqual(r.status, 'violation')
+        self.assertTrue(any('no "# trace end"' in n for n in r.notes))
+
+
+class Order(unittest.TestCase):
+    ORDER = 'vmm_savectx:vmm_restorectx,fpu_ctx_save:fpu_ctx_restore'
+
+    def test_parse(self):
+        o = tracecheck.parse_order(self.ORDER)
+        self.assertEqual((o.newer_save, o.newer_restore, o.older_save, o.older_restore),
+                         ('vmm_savectx', 'vmm_restorectx', 'fpu_ctx_save', 'fpu_ctx_restore'))
+        o = tracecheck.parse_order('a,b')
+        self.assertEqual((o.newer_save, o.newer_restore), ('a', 'a'))
+        with self.assertRaises(ValueError):
+            tracecheck.parse_order('a')
+
+    def test_order_holds(self):
+        t = Trace()
+        t.save(T1, [VMM, FPU]).restore(T1, [FPU, VMM])
+        r = check(log(t.dump()), [self.ORDER])
+        self.assertTrue(r.ok, r.violation_text)
+
+    def test_order_broken_in_save(self):
+        # A consistent model with the FPU node newer than the vCPU's: the mirror rule
+        # holds, only --order sees that the nodes were attached the wrong way round.
+        t = Trace()
+        t.save(T1, [FPU, VMM]).restore(T1, [VMM, FPU])
+        r = check(log(t.dump()), [self.ORDER])
+        self.assertFalse(r.ok)
+        self.assertIn('--order', r.violation_text)
+        self.assertIn('save sequence vmm_savectx must run before fpu_ctx_save',
+                      r.violation_text)
+        self.assertTrue(check(log(t.dump())).ok)
+
+    def test_order_broken_in_restore(self):
+        t = Trace()
+        t.restore(T1, [VMM, FPU])
+        r = check(log(t.dump()), [self.ORDER])
+        self.assertIn('restore sequence fpu_ctx_restore must run before vmm_restorectx',
+                      r.violation_text)
+
+    def test_order_ignored_when_one_is_absent(self):
+        t = Trace()
+        t.save(T1, [FPU, OTHER]).restore(T1, [OTHER, FPU])
+        self.assertTrue(check(log(t.dump()), [self.ORDER]).ok)
+
+
+if __name__ == '__main__':
+    unittest.main()
