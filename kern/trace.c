@@ -26,6 +26,7 @@ struct trace_ring {
 
 volatile bool trace_on;
 static struct trace_ring rings[NCPU];
+static u32 ring_limit = TRACE_RING_RECS;	/* records kept per ring */
 static u64 trace_seq;
 
 static const struct {
@@ -76,7 +77,7 @@ record(kthread_t *t, trace_probe_t p, u64 a0, u64 a1)
 		return;
 	}
 	u64 seq = atomic_inc_64(&trace_seq);
-	if (r->tr_count >= TRACE_RING_RECS) {
+	if (r->tr_count >= ring_limit) {
 		r->tr_dropped++;
 	} else {
 		trace_rec_t *rec = &r->tr_recs[r->tr_count];
@@ -132,6 +133,16 @@ trace_reset(void)
 		rings[i].tr_count = 0;
 		rings[i].tr_dropped = 0;
 	}
+	trace_on = was;
+}
+
+/* Keep at most n records per ring (0: as many as fit); for tests. */
+void
+trace_set_limit(u32 n)
+{
+	bool was = quiesce();
+
+	ring_limit = (n == 0 || n > TRACE_RING_RECS) ? TRACE_RING_RECS : n;
 	trace_on = was;
 }
 
