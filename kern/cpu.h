@@ -43,6 +43,10 @@ typedef struct cpu {
 	int cpu_intr_depth;		/* nesting of interrupt handlers */
 	kthread_t *cpu_idle_thread;	/* constant once the CPU is up */
 	kthread_t *cpu_ctx_walk;	/* thread whose ctx hooks are running */
+	struct vcpu *cpu_guest_fpu;	/* vCPU whose FPU is in the registers;
+					   set/cleared by (restore|save)_guest_
+					   fpustate, preemption disabled */
+	void *cpu_vmm;			/* backend's per-CPU state */
 	runq_t cpu_runq;
 
 	/* statistics; written by this CPU only */

@@ -43,6 +43,13 @@ xsetbv(u32 reg, u64 v)
 	    "d"((u32)(v >> 32)));
 }
 
+/* Set XCR0 (the hypervisor switches it between host and guest values). */
+void
+fpu_xsetbv(u64 xcr0)
+{
+	xsetbv(0, xcr0);
+}
+
 u64
 fpu_xgetbv(u32 reg)
 {

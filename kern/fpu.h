@@ -71,6 +71,7 @@ void fpu_area_default(void *buf);	/* buf := the default state */
 void fpu_xsave_raw(void *buf);
 void fpu_xrstor_raw(const void *buf);
 u64 fpu_xgetbv(u32 reg);
+void fpu_xsetbv(u64 xcr0);
 
 /* The thread FPU ctxop's hooks (arg: the thread's FPU context). */
 void fpu_ctx_save(void *arg);

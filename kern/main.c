@@ -12,6 +12,9 @@
  *   ctx_legacy_restore=1  restorectx walks newest first (pre-12477 order)
  *   ctx_validate=1    check every thread's ctxop ring at every savectx
  *   bench=all|NAME    run benchmarks instead of tests
+ *   guest=NAME        run a built-in guest (guest/NAME.asm), or guest=module
+ *                     for the first boot module (QEMU -initrd, GRUB module)
+ *   guest_param=N     the guest's parameter (port 0x4f8)
  * Anything else is refused by name: "Bail out!" and a failing shutdown.
  */
 #include "types.h"
@@ -26,6 +29,8 @@
 #include "trace.h"
 #include "fpu.h"
 #include "ctx/ctxop.h"
+#include "vmm/vmm.h"
+#include "vmm/vmm_dev.h"
 #include "../tests/ktest.h"
 #include "../tests/kbench.h"
 
@@ -38,6 +43,13 @@ static char opt_suite[256];
 static char opt_platform[32] = "unknown";
 static char opt_panic_test[64];
 static char opt_bench[64];
+static char opt_guest[32];
+static u32 opt_guest_param;
+static struct {				/* the first boot module, if any */
+	bool present;
+	paddr_t start, end;
+	char name[64];
+} bootmod;
 static char opt_test_panic[16];
 u32 ktest_scale_pct = 100;
 
@@ -57,6 +69,68 @@ copy_cmdline(u32 mbinfo)
 
 	if ((info[0] & (1 << 2)) != 0 && info[4] != 0)
 		strlcpy(cmdline, phys_to_virt(info[4]), sizeof (cmdline));
+	if ((info[0] & (1 << 3)) != 0 && info[5] > 0) {
+		const u32 *mod = phys_to_virt(info[6]);
+		bootmod.present = true;
+		bootmod.start = mod[0];
+		bootmod.end = mod[1] > mod[0] ? mod[1] : mod[0];
+		if (mod[2] != 0)
+			strlcpy(bootmod.name, phys_to_virt(mod[2]),
+			    sizeof (bootmod.name));
+	}
+}
+
+/*
+ * guest=NAME: run one guest on one vCPU thread, its console on ours, and
+ * shut down with its verdict. Bad images are refused with the reason.
+ */
+static void
+run_guest(void)
+{
+	const u8 *image;
+	size_t len;
+	char why[160];
+	const char *name = opt_guest;
+
+	if (strcmp(opt_guest, "module") == 0) {
+		image = phys_to_virt(bootmod.start);
+		len = bootmod.end - bootmod.start;
+		name = "module";
+		kprintf("bhyvelet: guest image from the boot module '%s', %lu "
+		    "bytes\n", bootmod.name, (u64)len);
+	} else {
+		const struct guest_image *g = guest_find(opt_guest);
+		image = g->start;
+		len = (size_t)(g->end - g->start);
+	}
+	struct vm *vm = vm_create_guest(name, image, len, 2UL << 20,
+	    opt_guest_param, why, sizeof (why));
+	if (vm == NULL) {
+		kprintf("bhyvelet: refusing guest '%s': %s\n", name, why);
+		kprintf("# bhyvelet: shutdown status=1\n");
+		kernel_shutdown(1);
+	}
+	struct vcpu_result r;
+	memset(&r, 0, sizeof (r));
+	kprintf("bhyvelet: running guest '%s' on %s (vCPU thread %s)\n", name,
+	    vmm_ops->name, curthread->t_name);
+	bool ok = vcpu_run_loop(vm->vm_vcpu[0], &r);
+	if (r.done)
+		kprintf("bhyvelet: guest '%s' finished with verdict 0x%x (%s)\n",
+		    name, r.verdict, ok ? "pass" : "fail");
+	else
+		kprintf("bhyvelet: guest '%s' was stopped: %s\n", name,
+		    r.reason);
+	struct vcpu *vcpu = vm->vm_vcpu[0];
+	kprintf("bhyvelet: %lu exits:", vcpu->vc_stats[VMM_STAT_VMEXIT_TOTAL]);
+	for (int i = 1; i < VMM_NSTATS; i++) {
+		if (vcpu->vc_stats[i] != 0)
+			kprintf(" %s=%lu", vmm_stat_name[i], vcpu->vc_stats[i]);
+	}
+	kprintf("\n");
+	vm_destroy(vm);
+	kprintf("# bhyvelet: shutdown status=%d\n", ok ? 0 : 1);
+	kernel_shutdown(ok ? 0 : 1);
 }
 
 static bool
@@ -119,6 +193,16 @@ parse_cmdline(void)
 			if (!kbench_exists(val))
 				bail("unknown benchmark '%s'", val);
 			strlcpy(opt_bench, val, sizeof (opt_bench));
+		} else if (strcmp(tok, "guest") == 0) {
+			if (strcmp(val, "module") != 0 && guest_find(val) == NULL)
+				bail("unknown guest '%s' (hello, longmode, fpu, "
+				    "stress, triplefault, outofmap or module)", val);
+			if (strcmp(val, "module") == 0 && !bootmod.present)
+				bail("guest=%s but the loader gave no module", val);
+			strlcpy(opt_guest, val, sizeof (opt_guest));
+		} else if (strcmp(tok, "guest_param") == 0) {
+			if (!parse_u32(val, &opt_guest_param))
+				bail("bad value for guest_param: '%s'", val);
 		} else if (strcmp(tok, "ctx_legacy_restore") == 0) {
 			ctx_legacy_restore = strcmp(val, "0") != 0;
 		} else if (strcmp(tok, "ctx_validate") == 0) {
@@ -178,9 +262,12 @@ main_thread(void *arg __unused)
 		ktest_run_panic(opt_panic_test);	/* shuts down */
 	if (opt_bench[0] != '\0')
 		kbench_run(opt_bench);			/* shuts down */
+	if (opt_guest[0] != '\0')
+		run_guest();				/* shuts down */
 	if (opt_suite[0] != '\0')
 		ktest_run(opt_suite);			/* shuts down */
-	kprintf("bhyvelet: nothing to do (give suite=NAME); shutting down\n");
+	kprintf("bhyvelet: nothing to do (give suite=NAME or guest=NAME); "
+	    "shutting down\n");
 	kprintf("# bhyvelet: shutdown status=0\n");
 	kernel_shutdown(0);
 }
@@ -208,6 +295,8 @@ kmain(u32 magic, u32 mbinfo)
 	kmem_init();
 	fpu_init();
 	fpu_cpu_init();
+	vmm_init();
+	vmm_cpu_init();
 	parse_cmdline();
 	apic_init();
 	apic_timer_set_hz(hz);

@@ -11,6 +11,7 @@
 #include "panic.h"
 #include "console.h"
 #include "fpu.h"
+#include "vmm/vmm.h"
 
 #define	TRAMPOLINE_BASE	0x8000
 
@@ -35,6 +36,7 @@ mp_ap_entry(cpu_t *cp)
 	pmap_activate();		/* leave the boot page tables */
 	cpu_setup_tables(cp);
 	fpu_cpu_init();
+	vmm_cpu_init();
 	apic_cpu_init();
 	sched_cpu_start(cp);		/* sets cpu_ready, never returns */
 }

@@ -87,7 +87,18 @@ pmem_init(paddr_t mbinfo)
 
 	npages_map = top >> PAGESHIFT;
 	size_t words = (npages_map + 63) / 64;
+	/*
+	 * The bitmap goes after the kernel and after any boot module (the
+	 * loaders put modules, e.g. a guest image, right behind the kernel).
+	 */
 	paddr_t kend = P2ROUNDUP(virt_to_phys(_end), PAGESIZE);
+	const u32 *mods = (info[0] & (1 << 3)) != 0 ? phys_to_virt(info[6]) :
+	    NULL;
+	u32 nmods = mods != NULL ? info[5] : 0;
+	for (u32 i = 0; i < nmods; i++) {
+		if (mods[i * 4 + 1] > kend)
+			kend = P2ROUNDUP(mods[i * 4 + 1], PAGESIZE);
+	}
 	bitmap = phys_to_virt(kend);
 	paddr_t bmend = P2ROUNDUP(kend + words * 8, PAGESIZE);
 
@@ -99,6 +110,9 @@ pmem_init(paddr_t mbinfo)
 	}
 	mark_range(0, 0x100000, true);
 	mark_range(0x100000, bmend, true);
+	for (u32 i = 0; i < nmods; i++)		/* modules below the kernel */
+		mark_range(P2ALIGN(mods[i * 4], PAGESIZE),
+		    P2ROUNDUP(mods[i * 4 + 1], PAGESIZE), true);
 	pages_used = 0;
 	for (size_t i = 0; i < npages_map; i++) {
 		if (!bit_get(i) )

@@ -384,6 +384,11 @@ swtch_common(bool involuntary)
 	}
 	TRACE(TR_SWTCH, old, new);
 	savectx(old);
+	/* Invariant 5 of docs/ctxops.md: after savectx no guest FPU is live
+	 * (vmm_savectx puts it away; only a missing vCPU ctxop leaves it). */
+	VERIFY(cp->cpu_guest_fpu == NULL, "swtch: guest FPU state live on "
+	    "cpu%d after savectx(%s): its vCPU ctxop is not attached",
+	    cp->cpu_id, old->t_name);
 	if (new->t_lastcpu != cp && new->t_lastcpu != NULL) {
 		new->t_nmigrate++;
 		cp->cpu_nmigrate++;

@@ -50,6 +50,23 @@ static const struct {
 	[TR_MIGRATE] = { "swtch", "migrate", "from", "to", false },
 	[TR_THREAD_CREATE] = { "thread", "create", "new", NULL, false },
 	[TR_THREAD_FREE] = { "thread", "free", "thread", NULL, false },
+	[TR_VM_RUN_ENTRY] = { "vm_run", "entry", "vcpu", NULL, false },
+	[TR_VM_RUN_EXIT] = { "vm_run", "return", "vcpu", "exit", false },
+	[TR_GUEST_FPU_SAVE] = { "save_guest_fpustate", "entry", "vcpu", NULL,
+	    false },
+	[TR_GUEST_FPU_RESTORE] = { "restore_guest_fpustate", "entry", "vcpu",
+	    NULL, false },
+	[TR_SVM_SAVECTX] = { "svm_savectx", "entry", "vcpu", "cpu", false },
+	[TR_SVM_RESTORECTX] = { "svm_restorectx", "entry", "vcpu", "cpu",
+	    false },
+	[TR_VMX_SAVECTX] = { "vmx_savectx", "entry", "vcpu", "cpu", false },
+	[TR_VMX_RESTORECTX] = { "vmx_restorectx", "entry", "vcpu", "cpu",
+	    false },
+	[TR_VMENTRY] = { "vmentry", "entry", "vcpu", "kind", false },
+	[TR_VMEXIT] = { "vmexit", "exit", "vcpu", "reason", false },
+	[TR_VMCS_CLEAR] = { "vmx", "vmclear", "vcpu", "cpu", false },
+	[TR_VMCS_LOAD] = { "vmx", "vmptrld", "vcpu", "cpu", false },
+	[TR_ASID_NEW] = { "svm", "new_asid", "vcpu", "asid", false },
 };
 
 void

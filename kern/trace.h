@@ -25,6 +25,19 @@ typedef enum trace_probe {
 	TR_MIGRATE,		/* a0 = from cpu, a1 = to cpu */
 	TR_THREAD_CREATE,	/* a0 = new thread */
 	TR_THREAD_FREE,		/* a0 = thread being freed */
+	TR_VM_RUN_ENTRY,	/* a0 = vcpu */
+	TR_VM_RUN_EXIT,		/* a0 = vcpu, a1 = vm_exitcode */
+	TR_GUEST_FPU_SAVE,	/* save_guest_fpustate: a0 = vcpu */
+	TR_GUEST_FPU_RESTORE,	/* restore_guest_fpustate: a0 = vcpu */
+	TR_SVM_SAVECTX,		/* a0 = vcpu, a1 = cpu */
+	TR_SVM_RESTORECTX,	/* a0 = vcpu, a1 = cpu */
+	TR_VMX_SAVECTX,		/* a0 = vcpu, a1 = cpu */
+	TR_VMX_RESTORECTX,	/* a0 = vcpu, a1 = cpu */
+	TR_VMENTRY,		/* VMRUN/VMLAUNCH/VMRESUME: a0 = vcpu, a1 = kind */
+	TR_VMEXIT,		/* a0 = vcpu, a1 = vm_exitcode */
+	TR_VMCS_CLEAR,		/* VMCLEAR: a0 = vcpu, a1 = cpu */
+	TR_VMCS_LOAD,		/* VMPTRLD: a0 = vcpu, a1 = cpu */
+	TR_ASID_NEW,		/* a0 = vcpu, a1 = new ASID/VPID */
 	TR_NPROBES
 } trace_probe_t;
 

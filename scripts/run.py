@@ -299,9 +299,11 @@ def run_qemu(res, kernel, interactive, workdir):
         argv += ['-accel', 'tcg', '-cpu', 'max']
     argv += ['-smp', str(res.cpus), '-m', str(res.mem)]
     if res.platform == 'qemu-grub':
-        argv += ['-cdrom', build_iso(kernel, res.cmdline, workdir), '-boot', 'd']
+        argv += ['-cdrom', build_iso(kernel, res.cmdline, workdir, res.module), '-boot', 'd']
     else:
         argv += ['-kernel', kernel, '-append', res.cmdline]
+        if res.module:
+            argv += ['-initrd', res.module]     # multiboot module 0
     argv += ['-display', 'none', '-no-reboot',
              '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']
     if interactive:
@@ -334,19 +336,24 @@ def grub_quote(word):
     return "'" + word.replace("'", "'\\''") + "'"
 
 
-def build_iso(kernel, cmdline, workdir):
-    """A GRUB (BIOS) ISO that multiboots kernel with cmdline. Returns its path."""
+def build_iso(kernel, cmdline, workdir, module=None):
+    """A GRUB (BIOS) ISO that multiboots kernel with cmdline (and module). Returns its path."""
     root = os.path.join(workdir, 'iso')
     os.makedirs(os.path.join(root, 'boot', 'grub'))
     shutil.copyfile(kernel, os.path.join(root, 'boot', 'kernel.bin'))
+    modline = ''
+    if module:
+        shutil.copyfile(module, os.path.join(root, 'boot', 'guest.img'))
+        modline = '  module /boot/guest.img guest.img\n'
     args = ' '.join(grub_quote(w) for w in cmdline.split())
     with open(os.path.join(root, 'boot', 'grub', 'grub.cfg'), 'w') as f:
         f.write('set timeout=0\n'
                 'set default=0\n'
                 'menuentry "bhyvelet" {\n'
                 '  multiboot /boot/kernel.bin %s\n'
+                '%s'
                 '  boot\n'
-                '}\n' % args)
+                '}\n' % (args, modline))
     iso = os.path.join(workdir, 'bhyvelet.iso')
     p = subprocess.run(['grub-mkrescue', '-o', iso, root], stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -422,7 +429,7 @@ def bochs_diag(bochs_out, bochs_log):
 
 
 def run_bochs(res, kernel, interactive, workdir):
-    iso = build_iso(kernel, res.cmdline, workdir)
+    iso = build_iso(kernel, res.cmdline, workdir, res.module)
     bochsrc = os.path.join(workdir, 'bochsrc')
     dbgrc = os.path.join(workdir, 'dbgrc')
     bochs_out = os.path.join(workdir, 'bochs.out')
@@ -445,12 +452,31 @@ def run_bochs(res, kernel, interactive, workdir):
 # ---------------------------------------------------------------------------------------------
 
 
+# What fits between 0x7C00 and 0xA0000 (kern/vmm/vmm_dev.h: GUEST_IMAGE_MAX).
+GUEST_IMAGE_MAX = 0xa0000 - 0x7c00
+
+
+def guest_image_problem(path):
+    """None if path looks like a usable guest image, else why not."""
+    try:
+        with open(path, 'rb') as f:
+            data = f.read(GUEST_IMAGE_MAX + 1)
+    except OSError as e:
+        return 'cannot read it (%s)' % (e.strerror or e)
+    if not data:
+        return 'it is empty'
+    if len(data) > GUEST_IMAGE_MAX:
+        return 'it is larger than %d bytes (what fits between 0x7C00 and 0xA0000)' \
+            % GUEST_IMAGE_MAX
+    return None
+
+
 def default_log_path(platform, cpus):
     return os.path.join('build', 'logs', 'run-%s-cpus%d.log' % (platform, cpus))
 
 
 def run_kernel(platform, cpus, mem=None, cmdline='', timeout=None, log_path=None,
-               interactive=False, kernel='build/kernel.bin', judge=tap.judge):
+               interactive=False, kernel='build/kernel.bin', judge=tap.judge, module=None):
     """Boot once and judge. Never raises for kernel problems; see RunResult.verdict.
     judge: tap.judge (TAP runs) or tap.judge_notap (runs that print no TAP, e.g. bench=)."""
     res = RunResult()
@@ -471,6 +497,7 @@ def run_kernel(platform, cpus, mem=None, cmdline='', timeout=None, log_path=None
     kernel = os.path.abspath(kernel)
     workdir = tempfile.mkdtemp(prefix='bhyvelet-run-')
     try:
+        res.module = os.path.abspath(module) if module else None
         if family(res.platform) == 'qemu':
             run_qemu(res, kernel, interactive, workdir)
         else:
@@ -525,6 +552,9 @@ def main(argv=None):
     ap.add_argument('--interactive', action='store_true',
                     help='show the serial console live (QEMU: Ctrl-A X quits)')
     ap.add_argument('--kernel', default='build/kernel.bin')
+    ap.add_argument('--guest', default=None, metavar='FILE',
+                    help="run FILE as a guest (a boot-sector style image, loaded at 0x7C00): "
+                         "passed as a boot module, with guest=module")
     ap.add_argument('--quiet', action='store_true', help='print only the verdict line(s)')
     ap.add_argument('--no-tracecheck', dest='tracecheck', action='store_false',
                     help='do not check the trace dumps in the log')
@@ -540,6 +570,16 @@ def main(argv=None):
     except ValueError as e:
         ap.error(str(e))
 
+    if a.guest:
+        why = guest_image_problem(a.guest)
+        if why:
+            print('run: refusing guest image %s: %s' % (a.guest, why), file=sys.stderr)
+            return 1
+        a.cmdline = (a.cmdline + ' guest=module').strip()
+    words = a.cmdline.split()
+    no_tap = (any(w.startswith(('guest=', 'bench=')) for w in words)
+              and not any(w.startswith('suite=') for w in words))
+
     platform, note = resolve_platform(a.platform)
     if not os.path.isfile(a.kernel):
         print('run: %s not found: build it first (make)' % a.kernel, file=sys.stderr)
@@ -553,9 +593,12 @@ def main(argv=None):
                  a.log or default_log_path(platform, a.cpus),
                  (' (%s)' % note) if note else ''), flush=True)
     res = run_kernel(platform, a.cpus, a.mem, a.cmdline, a.timeout, a.log, a.interactive,
-                     a.kernel)
+                     a.kernel, judge=tap.judge_notap if no_tap else tap.judge,
+                     module=a.guest)
     if res.ok:
-        print('PASS %s (%s, %.1f s)' % (res.describe(), tap.summary(res.log), res.elapsed))
+        print('PASS %s (%s, %.1f s)' % (res.describe(),
+                                        'shutdown status=0' if no_tap else tap.summary(res.log),
+                                        res.elapsed))
         for d in res.diag:
             if d.startswith('run:'):
                 print(d)

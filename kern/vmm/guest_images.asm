@@ -1,0 +1,37 @@
+; The built-in guests (guest/*.asm, assembled by the GNUmakefile into
+; build/guest/*.bin) linked into the kernel image. guest_table is what
+; guest_find() in vmm_dev.c walks: { name, start, end }, NULL-terminated.
+
+bits 64
+section .rodata
+
+%macro GUEST 1
+align 16
+guest_%1_start:
+	incbin %str(build/guest/%1.bin)
+guest_%1_end:
+guest_%1_name:
+	db %str(%1), 0
+%endmacro
+
+GUEST hello
+GUEST longmode
+GUEST fpu
+GUEST stress
+GUEST triplefault
+GUEST outofmap
+
+%macro ENTRY 1
+	dq guest_%1_name, guest_%1_start, guest_%1_end
+%endmacro
+
+align 8
+global guest_table
+guest_table:
+	ENTRY hello
+	ENTRY longmode
+	ENTRY fpu
+	ENTRY stress
+	ENTRY triplefault
+	ENTRY outofmap
+	dq 0, 0, 0

@@ -1,0 +1,378 @@
+/*
+ * AMD SVM backend: VMCB setup, ASIDs, nested paging, the run op and the
+ * context hooks. Exit decoding is in svm_exit.c; the world switch in
+ * svm_run.asm.
+ */
+#include "svm.h"
+#include "../../cpu.h"
+#include "../../x86.h"
+#include "../../pmem.h"
+#include "../../kmem.h"
+#include "../../panic.h"
+#include "../../console.h"
+#include "../../trace.h"
+
+struct svm_cpu {
+	paddr_t sc_hsave;		/* VM_HSAVE_PA page */
+	paddr_t sc_host_save;		/* VMSAVE area for the host's state */
+	u32 sc_asid_next;		/* next free ASID this generation */
+	u64 sc_asid_gen;		/* bumped when the ASIDs run out */
+};
+
+struct svm_vm {
+	paddr_t sm_iopm;		/* 12 KiB: every port intercepted */
+	paddr_t sm_msrpm;		/* 8 KiB: every MSR intercepted */
+};
+
+bool svm_has_nrip;
+static u32 svm_nasid;
+static bool svm_has_clean;
+
+void svm_run(struct svm_gregs *, paddr_t vmcb, paddr_t host_save);
+
+static bool
+svm_probe(char *why, size_t len)
+{
+	u32 a, b, c, d;
+
+	cpuid(0x80000000, 0, &a, &b, &c, &d);
+	if (a < 0x8000000a) {
+		ksnprintf(why, len, "no CPUID leaf 0x8000000a");
+		return (false);
+	}
+	cpuid(0x80000001, 0, &a, &b, &c, &d);
+	if ((c & (1U << 2)) == 0) {
+		ksnprintf(why, len, "CPU has no SVM");
+		return (false);
+	}
+	if ((rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) != 0) {
+		ksnprintf(why, len, "SVM disabled by firmware (VM_CR.SVMDIS)");
+		return (false);
+	}
+	cpuid(0x8000000a, 0, &a, &b, &c, &d);
+	if ((d & 1) == 0) {
+		ksnprintf(why, len, "SVM without nested paging");
+		return (false);
+	}
+	return (true);
+}
+
+static void
+svm_init(void)
+{
+	u32 a, b, c, d;
+
+	cpuid(0x8000000a, 0, &a, &b, &c, &d);
+	svm_nasid = b;
+	svm_has_nrip = (d & (1U << 3)) != 0;
+	svm_has_clean = (d & (1U << 5)) != 0;
+	kprintf("svm: revision %u, %u ASIDs, nrip=%d, vmcb-clean=%d\n",
+	    a & 0xff, b, svm_has_nrip, svm_has_clean);
+}
+
+static void
+svm_cpu_init(void)
+{
+	cpu_t *cp = CPU;
+	struct svm_cpu *sc = kmem_zalloc(sizeof (*sc), KM_SLEEP);
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	sc->sc_hsave = page_alloc(KM_PANIC);
+	sc->sc_host_save = page_alloc(KM_PANIC);
+	wrmsr(MSR_VM_HSAVE_PA, sc->sc_hsave);
+	sc->sc_asid_next = 1;
+	sc->sc_asid_gen = 1;
+	cp->cpu_vmm = sc;
+}
+
+static int
+svm_vm_init(struct vm *vm)
+{
+	struct svm_vm *sm = kmem_zalloc(sizeof (*sm), KM_SLEEP);
+
+	sm->sm_iopm = page_alloc_contig(3, PAGESIZE, KM_SLEEP);
+	sm->sm_msrpm = page_alloc_contig(2, PAGESIZE, KM_SLEEP);
+	memset(phys_to_virt(sm->sm_iopm), 0xff, 3 * PAGESIZE);
+	memset(phys_to_virt(sm->sm_msrpm), 0xff, 2 * PAGESIZE);
+	vm->vm_backend = sm;
+	return (0);
+}
+
+static void
+svm_vm_cleanup(struct vm *vm)
+{
+	struct svm_vm *sm = vm->vm_backend;
+
+	page_free_contig(sm->sm_iopm, 3);
+	page_free_contig(sm->sm_msrpm, 2);
+	kmem_free(sm, sizeof (*sm));
+	vm->vm_backend = NULL;
+}
+
+static void
+set_seg(struct svm_vcpu *sv, u32 off, u16 sel, u16 attr, u32 limit, u64 base)
+{
+	*(u16 *)(sv->sv_vmcb + off) = sel;
+	*(u16 *)(sv->sv_vmcb + off + 2) = attr;
+	*(u32 *)(sv->sv_vmcb + off + 4) = limit;
+	*(u64 *)(sv->sv_vmcb + off + 8) = base;
+}
+
+/*
+ * Intercepts and the guest's first state: a boot sector started by a BIOS
+ * (real mode, CS:IP = 0000:7C00, SP = 7C00, interrupts off).
+ */
+static int
+svm_vcpu_init(struct vcpu *vcpu)
+{
+	struct svm_vcpu *sv = kmem_zalloc(sizeof (*sv), KM_SLEEP);
+	struct svm_vm *sm = vcpu->vc_vm->vm_backend;
+
+	sv->sv_vmcb_pa = page_alloc(KM_SLEEP);
+	sv->sv_vmcb = phys_to_virt(sv->sv_vmcb_pa);
+	sv->sv_asid_cpu = -1;
+	sv->sv_lastcpu = -1;
+	vcpu->vc_backend = sv;
+
+	/*
+	 * A guest double fault ends the guest: Bochs's SVM turns the triple
+	 * fault that would follow into an emulator panic instead of the
+	 * SHUTDOWN intercept, so we stop one step earlier, everywhere.
+	 */
+	*vmcb32(sv, VMCB_INTERCEPT_EXC) = 1U << 8;
+	*vmcb32(sv, VMCB_INTERCEPT_MISC1) = INTERCEPT_INTR | INTERCEPT_NMI |
+	    INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_CPUID | INTERCEPT_HLT |
+	    INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_SHUTDOWN;
+	*vmcb32(sv, VMCB_INTERCEPT_MISC2) = INTERCEPT_VMRUN |
+	    INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
+	    INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT |
+	    INTERCEPT_XSETBV;
+	*vmcb64(sv, VMCB_IOPM_BASE) = sm->sm_iopm;
+	*vmcb64(sv, VMCB_MSRPM_BASE) = sm->sm_msrpm;
+	/* Host interrupts stay under the host's RFLAGS.IF: they exit. */
+	*vmcb64(sv, VMCB_VINTR) = VINTR_MASKING;
+	*vmcb64(sv, VMCB_NP_ENABLE) = 1;
+	*vmcb64(sv, VMCB_N_CR3) = vcpu->vc_vm->vm_nested_root;
+	*vmcb64(sv, VMCB_G_PAT) = 0x0007040600070406UL;
+
+	set_seg(sv, VMCB_CS, 0, 0x9b, 0xffff, 0);
+	set_seg(sv, VMCB_DS, 0, 0x93, 0xffff, 0);
+	set_seg(sv, VMCB_ES, 0, 0x93, 0xffff, 0);
+	set_seg(sv, VMCB_SS, 0, 0x93, 0xffff, 0);
+	set_seg(sv, VMCB_FS, 0, 0x93, 0xffff, 0);
+	set_seg(sv, VMCB_GS, 0, 0x93, 0xffff, 0);
+	set_seg(sv, VMCB_GDTR, 0, 0, 0xffff, 0);
+	set_seg(sv, VMCB_IDTR, 0, 0, 0x3ff, 0);
+	set_seg(sv, VMCB_LDTR, 0, 0x82, 0xffff, 0);
+	set_seg(sv, VMCB_TR, 0, 0x8b, 0xffff, 0);
+	*vmcb64(sv, VMCB_CR0) = CR0_NE | (1UL << 4);	/* NE, ET */
+	*vmcb64(sv, VMCB_EFER) = EFER_SVME;		/* required by VMRUN */
+	*vmcb64(sv, VMCB_DR6) = 0xffff0ff0;
+	*vmcb64(sv, VMCB_DR7) = 0x400;
+	*vmcb64(sv, VMCB_RFLAGS) = 0x2;
+	*vmcb64(sv, VMCB_RIP) = 0x7c00;
+	*vmcb64(sv, VMCB_RSP) = 0x7c00;
+	return (0);
+}
+
+static void
+svm_vcpu_cleanup(struct vcpu *vcpu)
+{
+	struct svm_vcpu *sv = vcpu->vc_backend;
+
+	page_free(sv->sv_vmcb_pa);
+	kmem_free(sv, sizeof (*sv));
+	vcpu->vc_backend = NULL;
+}
+
+/*
+ * An ASID is good on one CPU for one generation. A vCPU that comes to a
+ * CPU (first time, after a migration, or after the CPU ran out of ASIDs
+ * and started a new generation) takes a fresh one; running out flushes
+ * the whole TLB of that CPU.
+ */
+static u8
+svm_pick_asid(struct vcpu *vcpu, struct svm_vcpu *sv)
+{
+	cpu_t *cp = CPU;
+	struct svm_cpu *sc = cp->cpu_vmm;
+	u8 flush = TLB_FLUSH_NOTHING;
+
+	if (sv->sv_asid_cpu == cp->cpu_id && sv->sv_asid_gen == sc->sc_asid_gen)
+		return (flush);
+	if (sc->sc_asid_next >= svm_nasid) {
+		sc->sc_asid_gen++;
+		sc->sc_asid_next = 1;
+		flush = TLB_FLUSH_ALL;
+	}
+	sv->sv_asid = sc->sc_asid_next++;
+	sv->sv_asid_gen = sc->sc_asid_gen;
+	sv->sv_asid_cpu = cp->cpu_id;
+	sv->sv_clean = 0;
+	*vmcb32(sv, VMCB_ASID) = sv->sv_asid;
+	vmm_stat_incr(vcpu, ASID_NEW);
+	TRACE(TR_ASID_NEW, vcpu, sv->sv_asid);
+	return (flush);
+}
+
+static void
+svm_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	struct svm_vcpu *sv = vcpu->vc_backend;
+	struct svm_cpu *sc = CPU->cpu_vmm;
+
+	*(u8 *)(sv->sv_vmcb + VMCB_TLB_CONTROL) = svm_pick_asid(vcpu, sv);
+	*vmcb32(sv, VMCB_CLEAN) = svm_has_clean ? sv->sv_clean : 0;
+	TRACE(TR_VMENTRY, vcpu, 0);
+	__asm__ __volatile__("clgi; sti" ::: "memory");
+	svm_run(&sv->sv_gregs, sv->sv_vmcb_pa, sc->sc_host_save);
+	__asm__ __volatile__("cli; stgi" ::: "memory");
+	/* Everything but what we change ourselves stays as it was. */
+	sv->sv_clean = 0xffffffffU & ~(1U << 2) & ~(1U << 5);
+	svm_decode_exit(vcpu, vme);
+}
+
+static u64 *
+gpr(struct svm_vcpu *sv, enum vm_reg r)
+{
+	switch (r) {
+	case VM_REG_RBX: return (&sv->sv_gregs.rbx);
+	case VM_REG_RCX: return (&sv->sv_gregs.rcx);
+	case VM_REG_RDX: return (&sv->sv_gregs.rdx);
+	case VM_REG_RSI: return (&sv->sv_gregs.rsi);
+	case VM_REG_RDI: return (&sv->sv_gregs.rdi);
+	case VM_REG_RBP: return (&sv->sv_gregs.rbp);
+	case VM_REG_R8: return (&sv->sv_gregs.r8);
+	case VM_REG_R9: return (&sv->sv_gregs.r9);
+	case VM_REG_R10: return (&sv->sv_gregs.r10);
+	case VM_REG_R11: return (&sv->sv_gregs.r11);
+	case VM_REG_R12: return (&sv->sv_gregs.r12);
+	case VM_REG_R13: return (&sv->sv_gregs.r13);
+	case VM_REG_R14: return (&sv->sv_gregs.r14);
+	case VM_REG_R15: return (&sv->sv_gregs.r15);
+	case VM_REG_RAX: return (vmcb64(sv, VMCB_RAX));
+	case VM_REG_RSP: return (vmcb64(sv, VMCB_RSP));
+	case VM_REG_RIP: return (vmcb64(sv, VMCB_RIP));
+	case VM_REG_RFLAGS: return (vmcb64(sv, VMCB_RFLAGS));
+	case VM_REG_CR0: return (vmcb64(sv, VMCB_CR0));
+	case VM_REG_CR2: return (vmcb64(sv, VMCB_CR2));
+	case VM_REG_CR3: return (vmcb64(sv, VMCB_CR3));
+	case VM_REG_CR4: return (vmcb64(sv, VMCB_CR4));
+	case VM_REG_EFER: return (vmcb64(sv, VMCB_EFER));
+	default:
+		panic("svm: no register %d", r);
+	}
+}
+
+static u64
+svm_getreg(struct vcpu *vcpu, enum vm_reg r)
+{
+	u64 v = *gpr(vcpu->vc_backend, r);
+
+	/* SVME is ours (VMRUN requires it); the guest never sees it. */
+	return (r == VM_REG_EFER ? v & ~EFER_SVME : v);
+}
+
+static void
+svm_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
+{
+	struct svm_vcpu *sv = vcpu->vc_backend;
+
+	if (r == VM_REG_EFER)
+		v |= EFER_SVME;
+	*gpr(sv, r) = v;
+	if (r >= VM_REG_CR0)
+		sv->sv_clean &= ~(1U << 5);	/* CRx/EFER changed */
+}
+
+/*
+ * bhyvelet VMLOADs the host's FS/GS/TR/syscall MSRs right after every
+ * exit (svm_run.asm), so there is nothing to put back here: the hook
+ * notes the CPU, which svm_restorectx compares against.
+ */
+static void
+svm_savectx(struct vcpu *vcpu)
+{
+	struct svm_vcpu *sv = vcpu->vc_backend;
+
+	TRACE(TR_SVM_SAVECTX, vcpu, CPU->cpu_id);
+	sv->sv_lastcpu = CPU->cpu_id;
+}
+
+/* On another CPU: a new ASID there, and every VMCB clean bit dirty. */
+static void
+svm_restorectx(struct vcpu *vcpu)
+{
+	struct svm_vcpu *sv = vcpu->vc_backend;
+
+	TRACE(TR_SVM_RESTORECTX, vcpu, CPU->cpu_id);
+	if (sv->sv_lastcpu != CPU->cpu_id) {
+		sv->sv_asid_cpu = -1;
+		sv->sv_clean = 0;
+	}
+}
+
+static void
+svm_invalidate(struct vm *vm __unused)
+{
+	/* New mappings only: nothing cached to drop. */
+}
+
+static void
+svm_corrupt_state(struct vcpu *vcpu)
+{
+	struct svm_vcpu *sv = vcpu->vc_backend;
+
+	/* VMRUN requires guest EFER.SVME: clearing it fails the checks. */
+	*vmcb64(sv, VMCB_EFER) &= ~EFER_SVME;
+}
+
+static u64
+npt_table(paddr_t next)
+{
+	return (next | NPT_PTE_P | NPT_PTE_RW | NPT_PTE_US);
+}
+
+static u64
+npt_leaf(paddr_t page)
+{
+	return (page | NPT_PTE_P | NPT_PTE_RW | NPT_PTE_US);
+}
+
+static bool
+npt_present(u64 pte)
+{
+	return ((pte & NPT_PTE_P) != 0);
+}
+
+static paddr_t
+npt_addr(u64 pte)
+{
+	return (pte & 0x000ffffffffff000UL);
+}
+
+static const struct vmm_pte_ops npt_pte_ops = {
+	.pte_table = npt_table,
+	.pte_leaf = npt_leaf,
+	.pte_present = npt_present,
+	.pte_addr = npt_addr,
+};
+
+const struct vmm_ops vmm_ops_svm = {
+	.name = "svm",
+	.probe = svm_probe,
+	.init = svm_init,
+	.cpu_init = svm_cpu_init,
+	.vm_init = svm_vm_init,
+	.vm_cleanup = svm_vm_cleanup,
+	.vcpu_init = svm_vcpu_init,
+	.vcpu_cleanup = svm_vcpu_cleanup,
+	.vmrun = svm_vmrun,
+	.getreg = svm_getreg,
+	.setreg = svm_setreg,
+	.savectx = svm_savectx,
+	.restorectx = svm_restorectx,
+	.invalidate = svm_invalidate,
+	.corrupt_state = svm_corrupt_state,
+	.pte_ops = &npt_pte_ops,
+};

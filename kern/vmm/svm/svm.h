@@ -1,0 +1,40 @@
+/* SVM backend internals shared by svm.c and svm_exit.c. */
+#ifndef _KERN_VMM_SVM_SVM_H
+#define _KERN_VMM_SVM_SVM_H
+
+#include "../vmm.h"
+#include "vmcb.h"
+
+/* The guest GPRs VMRUN does not switch (svm_run.asm knows the layout). */
+struct svm_gregs {
+	u64 rbx, rcx, rdx, rsi, rdi, rbp;
+	u64 r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+struct svm_vcpu {
+	paddr_t sv_vmcb_pa;		/* [c] */
+	u8 *sv_vmcb;			/* [c] direct-map view */
+	struct svm_gregs sv_gregs;	/* [p] */
+	u32 sv_asid;			/* [p] ASID on sv_asid_cpu ... */
+	u64 sv_asid_gen;		/* [p] ... of this generation there */
+	int sv_asid_cpu;		/* [p] -1: none yet */
+	int sv_lastcpu;			/* [p] CPU of the last svm_savectx */
+	u32 sv_clean;			/* [p] VMCB clean bits for next VMRUN */
+};
+
+static inline u64 *
+vmcb64(struct svm_vcpu *sv, u32 off)
+{
+	return ((u64 *)(sv->sv_vmcb + off));
+}
+
+static inline u32 *
+vmcb32(struct svm_vcpu *sv, u32 off)
+{
+	return ((u32 *)(sv->sv_vmcb + off));
+}
+
+void svm_decode_exit(struct vcpu *, struct vm_exit *);
+extern bool svm_has_nrip;
+
+#endif

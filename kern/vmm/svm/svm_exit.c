@@ -1,0 +1,120 @@
+/*
+ * SVM exits: turn the VMCB's exit code and info into a struct vm_exit.
+ * The emulation itself is backend-neutral (vmm.c). No decode assists and
+ * no NRIP on QEMU: instruction lengths are the architectural ones, or
+ * next_rip - rip where the CPU reports it, or EXITINFO2 for IOIO.
+ */
+#include "svm.h"
+#include "../../console.h"
+
+static u32
+length(struct svm_vcpu *sv, u64 rip, u32 fixed)
+{
+	u64 nrip = *vmcb64(sv, VMCB_NRIP);
+
+	if (svm_has_nrip && nrip > rip && nrip - rip <= 15)
+		return ((u32)(nrip - rip));
+	return (fixed);
+}
+
+static void
+decode_ioio(struct svm_vcpu *sv, struct vm_exit *vme, u64 info1, u64 info2)
+{
+	u32 sz = (u32)(info1 >> IOIO_SZ_SHIFT) & 7;	/* SZ8, SZ16, SZ32 */
+
+	if ((info1 & (IOIO_STR | IOIO_REP)) != 0) {
+		vme->exitcode = VM_EXIT_UNHANDLED;
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "string or REP port I/O (port 0x%lx) is not emulated",
+		    info1 >> 16);
+		return;
+	}
+	vme->exitcode = VM_EXIT_INOUT;
+	vme->u.inout.port = (u16)(info1 >> 16);
+	vme->u.inout.in = (info1 & IOIO_IN) != 0;
+	vme->u.inout.bytes = sz == 4 ? 4 : (sz == 2 ? 2 : 1);
+	vme->inst_length = (u32)(info2 - vme->rip);	/* EXITINFO2 = next rip */
+	if (!vme->u.inout.in) {
+		u64 mask = vme->u.inout.bytes == 4 ? 0xffffffffUL :
+		    (vme->u.inout.bytes == 2 ? 0xffffUL : 0xffUL);
+		vme->u.inout.eax = (u32)(*vmcb64(sv, VMCB_RAX) & mask);
+	}
+}
+
+void
+svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	struct svm_vcpu *sv = vcpu->vc_backend;
+	u64 code = *vmcb64(sv, VMCB_EXITCODE);
+	u64 info1 = *vmcb64(sv, VMCB_EXITINFO1);
+	u64 info2 = *vmcb64(sv, VMCB_EXITINFO2);
+	u64 rip = *vmcb64(sv, VMCB_RIP);
+
+	vme->hw_reason = code;
+	vme->rip = rip;
+	if ((u32)code == VMEXIT_INVALID) {
+		/* The VMCB's guest area may now be garbage: never rerun it. */
+		vme->exitcode = VM_EXIT_VMFAIL;
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "VMRUN failed its consistency checks (VMEXIT_INVALID); "
+		    "guest EFER 0x%lx CR0 0x%lx ASID %u",
+		    *vmcb64(sv, VMCB_EFER), *vmcb64(sv, VMCB_CR0), sv->sv_asid);
+		return;
+	}
+	switch (code) {
+	case VMEXIT_INTR:
+	case VMEXIT_NMI:
+		vme->exitcode = VM_EXIT_INTR;
+		break;
+	case VMEXIT_CPUID:
+		vme->exitcode = VM_EXIT_CPUID;
+		vme->inst_length = length(sv, rip, 2);
+		break;
+	case VMEXIT_HLT:
+		vme->exitcode = VM_EXIT_HLT;
+		vme->inst_length = length(sv, rip, 1);
+		break;
+	case VMEXIT_IOIO:
+		decode_ioio(sv, vme, info1, info2);
+		break;
+	case VMEXIT_MSR:
+		vme->exitcode = info1 == 0 ? VM_EXIT_RDMSR : VM_EXIT_WRMSR;
+		vme->u.msr.msr = (u32)sv->sv_gregs.rcx;
+		vme->u.msr.value = (sv->sv_gregs.rdx << 32) |
+		    (u32)*vmcb64(sv, VMCB_RAX);
+		vme->inst_length = length(sv, rip, 2);
+		break;
+	case VMEXIT_VMMCALL:
+		vme->exitcode = VM_EXIT_HYPERCALL;
+		vme->inst_length = length(sv, rip, 3);
+		break;
+	case VMEXIT_XSETBV:
+		vme->exitcode = VM_EXIT_XSETBV;
+		vme->u.xsetbv.xcr0 = (sv->sv_gregs.rdx << 32) |
+		    (u32)*vmcb64(sv, VMCB_RAX);
+		vme->inst_length = length(sv, rip, 3);
+		break;
+	case VMEXIT_NPF:
+		vme->exitcode = VM_EXIT_NPF;
+		vme->u.npf.gpa = info2;
+		vme->u.npf.info = info1;
+		break;
+	case VMEXIT_SHUTDOWN:
+		vme->exitcode = VM_EXIT_SHUTDOWN;
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "triple fault (shutdown) at rip 0x%lx", rip);
+		break;
+	case VMEXIT_EXCP_DF:
+		vme->exitcode = VM_EXIT_SHUTDOWN;
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "double fault at rip 0x%lx: the guest cannot deliver "
+		    "exceptions (a triple fault would follow)", rip);
+		break;
+	default:
+		vme->exitcode = VM_EXIT_UNHANDLED;
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "SVM exit code 0x%lx (info1 0x%lx info2 0x%lx) at rip "
+		    "0x%lx is not emulated", code, info1, info2, rip);
+		break;
+	}
+}

@@ -1,0 +1,110 @@
+/*
+ * VMCB layout (AMD APM vol. 2, appendix B) and SVM constants: only what
+ * bhyvelet uses, by offset, so the code reads like the manual.
+ */
+#ifndef _KERN_VMM_SVM_VMCB_H
+#define _KERN_VMM_SVM_VMCB_H
+
+/* Control area */
+#define	VMCB_INTERCEPT_CR	0x000	/* u32: reads 15:0, writes 31:16 */
+#define	VMCB_INTERCEPT_EXC	0x008	/* u32: exception vectors */
+#define	VMCB_INTERCEPT_MISC1	0x00c	/* u32 */
+#define	VMCB_INTERCEPT_MISC2	0x010	/* u32 */
+#define	VMCB_IOPM_BASE		0x040	/* u64 */
+#define	VMCB_MSRPM_BASE		0x048	/* u64 */
+#define	VMCB_TSC_OFFSET		0x050	/* u64 */
+#define	VMCB_ASID		0x058	/* u32 */
+#define	VMCB_TLB_CONTROL	0x05c	/* u8 */
+#define	VMCB_VINTR		0x060	/* u64 */
+#define	VMCB_INTR_SHADOW	0x068	/* u64 */
+#define	VMCB_EXITCODE		0x070	/* u64 */
+#define	VMCB_EXITINFO1		0x078	/* u64 */
+#define	VMCB_EXITINFO2		0x080	/* u64 */
+#define	VMCB_EXITINTINFO	0x088	/* u64 */
+#define	VMCB_NP_ENABLE		0x090	/* u64 */
+#define	VMCB_EVENTINJ		0x0a8	/* u64 */
+#define	VMCB_N_CR3		0x0b0	/* u64 */
+#define	VMCB_CLEAN		0x0c0	/* u32 */
+#define	VMCB_NRIP		0x0c8	/* u64 */
+
+/* State save area: segments are 16 bytes: sel u16, attr u16, limit u32,
+ * base u64. */
+#define	VMCB_ES			0x400
+#define	VMCB_CS			0x410
+#define	VMCB_SS			0x420
+#define	VMCB_DS			0x430
+#define	VMCB_FS			0x440
+#define	VMCB_GS			0x450
+#define	VMCB_GDTR		0x460
+#define	VMCB_LDTR		0x470
+#define	VMCB_IDTR		0x480
+#define	VMCB_TR			0x490
+#define	VMCB_CPL		0x4cb	/* u8 */
+#define	VMCB_EFER		0x4d0
+#define	VMCB_CR4		0x548
+#define	VMCB_CR3		0x550
+#define	VMCB_CR0		0x558
+#define	VMCB_DR7		0x560
+#define	VMCB_DR6		0x568
+#define	VMCB_RFLAGS		0x570
+#define	VMCB_RIP		0x578
+#define	VMCB_RSP		0x5d8
+#define	VMCB_RAX		0x5f8
+#define	VMCB_CR2		0x640
+#define	VMCB_G_PAT		0x668
+
+/* MISC1 intercepts */
+#define	INTERCEPT_INTR		(1U << 0)
+#define	INTERCEPT_NMI		(1U << 1)
+#define	INTERCEPT_SMI		(1U << 2)
+#define	INTERCEPT_INIT		(1U << 3)
+#define	INTERCEPT_CPUID		(1U << 18)
+#define	INTERCEPT_HLT		(1U << 24)
+#define	INTERCEPT_IOIO		(1U << 27)
+#define	INTERCEPT_MSR		(1U << 28)
+#define	INTERCEPT_SHUTDOWN	(1U << 31)
+/* MISC2 intercepts */
+#define	INTERCEPT_VMRUN		(1U << 0)
+#define	INTERCEPT_VMMCALL	(1U << 1)
+#define	INTERCEPT_VMLOAD	(1U << 2)
+#define	INTERCEPT_VMSAVE	(1U << 3)
+#define	INTERCEPT_STGI		(1U << 4)
+#define	INTERCEPT_CLGI		(1U << 5)
+#define	INTERCEPT_SKINIT	(1U << 6)
+#define	INTERCEPT_XSETBV	(1U << 13)
+
+#define	VINTR_MASKING		(1UL << 24)
+#define	TLB_FLUSH_NOTHING	0
+#define	TLB_FLUSH_ALL		1
+
+/* Exit codes */
+#define	VMEXIT_EXCP_DF		0x048	/* exception 8 intercepted */
+#define	VMEXIT_INTR		0x060
+#define	VMEXIT_NMI		0x061
+#define	VMEXIT_CPUID		0x072
+#define	VMEXIT_HLT		0x078
+#define	VMEXIT_IOIO		0x07b
+#define	VMEXIT_MSR		0x07c
+#define	VMEXIT_SHUTDOWN		0x07f
+#define	VMEXIT_VMRUN		0x080
+#define	VMEXIT_VMMCALL		0x081
+#define	VMEXIT_XSETBV		0x08d
+#define	VMEXIT_NPF		0x400
+#define	VMEXIT_INVALID		0xffffffffU	/* compare the low 32 bits */
+
+/* IOIO EXITINFO1 */
+#define	IOIO_IN			(1U << 0)
+#define	IOIO_STR		(1U << 2)
+#define	IOIO_REP		(1U << 3)
+#define	IOIO_SZ_SHIFT		4	/* bits 6:4: SZ32 SZ16 SZ8 */
+
+/* MSRs */
+#define	MSR_VM_CR		0xc0010114
+#define	VM_CR_SVMDIS		(1UL << 4)
+#define	MSR_VM_HSAVE_PA		0xc0010117
+
+#define	NPT_PTE_P		0x001
+#define	NPT_PTE_RW		0x002
+#define	NPT_PTE_US		0x004	/* nested walks are user accesses */
+
+#endif

@@ -1,0 +1,529 @@
+/*
+ * VM_RUN and the vCPU's context operations (see docs/vmm.md).
+ *
+ * A vCPU thread calls vm_run(). On entry the vCPU's ctxop (allocated once,
+ * when the vCPU was created) is attached to the thread; from then until the
+ * final save the guest's FPU state and the backend's per-CPU state (VMCB
+ * ASID, current VMCS) stay loaded whenever the thread runs: vmm_savectx
+ * puts them away when the thread is switched out, vmm_restorectx brings
+ * them back when it is switched in, on whatever CPU. On the way out the
+ * ctxop is detached and the final save done in one non-preemptible
+ * section. Exits the kernel can finish (CPUID, MSRs, HLT, hypercalls,
+ * XSETBV, nested page faults on RAM, host interrupts) loop without
+ * leaving; the rest (port I/O, shutdown, failures) return to the caller.
+ */
+#include "vmm.h"
+#include "../ctx/ctxop.h"
+#include "../thread.h"
+#include "../cpu.h"
+#include "../kmem.h"
+#include "../pmem.h"
+#include "../panic.h"
+#include "../console.h"
+#include "../trace.h"
+#include "../x86.h"
+
+const struct vmm_ops *vmm_ops;
+u64 vmm_total_attach, vmm_total_detach;
+u64 vmm_switch_in_window, vmm_migrate_in_window;
+
+/* Fault injection for tests: let a switch fall between detach and the
+ * final save (invariant 8); the check in vmm_check_switch must catch it. */
+bool vmm_inject_detach_gap;
+
+#define	VMM_STAT_DESC(id, desc)	desc,
+#define	VMM_STAT_NAME(id, desc)	#id,
+const char *const vmm_stat_desc[VMM_NSTATS] = { VMM_STATS(VMM_STAT_DESC) };
+const char *const vmm_stat_name[VMM_NSTATS] = { VMM_STATS(VMM_STAT_NAME) };
+
+static const char *const exitcode_names[VM_EXIT_NCODES] = {
+	[VM_EXIT_NONE] = "none", [VM_EXIT_CPUID] = "cpuid",
+	[VM_EXIT_RDMSR] = "rdmsr", [VM_EXIT_WRMSR] = "wrmsr",
+	[VM_EXIT_HLT] = "hlt", [VM_EXIT_HYPERCALL] = "hypercall",
+	[VM_EXIT_XSETBV] = "xsetbv", [VM_EXIT_NPF] = "npf",
+	[VM_EXIT_INTR] = "intr", [VM_EXIT_INOUT] = "inout",
+	[VM_EXIT_SHUTDOWN] = "shutdown", [VM_EXIT_OUTOFMAP] = "outofmap",
+	[VM_EXIT_VMFAIL] = "vmfail", [VM_EXIT_UNHANDLED] = "unhandled",
+};
+
+const char *
+vm_exitcode_name(enum vm_exitcode c)
+{
+	return (c < VM_EXIT_NCODES ? exitcode_names[c] : "?");
+}
+
+void
+vmm_init(void)
+{
+	static const struct vmm_ops *const backends[] = {
+		&vmm_ops_svm, &vmm_ops_vmx
+	};
+	char why[120], all[260] = "";
+
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
+		why[0] = '\0';
+		if (backends[i]->probe(why, sizeof (why))) {
+			vmm_ops = backends[i];
+			vmm_ops->init();
+			kprintf("vmm: backend %s\n", vmm_ops->name);
+			return;
+		}
+		size_t n = strlen(all);
+		ksnprintf(all + n, sizeof (all) - n, "%s%s: %s",
+		    n > 0 ? "; " : "", backends[i]->name, why);
+	}
+	kprintf("vmm: no backend (%s)\n", all);
+}
+
+void
+vmm_cpu_init(void)
+{
+	if (vmm_ops != NULL)
+		vmm_ops->cpu_init();
+}
+
+/* ---- guest FPU ----------------------------------------------------- */
+
+/*
+ * The host's registers go into vc_host_fpu and the guest's come out of
+ * vc_guest_fpu. Both areas are saved and loaded under the host's XCR0
+ * (every component), and the guest's XCR0 is live only while its state
+ * is: a guest XCR0 of x87 alone must not make XSAVE drop its XMM
+ * registers, which SSE code can use whatever XCR0 says. Called with
+ * preemption disabled: at the top of the run loop, or from
+ * vmm_restorectx.
+ */
+void
+restore_guest_fpustate(struct vcpu *vcpu)
+{
+	TRACE(TR_GUEST_FPU_RESTORE, vcpu, 0);
+	fpu_save(&vcpu->vc_host_fpu);
+	fpu_restore(&vcpu->vc_guest_fpu);
+	if (fpu_has_xsave && vcpu->vc_guest_xcr0 != fpu_xcr0)
+		fpu_xsetbv(vcpu->vc_guest_xcr0);
+	CPU->cpu_guest_fpu = vcpu;
+}
+
+/*
+ * The mirror: host XCR0 back, guest registers saved, host's loaded. The
+ * guest's XCR0 is read back rather than trusted: QEMU's TCG does not
+ * intercept XSETBV, so a guest there sets XCR0 directly (as bhyve does,
+ * we take whatever is live).
+ */
+void
+save_guest_fpustate(struct vcpu *vcpu)
+{
+	TRACE(TR_GUEST_FPU_SAVE, vcpu, 0);
+	if (fpu_has_xsave)
+		vcpu->vc_guest_xcr0 = fpu_xgetbv(0);
+	if (vcpu->vc_guest_xcr0 != fpu_xcr0)
+		fpu_xsetbv(fpu_xcr0);
+	fpu_save(&vcpu->vc_guest_fpu);
+	fpu_restore(&vcpu->vc_host_fpu);
+	CPU->cpu_guest_fpu = NULL;
+}
+
+/* ---- the vCPU ctxop ------------------------------------------------- */
+
+/* Switched out (or the final save): backend first, then the guest FPU. */
+static void
+vmm_savectx(void *arg)
+{
+	struct vcpu *vcpu = arg;
+
+	vmm_ops->savectx(vcpu);
+	if ((vcpu->vtc_status & VTCS_FPU_RESTORED) != 0) {
+		save_guest_fpustate(vcpu);
+		vcpu->vtc_status &= ~VTCS_FPU_RESTORED;
+		if ((vcpu->vtc_status & VTCS_RUN_WINDOW) != 0) {
+			vmm_stat_incr(vcpu, SWITCH_IN_WINDOW);
+			atomic_inc_64(&vmm_switch_in_window);
+		}
+	}
+}
+
+/*
+ * Switched in: inside the run window the guest FPU comes back now (so it
+ * is live whenever the thread runs there), and the backend restores last.
+ */
+static void
+vmm_restorectx(void *arg)
+{
+	struct vcpu *vcpu = arg;
+
+	VERIFY((vcpu->vtc_status & VTCS_FPU_RESTORED) == 0,
+	    "vmm_restorectx: %s: guest FPU already loaded", vcpu->vc_name);
+	if ((vcpu->vtc_status & VTCS_RUN_WINDOW) != 0) {
+		restore_guest_fpustate(vcpu);
+		vcpu->vtc_status |= VTCS_FPU_RESTORED;
+		if (vcpu->vc_lastcpu >= 0 && vcpu->vc_lastcpu != CPU->cpu_id) {
+			vmm_stat_incr(vcpu, MIGRATE_IN_WINDOW);
+			atomic_inc_64(&vmm_migrate_in_window);
+		}
+	}
+	vmm_ops->restorectx(vcpu);
+}
+
+static const struct ctxop_template vmm_ctxop_tpl = {
+	.ct_rev = CTXOP_TPL_REV,
+	.ct_save = vmm_savectx,
+	.ct_restore = vmm_restorectx,
+};
+
+/* ---- VMs ------------------------------------------------------------ */
+
+struct vm *
+vm_create(const char *name, u64 memsize, int nvcpus)
+{
+	VERIFY(vmm_ops != NULL, "vm_create: no virtualization backend");
+	VERIFY(nvcpus >= 1 && nvcpus <= VM_MAXCPU, "vm_create: %d vCPUs",
+	    nvcpus);
+	memsize = P2ROUNDUP(memsize, PAGESIZE);
+	VERIFY(memsize > 0 && memsize <= (1UL << 30),
+	    "vm_create: memory size %lu", memsize);
+
+	struct vm *vm = kmem_zalloc(sizeof (*vm), KM_SLEEP);
+	strlcpy(vm->vm_name, name, sizeof (vm->vm_name));
+	vm->vm_memsize = memsize;
+	vm->vm_mem = page_alloc_contig(memsize / PAGESIZE, PAGESIZE, KM_SLEEP);
+	vm->vm_nested_root = page_alloc(KM_SLEEP);
+	mutex_init(&vm->vm_map_lock, "vm_map");
+	vm->vm_nvcpus = nvcpus;
+	VERIFY(vmm_ops->vm_init(vm) == 0, "vm_create: backend vm_init");
+	for (int i = 0; i < nvcpus; i++) {
+		struct vcpu *vcpu = kmem_zalloc(sizeof (*vcpu), KM_SLEEP);
+		vcpu->vc_vm = vm;
+		vcpu->vc_id = i;
+		ksnprintf(vcpu->vc_name, sizeof (vcpu->vc_name), "%s/vcpu%d",
+		    name, i);
+		vcpu->vc_ctxop = ctxop_allocate(&vmm_ctxop_tpl, vcpu);
+		fpu_area_init(&vcpu->vc_guest_fpu);
+		fpu_area_init(&vcpu->vc_host_fpu);
+		vcpu->vc_guest_xcr0 = XFEATURE_X87;	/* the reset value */
+		vcpu->vc_lastcpu = -1;
+		VERIFY(vmm_ops->vcpu_init(vcpu) == 0,
+		    "vm_create: backend vcpu_init");
+		vm->vm_vcpu[i] = vcpu;
+	}
+	return (vm);
+}
+
+void
+vm_destroy(struct vm *vm)
+{
+	for (int i = 0; i < vm->vm_nvcpus; i++) {
+		struct vcpu *vcpu = vm->vm_vcpu[i];
+		VERIFY(vcpu->vc_thread == NULL,
+		    "vm_destroy: %s is inside vm_run", vcpu->vc_name);
+		vmm_ops->vcpu_cleanup(vcpu);
+		ctxop_free(vcpu->vc_ctxop);
+		fpu_area_fini(&vcpu->vc_guest_fpu);
+		fpu_area_fini(&vcpu->vc_host_fpu);
+		kmem_free(vcpu, sizeof (*vcpu));
+	}
+	vmm_ops->vm_cleanup(vm);
+	vmm_gpt_free(vm);
+	page_free_contig(vm->vm_mem, vm->vm_memsize / PAGESIZE);
+	kmem_free(vm, sizeof (*vm));
+}
+
+bool
+vm_load(struct vm *vm, u64 gpa, const void *image, size_t len)
+{
+	if (gpa > vm->vm_memsize || len > vm->vm_memsize - gpa)
+		return (false);
+	memcpy((u8 *)phys_to_virt(vm->vm_mem) + gpa, image, len);
+	return (true);
+}
+
+u64
+vm_getreg(struct vcpu *vcpu, enum vm_reg r)
+{
+	return (vmm_ops->getreg(vcpu, r));
+}
+
+void
+vm_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
+{
+	vmm_ops->setreg(vcpu, r, v);
+}
+
+void
+vcpu_kill(struct vcpu *vcpu, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kvsnprintf(vcpu->vc_dead_reason, sizeof (vcpu->vc_dead_reason), fmt,
+	    ap);
+	va_end(ap);
+	vcpu->vc_dead = true;
+}
+
+/* ---- in-kernel exit handling ---------------------------------------- */
+
+#define	MSR_SCRATCH	0x40000010
+
+static void
+skip(struct vcpu *vcpu, const struct vm_exit *vme)
+{
+	if (vme->inst_length != 0)
+		vm_setreg(vcpu, VM_REG_RIP, vme->rip + vme->inst_length);
+}
+
+static void
+emulate_cpuid(struct vcpu *vcpu)
+{
+	u32 leaf = (u32)vm_getreg(vcpu, VM_REG_RAX);
+	u32 sub = (u32)vm_getreg(vcpu, VM_REG_RCX);
+	u32 a, b, c, d;
+
+	if (leaf == 0x40000000) {
+		a = 0x40000001;
+		memcpy(&b, "bhyv", 4);
+		memcpy(&c, "elet", 4);
+		memcpy(&d, "vmm!", 4);
+	} else if (leaf == 0x40000001) {
+		a = b = c = d = 0;
+	} else {
+		cpuid(leaf, sub, &a, &b, &c, &d);
+		if (leaf == 1) {
+			c &= ~(1U << 5);		/* no VMX for the guest */
+			c |= 1U << 31;			/* hypervisor present */
+			c &= ~(1U << 27);		/* OSXSAVE: the guest's */
+			if (vm_getreg(vcpu, VM_REG_CR4) & CR4_OSXSAVE)
+				c |= 1U << 27;
+		} else if (leaf == 0x80000001) {
+			c &= ~(1U << 2);		/* no SVM for the guest */
+		}
+	}
+	vm_setreg(vcpu, VM_REG_RAX, a);
+	vm_setreg(vcpu, VM_REG_RBX, b);
+	vm_setreg(vcpu, VM_REG_RCX, c);
+	vm_setreg(vcpu, VM_REG_RDX, d);
+}
+
+static void
+emulate_rdmsr(struct vcpu *vcpu, u32 msr)
+{
+	u64 v = 0;
+
+	if (msr == MSR_EFER)
+		v = vm_getreg(vcpu, VM_REG_EFER);
+	else if (msr == MSR_SCRATCH)
+		v = vcpu->vc_scratch_msr;
+	vm_setreg(vcpu, VM_REG_RAX, (u32)v);
+	vm_setreg(vcpu, VM_REG_RDX, v >> 32);
+}
+
+static void
+emulate_wrmsr(struct vcpu *vcpu, u32 msr, u64 v)
+{
+	if (msr == MSR_EFER)
+		vm_setreg(vcpu, VM_REG_EFER, v);
+	else if (msr == MSR_SCRATCH)
+		vcpu->vc_scratch_msr = v;
+}
+
+/* XCR0 rules (SDM 13.3): x87 always, AVX needs SSE, AVX-512 needs AVX. */
+static bool
+xcr0_valid(u64 v)
+{
+	if ((v & XFEATURE_X87) == 0 || (v & ~fpu_xcr0) != 0)
+		return (false);
+	if ((v & XFEATURE_AVX) != 0 && (v & XFEATURE_SSE) == 0)
+		return (false);
+	if ((v & XFEATURE_AVX512) != 0 &&
+	    ((v & XFEATURE_AVX512) != XFEATURE_AVX512 ||
+	    (v & XFEATURE_AVX) == 0))
+		return (false);
+	return (true);
+}
+
+/* true: handled, go back into the guest; false: return to the caller. */
+static bool
+handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	struct vm *vm = vcpu->vc_vm;
+
+	switch (vme->exitcode) {
+	case VM_EXIT_CPUID:
+		vmm_stat_incr(vcpu, VMEXIT_CPUID);
+		emulate_cpuid(vcpu);
+		skip(vcpu, vme);
+		return (true);
+	case VM_EXIT_RDMSR:
+		vmm_stat_incr(vcpu, VMEXIT_RDMSR);
+		emulate_rdmsr(vcpu, vme->u.msr.msr);
+		skip(vcpu, vme);
+		return (true);
+	case VM_EXIT_WRMSR:
+		vmm_stat_incr(vcpu, VMEXIT_WRMSR);
+		emulate_wrmsr(vcpu, vme->u.msr.msr, vme->u.msr.value);
+		skip(vcpu, vme);
+		return (true);
+	case VM_EXIT_HLT:
+		/* No interrupts to wait for: a HLT is a hint to yield. */
+		vmm_stat_incr(vcpu, VMEXIT_HLT);
+		skip(vcpu, vme);
+		return (true);
+	case VM_EXIT_HYPERCALL: {
+		vmm_stat_incr(vcpu, VMEXIT_HYPERCALL);
+		u64 fn = vm_getreg(vcpu, VM_REG_RAX) & 0xffffffff;
+		u64 rbx = vm_getreg(vcpu, VM_REG_RBX);
+		vm_setreg(vcpu, VM_REG_RAX, fn == 1 ? (u32)(rbx + 1) :
+		    0xffffffffUL);
+		skip(vcpu, vme);
+		return (true);
+	}
+	case VM_EXIT_XSETBV: {
+		vmm_stat_incr(vcpu, VMEXIT_XSETBV);
+		u64 v = vme->u.xsetbv.xcr0;
+		if (vm_getreg(vcpu, VM_REG_RCX) != 0 || !xcr0_valid(v)) {
+			ksnprintf(vme->reason, sizeof (vme->reason),
+			    "XSETBV of invalid XCR0 0x%lx (host allows 0x%lx); "
+			    "#GP injection is not implemented", v, fpu_xcr0);
+			vme->exitcode = VM_EXIT_UNHANDLED;
+			return (false);
+		}
+		kpreempt_disable();
+		vcpu->vc_guest_xcr0 = v;
+		if ((vcpu->vtc_status & VTCS_FPU_RESTORED) != 0)
+			fpu_xsetbv(v);
+		kpreempt_enable();
+		skip(vcpu, vme);
+		return (true);
+	}
+	case VM_EXIT_NPF: {
+		vmm_stat_incr(vcpu, VMEXIT_NPF);
+		u64 gpa = vme->u.npf.gpa;
+		if (gpa < vm->vm_memsize) {
+			u64 page = P2ALIGN(gpa, PAGESIZE);
+			mutex_enter(&vm->vm_map_lock);
+			bool ok = vmm_gpt_map(vm, page, vm->vm_mem + page);
+			mutex_exit(&vm->vm_map_lock);
+			if (ok)
+				return (true);
+		}
+		vme->exitcode = VM_EXIT_OUTOFMAP;
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "guest touched gpa 0x%lx outside its %lu KiB of RAM "
+		    "(rip 0x%lx)", gpa, vm->vm_memsize >> 10, vme->rip);
+		vmm_stat_incr(vcpu, VMEXIT_OUTOFMAP);
+		return (false);
+	}
+	case VM_EXIT_INTR:
+		vmm_stat_incr(vcpu, VMEXIT_INTR);
+		return (true);
+	case VM_EXIT_INOUT:
+		vmm_stat_incr(vcpu, VMEXIT_INOUT);
+		skip(vcpu, vme);
+		if (vme->u.inout.in) {
+			vcpu->vc_pending_in = true;
+			vcpu->vc_pending_in_bytes = vme->u.inout.bytes;
+		}
+		return (false);
+	case VM_EXIT_SHUTDOWN:
+		vmm_stat_incr(vcpu, VMEXIT_SHUTDOWN);
+		return (false);
+	case VM_EXIT_VMFAIL:
+		vmm_stat_incr(vcpu, VMEXIT_VMFAIL);
+		return (false);
+	default:
+		vmm_stat_incr(vcpu, VMEXIT_UNHANDLED);
+		return (false);
+	}
+}
+
+/* An IN the caller has answered: merge its bytes into the guest's RAX. */
+static void
+complete_in(struct vcpu *vcpu, u32 value)
+{
+	u64 rax = vm_getreg(vcpu, VM_REG_RAX);
+	u8 n = vcpu->vc_pending_in_bytes;
+
+	if (n == 4)
+		rax = value;		/* a 32-bit write zero-extends */
+	else if (n == 2)
+		rax = (rax & ~0xffffUL) | (value & 0xffff);
+	else
+		rax = (rax & ~0xffUL) | (value & 0xff);
+	vm_setreg(vcpu, VM_REG_RAX, rax);
+	vcpu->vc_pending_in = false;
+}
+
+/*
+ * Run the guest until an exit the kernel cannot finish. If the last exit
+ * was an IN, vme->u.inout.eax holds the caller's answer.
+ */
+int
+vm_run(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	kthread_t *t = curthread;
+
+	if (vcpu->vc_dead)
+		return (-1);
+	VERIFY(vcpu->vc_thread == NULL, "vm_run: %s already in vm_run on %s",
+	    vcpu->vc_name, vcpu->vc_thread->t_name);
+	vcpu->vc_thread = t;
+	if (vcpu->vc_pending_in)
+		complete_in(vcpu, vme->u.inout.eax);
+	vmm_stat_incr(vcpu, VM_RUN_CALLS);
+
+	/* Attach before any guest state is loaded. */
+	ctxop_attach(t, vcpu->vc_ctxop);
+	atomic_inc_64(&vmm_total_attach);
+	TRACE(TR_VM_RUN_ENTRY, vcpu, 0);
+	kpreempt_disable();
+	vcpu->vtc_status |= VTCS_RUN_WINDOW;
+	kpreempt_enable();
+
+	for (;;) {
+		kpreempt_disable();
+		if ((vcpu->vtc_status & VTCS_FPU_RESTORED) == 0) {
+			restore_guest_fpustate(vcpu);
+			vcpu->vtc_status |= VTCS_FPU_RESTORED;
+		}
+		bool s = intr_save();
+		memset(vme, 0, sizeof (*vme));
+		vmm_stat_incr(vcpu, VMRUN_ENTRIES);
+		vmm_ops->vmrun(vcpu, vme);
+		vcpu->vc_lastcpu = CPU->cpu_id;
+		TRACE(TR_VMEXIT, vcpu, vme->exitcode);
+		intr_restore(s);
+		/* A preemption pending from the guest's time is taken here,
+		 * with the guest FPU still loaded: vmm_savectx saves it. */
+		kpreempt_enable();
+		vmm_stat_incr(vcpu, VMEXIT_TOTAL);
+		if (!handle_exit(vcpu, vme))
+			break;
+	}
+
+	/* Detach and the final save: one non-preemptible section. */
+	kpreempt_disable();
+	ctxop_detach(t, vcpu->vc_ctxop);
+	if (vmm_inject_detach_gap) {
+		kpreempt_enable();
+		thread_yield();		/* the bug being tested for */
+		kpreempt_disable();
+	}
+	vcpu->vtc_status &= ~VTCS_RUN_WINDOW;
+	vmm_savectx(vcpu);
+	kpreempt_enable();
+	atomic_inc_64(&vmm_total_detach);
+	TRACE(TR_VM_RUN_EXIT, vcpu, vme->exitcode);
+	vcpu->vc_thread = NULL;
+
+	switch (vme->exitcode) {
+	case VM_EXIT_SHUTDOWN:
+	case VM_EXIT_OUTOFMAP:
+	case VM_EXIT_VMFAIL:
+	case VM_EXIT_UNHANDLED:
+		vcpu_kill(vcpu, "%s: %s", vm_exitcode_name(vme->exitcode),
+		    vme->reason);
+		break;
+	default:
+		break;
+	}
+	return (0);
+}

@@ -1,0 +1,187 @@
+/*
+ * bhyvelet's hypervisor core: VMs, vCPUs, VM_RUN. Backend-neutral: the
+ * VMX and SVM backends plug in through struct vmm_ops and never see each
+ * other; this file never asks which one runs.
+ *
+ * Field tags: [c] set at create, constant after; [o] owner vCPU thread
+ * only; [p] owner thread with preemption disabled (also read by its
+ * ctxop hooks, which run on the same thread); [l] under the named lock.
+ */
+#ifndef _KERN_VMM_VMM_H
+#define _KERN_VMM_VMM_H
+
+#include "../types.h"
+#include "../sync.h"
+#include "../fpu.h"
+#include "vmm_stat.h"
+
+struct vm;
+struct vcpu;
+struct ctxop;
+struct kthread;
+
+/* Guest registers, by name, for getreg/setreg. */
+enum vm_reg {
+	VM_REG_RAX, VM_REG_RBX, VM_REG_RCX, VM_REG_RDX, VM_REG_RSI,
+	VM_REG_RDI, VM_REG_RBP, VM_REG_RSP, VM_REG_R8, VM_REG_R9, VM_REG_R10,
+	VM_REG_R11, VM_REG_R12, VM_REG_R13, VM_REG_R14, VM_REG_R15,
+	VM_REG_RIP, VM_REG_RFLAGS, VM_REG_CR0, VM_REG_CR2, VM_REG_CR3,
+	VM_REG_CR4, VM_REG_EFER, VM_REG_LAST
+};
+
+/* Why vm_run() returned, or what the backend decoded (vm_exit.exitcode). */
+enum vm_exitcode {
+	VM_EXIT_NONE = 0,
+	/* handled in the kernel (vm_run loops) */
+	VM_EXIT_CPUID,
+	VM_EXIT_RDMSR,
+	VM_EXIT_WRMSR,
+	VM_EXIT_HLT,
+	VM_EXIT_HYPERCALL,
+	VM_EXIT_XSETBV,
+	VM_EXIT_NPF,		/* nested page fault: RAM is mapped on demand */
+	VM_EXIT_INTR,		/* a host interrupt (or the backend's own reason) */
+	/* returned to the caller */
+	VM_EXIT_INOUT,		/* port I/O: the vCPU thread's device model */
+	VM_EXIT_SHUTDOWN,	/* triple fault */
+	VM_EXIT_OUTOFMAP,	/* guest touched memory outside its map */
+	VM_EXIT_VMFAIL,		/* entry failed its consistency checks */
+	VM_EXIT_UNHANDLED,	/* an exit we do not emulate */
+	VM_EXIT_NCODES
+};
+
+struct vm_exit {
+	enum vm_exitcode exitcode;
+	u64 rip;		/* of the exiting instruction */
+	u32 inst_length;	/* 0 = leave RIP alone */
+	u64 hw_reason;		/* the backend's own exit code */
+	union {
+		struct {
+			u16 port;
+			u8 bytes;	/* 1, 2 or 4 */
+			bool in;
+			u32 eax;	/* out: the value; in: the caller fills it */
+		} inout;
+		struct {
+			u64 gpa;
+			u64 info;	/* backend's fault bits */
+		} npf;
+		struct {
+			u32 msr;
+			u64 value;
+		} msr;
+		struct {
+			u64 xcr0;
+		} xsetbv;
+	} u;
+	char reason[120];	/* for VM_EXIT_VMFAIL / UNHANDLED / SHUTDOWN */
+};
+
+/* A page-table entry format: EPT and NPT differ only here. */
+struct vmm_pte_ops {
+	u64 (*pte_table)(paddr_t next);		/* an entry pointing at a table */
+	u64 (*pte_leaf)(paddr_t page);		/* a 4 KiB RAM mapping (RWX) */
+	bool (*pte_present)(u64 pte);
+	paddr_t (*pte_addr)(u64 pte);
+};
+
+/* The backend table, after bhyve's struct vmm_ops. */
+struct vmm_ops {
+	const char *name;
+	bool (*probe)(char *why, size_t len);	/* hardware usable? */
+	void (*init)(void);			/* once, boot CPU */
+	void (*cpu_init)(void);			/* on every CPU */
+	int (*vm_init)(struct vm *);		/* per-VM backend state */
+	void (*vm_cleanup)(struct vm *);
+	int (*vcpu_init)(struct vcpu *);	/* VMCB/VMCS, guest reset state */
+	void (*vcpu_cleanup)(struct vcpu *);
+	/* Enter the guest once, decode the exit. Interrupts off on entry
+	 * and return; the backend opens them around the guest itself. */
+	void (*vmrun)(struct vcpu *, struct vm_exit *);
+	u64 (*getreg)(struct vcpu *, enum vm_reg);
+	void (*setreg)(struct vcpu *, enum vm_reg, u64);
+	void (*savectx)(struct vcpu *);		/* vmm_savectx, first */
+	void (*restorectx)(struct vcpu *);	/* vmm_restorectx, last */
+	void (*invalidate)(struct vm *);	/* nested mappings changed */
+	/* Tests: break the guest state so the next entry fails its checks. */
+	void (*corrupt_state)(struct vcpu *);
+	const struct vmm_pte_ops *pte_ops;
+};
+
+extern const struct vmm_ops *vmm_ops;	/* NULL: no usable backend */
+extern const struct vmm_ops vmm_ops_svm, vmm_ops_vmx;
+
+#define	VM_MAXCPU	16
+#define	VM_NAMELEN	24
+
+/* vtc_status bits (vcpu->vtc_status), as illumos's vm_thread_ctx_t. */
+#define	VTCS_FPU_RESTORED	0x1	/* guest FPU is in the registers */
+#define	VTCS_RUN_WINDOW		0x2	/* inside vm_run's loop: guest FPU
+					   must be live whenever we run */
+
+struct vcpu {
+	struct vm *vc_vm;		/* [c] */
+	int vc_id;			/* [c] */
+	char vc_name[VM_NAMELEN + 8];	/* [c] "vm/vcpuN" */
+	struct ctxop *vc_ctxop;		/* [c] allocated at create, freed at
+					   destroy; attached only in vm_run */
+	u32 vtc_status;			/* [p] VTCS_* */
+	fpu_area_t vc_guest_fpu;	/* [p] guest FPU when not loaded */
+	fpu_area_t vc_host_fpu;		/* [p] host FPU while guest's loaded */
+	u64 vc_guest_xcr0;		/* [p] XCR0 the guest set (XSETBV) */
+	u64 vc_scratch_msr;		/* [o] MSR 0x40000010 */
+	struct kthread *vc_thread;	/* [o] thread inside vm_run, or NULL */
+	int vc_lastcpu;			/* [p] CPU of the last guest entry */
+	bool vc_pending_in;		/* [o] an IN completes at next entry */
+	u8 vc_pending_in_bytes;
+	u32 vc_pending_in_eax;
+	void *vc_backend;		/* [c] backend's per-vCPU state */
+	u64 vc_stats[VMM_NSTATS];	/* [o]/[p] per-vCPU counters */
+	bool vc_dead;			/* [o] stopped; vm_run refuses */
+	char vc_dead_reason[120];	/* [o] */
+};
+
+struct vm {
+	char vm_name[VM_NAMELEN];	/* [c] */
+	paddr_t vm_mem;			/* [c] guest RAM: host-contiguous */
+	u64 vm_memsize;			/* [c] bytes; gpa 0 .. memsize */
+	paddr_t vm_nested_root;		/* [c] NPT/EPT PML4 */
+	kmutex_t vm_map_lock;		/* guards the nested tables */
+	int vm_nvcpus;			/* [c] */
+	struct vcpu *vm_vcpu[VM_MAXCPU];/* [c] */
+	void *vm_backend;		/* [c] */
+	u32 vm_param;			/* [c] guest's parameter (port 0x4f8) */
+};
+
+/* VMs and vCPUs. vm_create: memsize bytes of RAM, nvcpus vCPUs. */
+void vmm_init(void);			/* boot CPU, after threads exist */
+void vmm_cpu_init(void);		/* each CPU */
+/* Every vCPU starts like a BIOS starts a boot sector: real mode,
+ * CS:IP = 0000:7C00, SP = 7C00, interrupts off. */
+struct vm *vm_create(const char *name, u64 memsize, int nvcpus);
+void vm_destroy(struct vm *);
+/* Copy an image into guest RAM at gpa; false if it does not fit. */
+bool vm_load(struct vm *, u64 gpa, const void *image, size_t len);
+int vm_run(struct vcpu *, struct vm_exit *);	/* 0, or -1 if dead */
+u64 vm_getreg(struct vcpu *, enum vm_reg);
+void vm_setreg(struct vcpu *, enum vm_reg, u64);
+/* Stop a vCPU for good with a reason (bad guest). */
+void vcpu_kill(struct vcpu *, const char *fmt, ...) __printflike(2, 3);
+
+/* The nested page tables (vmm_gpt.c), shared by EPT and NPT. */
+bool vmm_gpt_map(struct vm *, u64 gpa, paddr_t hpa);
+paddr_t vmm_gpt_lookup(struct vm *, u64 gpa);
+void vmm_gpt_free(struct vm *);
+
+/* The FPU halves of vmm_savectx/vmm_restorectx. */
+void save_guest_fpustate(struct vcpu *);
+void restore_guest_fpustate(struct vcpu *);
+
+const char *vm_exitcode_name(enum vm_exitcode);
+
+/* Counts over all VMs since boot (for tests and the monitor). */
+extern u64 vmm_total_attach, vmm_total_detach;
+extern u64 vmm_switch_in_window;	/* vmm_savectx with guest FPU live */
+extern u64 vmm_migrate_in_window;	/* vmm_restorectx on another CPU */
+
+#endif

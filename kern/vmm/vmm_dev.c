@@ -1,0 +1,156 @@
+/*
+ * The vCPU thread's loop and its device model (see vmm_dev.h).
+ */
+#include "vmm_dev.h"
+#include "../console.h"
+#include "../panic.h"
+#include "../thread.h"
+
+#define	COM1		0x3f8
+#define	PORT_VERDICT	0x4f0
+#define	PORT_REPORT	0x4f4
+#define	PORT_PARAM	0x4f8
+#define	PORT_MEMSIZE	0x4fc
+
+static void
+console_char(struct vcpu *vcpu, struct vcpu_result *r, char c)
+{
+	if (r->transcript_len + 1 < sizeof (r->transcript)) {
+		r->transcript[r->transcript_len++] = c;
+		r->transcript[r->transcript_len] = '\0';
+	}
+	if (c == '\r')
+		return;
+	if (c == '\n' || r->line_len + 1 >= sizeof (r->line)) {
+		r->line[r->line_len] = '\0';
+		if (!r->quiet)
+			kprintf("[%s] %s\n", vcpu->vc_name, r->line);
+		r->line_len = 0;
+		if (c == '\n')
+			return;
+	}
+	r->line[r->line_len++] = c;
+}
+
+/* One port access. Returns false when the guest is done. */
+static bool
+port_io(struct vcpu *vcpu, struct vcpu_result *r, struct vm_exit *vme)
+{
+	u16 port = vme->u.inout.port;
+	u32 v = vme->u.inout.eax;
+
+	r->inouts++;
+	if (vme->u.inout.in) {
+		switch (port) {
+		case COM1 + 5:			/* LSR: transmitter empty */
+			vme->u.inout.eax = 0x60;
+			break;
+		case PORT_PARAM:
+			vme->u.inout.eax = vcpu->vc_vm->vm_param;
+			break;
+		case PORT_MEMSIZE:
+			vme->u.inout.eax = (u32)vcpu->vc_vm->vm_memsize;
+			break;
+		default:
+			vme->u.inout.eax = (port >= COM1 && port < COM1 + 8) ?
+			    0 : 0xffffffff;
+			break;
+		}
+		return (true);
+	}
+	switch (port) {
+	case COM1:
+		console_char(vcpu, r, (char)v);
+		return (true);
+	case PORT_VERDICT:
+		r->done = true;
+		r->verdict = v;
+		return (false);
+	case PORT_REPORT:
+		r->reports++;
+		r->last_report = v;
+		return (true);
+	default:
+		return (true);			/* writes to nothing */
+	}
+}
+
+bool
+vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
+{
+	struct vm_exit vme;
+
+	memset(&vme, 0, sizeof (vme));
+	for (;;) {
+		if (vm_run(vcpu, &vme) != 0 || vcpu->vc_dead) {
+			r->killed = true;
+			strlcpy(r->reason, vcpu->vc_dead_reason,
+			    sizeof (r->reason));
+			break;
+		}
+		r->vm_runs++;
+		if (r->after_run != NULL && !r->after_run(vcpu, r->after_arg)) {
+			r->killed = true;
+			strlcpy(r->reason, "the host check after vm_run failed",
+			    sizeof (r->reason));
+			break;
+		}
+		if (vme.exitcode == VM_EXIT_INOUT) {
+			if (!port_io(vcpu, r, &vme))
+				break;
+			continue;
+		}
+		/* vm_run returns only for exits it cannot finish. */
+		r->killed = true;
+		ksnprintf(r->reason, sizeof (r->reason), "unexpected exit %s",
+		    vm_exitcode_name(vme.exitcode));
+		break;
+	}
+	if (r->line_len > 0 && !r->quiet) {
+		r->line[r->line_len] = '\0';
+		kprintf("[%s] %s\n", vcpu->vc_name, r->line);
+	}
+	if (r->killed && !r->quiet)
+		kprintf("[%s] stopped: %s\n", vcpu->vc_name, r->reason);
+	return (r->done && r->verdict == 0);
+}
+
+extern const struct {
+	const char *name;
+	const u8 *start;
+	const u8 *end;
+} guest_table[];
+
+const struct guest_image *
+guest_find(const char *name)
+{
+	for (int i = 0; guest_table[i].name != NULL; i++) {
+		if (strcmp(guest_table[i].name, name) == 0)
+			return ((const struct guest_image *)&guest_table[i]);
+	}
+	return (NULL);
+}
+
+struct vm *
+vm_create_guest(const char *name, const u8 *image, size_t len, u64 memsize,
+    u32 param, char *why, size_t whylen)
+{
+	if (len == 0) {
+		ksnprintf(why, whylen, "the guest image is empty");
+		return (NULL);
+	}
+	if (len > GUEST_IMAGE_MAX) {
+		ksnprintf(why, whylen, "the guest image is %lu bytes; at most "
+		    "%lu fit between 0x7c00 and 0xa0000", (u64)len,
+		    (u64)GUEST_IMAGE_MAX);
+		return (NULL);
+	}
+	if (vmm_ops == NULL) {
+		ksnprintf(why, whylen, "no virtualization backend on this CPU");
+		return (NULL);
+	}
+	struct vm *vm = vm_create(name, memsize, 1);
+	VERIFY(vm_load(vm, 0x7c00, image, len), "vm_create_guest: load");
+	vm->vm_param = param;
+	return (vm);
+}

@@ -1,0 +1,55 @@
+/*
+ * The vCPU thread's side of VM_RUN: the loop that calls vm_run() and the
+ * device model behind the exits the kernel hands back (port I/O).
+ *
+ * Devices (the guest ABI, guest/README.md):
+ *   0x3f8-0x3ff  a 16550-like UART: THR writes are the guest's console,
+ *                printed on the host serial as "[vm/vcpuN] line"
+ *   0x4f0        verdict: a 32-bit write ends the guest (0 = pass)
+ *   0x4f4        report: a 32-bit value is logged, the guest goes on
+ *   0x4f8        parameter: reads return the VM's vm_param
+ *   0x4fc        RAM size in bytes
+ */
+#ifndef _KERN_VMM_VMM_DEV_H
+#define _KERN_VMM_VMM_DEV_H
+
+#include "vmm.h"
+
+struct vcpu_result {
+	bool done;		/* the guest wrote its verdict */
+	u32 verdict;
+	bool killed;		/* stopped by the hypervisor */
+	char reason[120];	/* why it was stopped */
+	u64 reports;		/* writes to the report port */
+	u32 last_report;
+	u64 inouts;		/* port exits handled */
+	u64 vm_runs;		/* vm_run calls */
+	char transcript[512];	/* the start of the guest's console output */
+	size_t transcript_len;
+	char line[128];		/* the console line being assembled */
+	size_t line_len;
+	bool quiet;		/* don't echo the guest's console */
+	/* Called after every vm_run (tests check host FPU state here). */
+	bool (*after_run)(struct vcpu *, void *arg);
+	void *after_arg;
+};
+
+/* Run vCPU until the guest gives its verdict or is stopped; returns true
+ * if it passed (verdict 0). */
+bool vcpu_run_loop(struct vcpu *, struct vcpu_result *);
+
+/* Built-in guests (the guest folder's images, linked into the kernel). */
+struct guest_image {
+	const char *name;
+	const u8 *start;
+	const u8 *end;
+};
+const struct guest_image *guest_find(const char *name);
+/* The largest image that fits between 0x7C00 and the 640 KiB line. */
+#define	GUEST_IMAGE_MAX	(0xa0000 - 0x7c00)
+/* Create a VM named name with one vCPU running image at 0x7C00. NULL and
+ * a message in why if the image is unusable. */
+struct vm *vm_create_guest(const char *name, const u8 *image, size_t len,
+    u64 memsize, u32 param, char *why, size_t whylen);
+
+#endif
