@@ -136,3 +136,15 @@ strtoull(const char *s, char **end, int base)
 		*end = (char *)s;
 	return (v);
 }
+
+char *
+strstr(const char *h, const char *n)
+{
+	size_t len = strlen(n);
+
+	for (; *h != '\0'; h++) {
+		if (strncmp(h, n, len) == 0)
+			return ((char *)h);
+	}
+	return (len == 0 ? (char *)h : NULL);
+}

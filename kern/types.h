@@ -70,6 +70,7 @@ size_t strlen(const char *);
 int strcmp(const char *, const char *);
 int strncmp(const char *, const char *, size_t);
 char *strchr(const char *, int);
+char *strstr(const char *, const char *);
 size_t strlcpy(char *, const char *, size_t);
 uint64_t strtoull(const char *, char **, int);
 

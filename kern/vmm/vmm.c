@@ -363,9 +363,16 @@ handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		skip(vcpu, vme);
 		return (true);
 	case VM_EXIT_HLT:
-		/* No interrupts to wait for: a HLT is a hint to yield. */
+		/* No interrupts to wait for: a HLT just goes on. */
 		vmm_stat_incr(vcpu, VMEXIT_HLT);
 		skip(vcpu, vme);
+		if (vm->vm_migrate_every != 0 && ncpus > 1 &&
+		    vcpu->vc_stats[VMM_STAT_VMEXIT_HLT] % vm->vm_migrate_every
+		    == 0) {
+			/* Tests: a migration inside the run window. */
+			thread_bind((CPU->cpu_id + 1) % ncpus);
+			thread_bind(-1);
+		}
 		return (true);
 	case VM_EXIT_HYPERCALL: {
 		vmm_stat_incr(vcpu, VMEXIT_HYPERCALL);

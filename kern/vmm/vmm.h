@@ -151,6 +151,8 @@ struct vm {
 	struct vcpu *vm_vcpu[VM_MAXCPU];/* [c] */
 	void *vm_backend;		/* [c] */
 	u32 vm_param;			/* [c] guest's parameter (port 0x4f8) */
+	u32 vm_migrate_every;		/* [c] tests: move the vCPU thread to the
+					   next CPU every N guest HLTs (0: no) */
 };
 
 /* VMs and vCPUs. vm_create: memsize bytes of RAM, nvcpus vCPUs. */
