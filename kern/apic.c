@@ -29,6 +29,7 @@
 
 #define	ICR_DELIVERY_PENDING	(1U << 12)
 #define	ICR_LEVEL_ASSERT	(1U << 14)
+#define	ICR_NMI			(4U << 8)
 #define	ICR_INIT		(5U << 8)
 #define	ICR_STARTUP		(6U << 8)
 #define	ICR_ALL_BUT_SELF	(3U << 18)
@@ -199,9 +200,12 @@ apic_panic_others(void)
 {
 	if (lapic == NULL || ncpus < 2)
 		return;
-	/* Don't wait for delivery: the target may be the one stuck. */
+	/*
+	 * An NMI, so CPUs spinning with interrupts off stop too (trap()
+	 * halts on NMI). Don't wait for delivery: a target may be stuck.
+	 */
 	lapic_write(LAPIC_ICR_HI, 0);
-	lapic_write(LAPIC_ICR_LO, ICR_ALL_BUT_SELF | VEC_PANIC);
+	lapic_write(LAPIC_ICR_LO, ICR_ALL_BUT_SELF | ICR_NMI);
 }
 
 hrtime_t

@@ -304,6 +304,7 @@ kmain(u32 magic, u32 mbinfo)
 	mp_start_aps();
 	trace_init();
 	apic_cpu_init();
+	sched_start_reaper();
 	thread_create_detached("main", main_thread, NULL, -1);
 	sched_running = true;
 	sched_cpu_start(&cpus[0]);

@@ -195,15 +195,18 @@ page_free_contig(paddr_t pa, size_t npages)
 	VERIFY(IS_P2ALIGNED(pa, PAGESIZE) && pa != 0 &&
 	    pa + npages * PAGESIZE <= pmem_max_addr(),
 	    "page_free: bad address 0x%lx", pa);
-	/* Poison while the pages are still ours: stale users read junk. */
-	memset(phys_to_virt(pa), 0x6b, npages * PAGESIZE);
 	spin_lock(&pmem_lock);
 	for (size_t i = 0; i < npages; i++) {
 		size_t p = (pa >> PAGESHIFT) + i;
 		VERIFY(p < npages_map && bit_get(p),
 		    "page_free: page 0x%lx is not allocated", p << PAGESHIFT);
-		bit_set(p, false);
 	}
+	spin_unlock(&pmem_lock);
+	/* Poison while the pages are still ours: stale users read junk. */
+	memset(phys_to_virt(pa), 0x6b, npages * PAGESIZE);
+	spin_lock(&pmem_lock);
+	for (size_t i = 0; i < npages; i++)
+		bit_set((pa >> PAGESHIFT) + i, false);
 	pages_used -= npages;
 	spin_unlock(&pmem_lock);
 }

@@ -37,8 +37,12 @@ static u32 next_cpu;			/* placement of new unbound threads */
 static spinlock_t tmo_lock = SPINLOCK_INIT("timeouts");
 static kthread_t *tmo_list;		/* delay() sleepers; tmo_lock */
 
-static spinlock_t reap_lock = SPINLOCK_INIT("reap");
-static kthread_t *reap_list;		/* detached zombies; reap_lock */
+/*
+ * Detached zombies go to the reaper thread, not the idle loop: freeing runs
+ * the threads' ct_free hooks, which may block.
+ */
+static waitq_t reap_wq;			/* the reaper sleeps here */
+static kthread_t *reap_list;		/* detached zombies; reap_wq's lock */
 
 extern void resume(kthread_t *old, kthread_t *new);
 extern void thread_start_asm(void);
@@ -220,10 +224,11 @@ thread_exit(void)
 	spin_lock(&t->t_joinq.wq_lock);
 	t->t_state = TS_ZOMB;
 	if (t->t_detached) {
-		spin_lock(&reap_lock);
-		t->t_link = reap_list;
+		spin_lock(&reap_wq.wq_lock);
+		t->t_reap_next = reap_list;
 		reap_list = t;
-		spin_unlock(&reap_lock);
+		waitq_wakeone(&reap_wq);
+		spin_unlock(&reap_wq.wq_lock);
 	} else {
 		waitq_wakeall(&t->t_joinq);
 	}
@@ -247,36 +252,31 @@ thread_join(kthread_t *t)
 	thread_free(t);
 }
 
-/* Free detached zombies that have left their CPU. Idle loop only. */
+/* The reaper: frees detached threads once they have left their CPU. */
 static void
-reap(void)
+reaper(void *arg __unused)
 {
-	kthread_t *keep = NULL, *t;
-
-	if (READ_ONCE(reap_list) == NULL)
-		return;
-	spin_lock(&reap_lock);
-	t = reap_list;
-	reap_list = NULL;
-	spin_unlock(&reap_lock);
-	while (t != NULL) {
-		kthread_t *next = t->t_link;
-		if (READ_ONCE(t->t_live) != 0) {
-			t->t_link = keep;
-			keep = t;
-		} else {
+	for (;;) {
+		spin_lock(&reap_wq.wq_lock);
+		while (reap_list == NULL)
+			waitq_block(&reap_wq);
+		kthread_t *t = reap_list;
+		reap_list = NULL;
+		spin_unlock(&reap_wq.wq_lock);
+		while (t != NULL) {
+			kthread_t *next = t->t_reap_next;
+			while (READ_ONCE(t->t_live) != 0)
+				cpu_pause();	/* its last swtch() is ending */
 			thread_free(t);
+			t = next;
 		}
-		t = next;
 	}
-	while (keep != NULL) {
-		kthread_t *next = keep->t_link;
-		spin_lock(&reap_lock);
-		keep->t_link = reap_list;
-		reap_list = keep;
-		spin_unlock(&reap_lock);
-		keep = next;
-	}
+}
+
+void
+sched_start_reaper(void)
+{
+	(void) thread_create("reaper", reaper, NULL, -1);
 }
 
 /*
@@ -396,6 +396,8 @@ swtch_common(bool involuntary)
 	}
 	new->t_lastcpu = cp;
 	new->t_cpu = cp;
+	if (new != cp->cpu_idle_thread)
+		cp->cpu_idling = false;	/* the timer may have woken hlt */
 	new->t_state = TS_ONPROC;
 	new->t_nswitch++;
 	cp->cpu_nswitch++;
@@ -494,6 +496,8 @@ delay(u64 ticks)
 
 	VERIFY(t->t_preempt == 0, "delay: %s blocks with preemption disabled",
 	    t->t_name);
+	VERIFY(t != CPU->cpu_idle_thread, "delay: the idle thread must not "
+	    "sleep");
 	bool s = intr_save();
 	spin_lock(&tmo_lock);
 	t->t_wakeup = lbolt + ticks;
@@ -560,7 +564,6 @@ static __noreturn void
 idle_loop(cpu_t *cp)
 {
 	for (;;) {
-		reap();
 		intr_disable();
 		if (!work_available(cp)) {
 			cp->cpu_idling = true;
@@ -602,6 +605,7 @@ sched_init(void)
 	idle0.t_stksize = 16384;
 	*(u64 *)idle0.t_stkbase = STACK_MAGIC;
 	waitq_init(&idle0.t_joinq, "thread_join");
+	waitq_init(&reap_wq, "reaper");
 	list_insert(&idle0);
 	cp->cpu_idle_thread = &idle0;
 	cp->cpu_thread = &idle0;

@@ -55,7 +55,8 @@ typedef struct kthread {
 	size_t t_stksize;
 	u64 t_id;			/* set at create, constant */
 	char t_name[32];
-	bool t_detached;		/* reaped by the idle loop, not joined */
+	bool t_detached;		/* freed by the reaper, not joined */
+	struct kthread *t_reap_next;	/* reap list; the reaper's lock */
 	waitq_t t_joinq;		/* joiners; its lock guards TS_ZOMB */
 
 	/* statistics, written by the CPU running the thread */
@@ -102,6 +103,7 @@ void swtch(void);
 void setrunqueue(kthread_t *);
 void preempt(void);
 void sched_init(void);
+void sched_start_reaper(void);
 void sched_cpu_start(struct cpu *) __noreturn;
 void clock_tick(void);
 extern volatile u64 lbolt;		/* ticks since boot, CPU 0's clock */

@@ -163,6 +163,19 @@ trace_set_limit(u32 n)
 	trace_on = was;
 }
 
+/* Records of probe p in the rings now (tests; call with tracing off). */
+u64
+trace_count(trace_probe_t p)
+{
+	u64 n = 0;
+
+	for (int i = 0; i < ncpus; i++) {
+		for (u32 j = 0; j < rings[i].tr_count; j++)
+			n += rings[i].tr_recs[j].tr_probe == p;
+	}
+	return (n);
+}
+
 u64
 trace_dropped(void)
 {

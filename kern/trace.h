@@ -60,6 +60,7 @@ void trace_rec_thread(struct kthread *, trace_probe_t, u64 a0, u64 a1);
 void trace_reset(void);			/* empty all rings, zero drop counts */
 void trace_dump(void);			/* print and empty the rings */
 u64 trace_dropped(void);
+u64 trace_count(trace_probe_t);		/* records of a probe now */
 void trace_set_limit(u32 records_per_ring);	/* 0: the whole ring */
 
 #define	TRACE_T(t, p, a0, a1) do {					\

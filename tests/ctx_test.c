@@ -400,8 +400,18 @@ KTEST(ctx, install_remove_detach)
 	KT_EXPECT(op->next == NULL && op->prev == NULL && frees_seen == 1,
 	    "detach freed or left links");
 	ctxop_attach(self, op);
+	volatile bool stop = false;
+	thread_bind(0);
+	kthread_t *rival = thread_create("yielder", yielder, (void *)&stop, 0);
 	log->n = 0;
-	thread_yield();
+	u64 sw = self->t_nswitch;
+	while (self->t_nswitch == sw)
+		thread_yield();
+	stop = true;
+	thread_join(rival);
+	thread_bind(-1);
+	KT_EXPECT(log->n >= 2, "the re-attached node's hooks ran %d times",
+	    log->n);
 	ctxop_detach(self, op);
 	ctxop_free(op);
 	KT_EXPECT(frees_seen == 2, "ctxop_free ran ct_free %lu times",

@@ -2,8 +2,8 @@
  * In-kernel tests. KTEST(suite, name) registers a test in the .ktests
  * section; the runner (tests/ktest.c) runs the suites named on the command
  * line, each test in a thread of its own, and prints TAP on the console.
- * After each test it checks that the test leaked no kmem buffers, pages or
- * threads and left preemption enabled.
+ * After each test it checks that the test leaked no kmem buffers or threads
+ * and left preemption enabled (pages are checked once, at the end).
  */
 #ifndef _TESTS_KTEST_H
 #define _TESTS_KTEST_H

@@ -44,7 +44,10 @@ KTEST(trace, probes_switch_and_migrate)
 	thread_bind(0);
 	trace_on = false;
 	thread_bind(-1);
-	ktest_note("thread %p moved cpu0 -> cpu1 -> cpu0 with tracing on",
-	    (void *)self);
+	u64 mig = trace_count(TR_MIGRATE), sw = trace_count(TR_SWTCH);
+	ktest_note("thread %p moved cpu0 -> cpu1 -> cpu0 with tracing on: %lu "
+	    "migrate and %lu switch records", (void *)self, mig, sw);
+	KT_EXPECT(mig >= 2, "%lu migrate records for 2 moves", mig);
+	KT_EXPECT(sw >= 2, "%lu switch records", sw);
 	trace_dump();
 }

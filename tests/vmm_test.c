@@ -208,7 +208,7 @@ KTEST(vmm, fpu_guest_switches)
 		g[i].host_seed = 0x5150000 + (u64)i;
 		gt[i] = start_job(&g[i]);
 	}
-	delay(2);
+	delay(20);		/* trace the first switches only */
 	trace_on = false;
 	for (int i = 0; i < NG; i++)
 		thread_join(gt[i]);

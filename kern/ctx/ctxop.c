@@ -63,8 +63,9 @@ check_editable(kthread_t *t, struct ctxop *op, const char *who)
 	VERIFY(CPU->cpu_ctx_walk != t,
 	    "%s: list edit from a ctx hook (ctxop %p, thread %s)", who,
 	    (void *)op, t->t_name);
+	/* A zombie is still running its last savectx until t_live drops. */
 	VERIFY(t == curthread || t->t_state == TS_FREE ||
-	    t->t_state == TS_ZOMB,
+	    (t->t_state == TS_ZOMB && READ_ONCE(t->t_live) == 0),
 	    "%s: thread %s may be running (state %u)", who, t->t_name,
 	    t->t_state);
 }
@@ -80,9 +81,11 @@ inject_window(void)
 void
 ctxop_attach(kthread_t *t, struct ctxop *op)
 {
-	VERIFY(op->next == NULL && op->prev == NULL && op->owner == NULL,
+	/* Claim the node first: two attachers of one node cannot both win. */
+	kthread_t *prev = atomic_cas(&op->owner, NULL, t);
+	VERIFY(prev == NULL && op->next == NULL && op->prev == NULL,
 	    "ctxop_attach: ctxop %p already attached to %s", (void *)op,
-	    op->owner != NULL ? op->owner->t_name : "?");
+	    prev != NULL ? prev->t_name : "?");
 	check_editable(t, op, "ctxop_attach");
 
 	bool unsafe = ctx_inject_unsafe_edit;
@@ -102,7 +105,6 @@ ctxop_attach(kthread_t *t, struct ctxop *op)
 			inject_window();	/* the ring is half linked */
 		head->prev = op;
 	}
-	op->owner = t;
 	t->t_ctx = op;
 	TRACE(TR_CTXOP_ATTACH, op, t);
 	if (!unsafe) {
@@ -130,8 +132,8 @@ ctxop_detach(kthread_t *t, struct ctxop *op)
 			t->t_ctx = op->next;	/* the next older one */
 	}
 	op->next = op->prev = NULL;
-	op->owner = NULL;
 	TRACE(TR_CTXOP_DETACH, op, t);
+	atomic_store(&op->owner, NULL);
 	spin_unlock(&t->t_ctx_lock);
 	kpreempt_enable();
 }
@@ -250,6 +252,7 @@ savectx(kthread_t *t)
 	if (ctx_validate)
 		ctxop_ring_check(t);
 	TRACE(TR_SAVECTX_ENTRY, trace_on ? count_nodes(head) : 0, 0);
+	t->t_preempt++;		/* hooks run with preemption disabled */
 	cp->cpu_ctx_walk = t;
 	op = head;
 	do {
@@ -257,6 +260,7 @@ savectx(kthread_t *t)
 		op = op->next;
 	} while (op != head);
 	cp->cpu_ctx_walk = NULL;
+	t->t_preempt--;
 	TRACE(TR_SAVECTX_RETURN, 0, 0);
 }
 
@@ -275,6 +279,7 @@ restorectx(kthread_t *t)
 	if (head == NULL)
 		return;
 	TRACE(TR_RESTORECTX_ENTRY, trace_on ? count_nodes(head) : 0, 0);
+	t->t_preempt++;
 	cp->cpu_ctx_walk = t;
 	if (ctx_legacy_restore) {
 		op = head;
@@ -292,6 +297,7 @@ restorectx(kthread_t *t)
 		}
 	}
 	cp->cpu_ctx_walk = NULL;
+	t->t_preempt--;
 	TRACE(TR_RESTORECTX_RETURN, 0, 0);
 }
 

@@ -43,7 +43,8 @@ struct ctxop {
 	 */
 	struct ctxop *next;
 	struct ctxop *prev;
-	struct kthread *owner;			/* thread whose list holds it */
+	struct kthread *volatile owner;		/* thread whose list holds it;
+						   claimed by CAS in attach */
 	u64 save_ts;				/* last ct_save call (TSC, unscaled) */
 	u64 restore_ts;				/* last ct_restore call (TSC) */
 };
