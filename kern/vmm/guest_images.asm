@@ -20,6 +20,7 @@ GUEST fpu
 GUEST stress
 GUEST triplefault
 GUEST outofmap
+GUEST bench
 
 %macro ENTRY 1
 	dq guest_%1_name, guest_%1_start, guest_%1_end
@@ -34,4 +35,5 @@ guest_table:
 	ENTRY stress
 	ENTRY triplefault
 	ENTRY outofmap
+	ENTRY bench
 	dq 0, 0, 0

@@ -1,0 +1,140 @@
+/*
+ * Benchmarks of VM_RUN (docs/benchmarks.md): the round trip of an exit
+ * handled in the kernel (CPUID) and of one handed to the vCPU thread's
+ * device model (port I/O), exits per second with one and with every CPU
+ * busy, and what attach+detach of the vCPU ctxop costs next to an exit.
+ */
+#include "kbench.h"
+#include "../kern/vmm/vmm.h"
+#include "../kern/vmm/vmm_dev.h"
+#include "../kern/ctx/ctxop.h"
+#include "../kern/thread.h"
+#include "../kern/cpu.h"
+#include "../kern/apic.h"
+#include "../kern/x86.h"
+#include "../kern/panic.h"
+
+#define	BENCH_IO	0x80000000U
+
+struct bench_run {
+	u32 param;
+	u64 cycles;
+	u64 exits;
+	bool ok;
+};
+
+/* One bench guest, start to verdict; cycles counted around the loop. */
+static void
+bench_guest(void *arg)
+{
+	struct bench_run *b = arg;
+	const struct guest_image *g = guest_find("bench");
+	char why[100];
+	struct vcpu_result r;
+
+	memset(&r, 0, sizeof (r));
+	r.quiet = true;
+	struct vm *vm = vm_create_guest("bench", g->start,
+	    (size_t)(g->end - g->start), 1UL << 20, b->param, why, sizeof (why));
+	VERIFY(vm != NULL, "bench: %s", why);
+	u64 t0 = rdtsc();
+	b->ok = vcpu_run_loop(vm->vm_vcpu[0], &r);
+	b->cycles = rdtsc() - t0;
+	b->exits = vm->vm_vcpu[0]->vc_stats[VMM_STAT_VMEXIT_TOTAL];
+	vm_destroy(vm);
+}
+
+static u64
+per_exit(u32 param, u32 n)
+{
+	struct bench_run b = { .param = param };
+
+	bench_guest(&b);
+	VERIFY(b.ok, "bench guest failed");
+	return (b.cycles / n);
+}
+
+KBENCH(vmm_exit_cpuid)
+{
+	if (vmm_ops == NULL)
+		return;
+	for (int r = 0; r < 5; r++)
+		kbench_report("vmm_exit_cpuid", per_exit(20000, 20000),
+		    "cycles");
+}
+
+KBENCH(vmm_exit_portio)
+{
+	if (vmm_ops == NULL)
+		return;
+	for (int r = 0; r < 5; r++)
+		kbench_report("vmm_exit_portio",
+		    per_exit(BENCH_IO | 5000, 5000), "cycles");
+}
+
+static void
+exits_per_sec(int nthreads, const char *name)
+{
+	struct bench_run b[NCPU];
+	kthread_t *t[NCPU];
+
+	for (int r = 0; r < 3; r++) {
+		hrtime_t t0 = gethrtime();
+		u64 exits = 0;
+		for (int i = 0; i < nthreads; i++) {
+			b[i].param = 20000;
+			t[i] = thread_create("bench", bench_guest, &b[i], i);
+		}
+		for (int i = 0; i < nthreads; i++) {
+			thread_join(t[i]);
+			exits += b[i].exits;
+		}
+		hrtime_t ns = gethrtime() - t0;
+		kbench_report(name, exits * 1000000000ULL / (ns ? ns : 1),
+		    "exits/s");
+	}
+}
+
+KBENCH(vmm_exits_per_sec_1cpu)
+{
+	if (vmm_ops != NULL)
+		exits_per_sec(1, "vmm_exits_per_sec_1cpu");
+}
+
+KBENCH(vmm_exits_per_sec_allcpus)
+{
+	if (vmm_ops != NULL)
+		exits_per_sec(ncpus, "vmm_exits_per_sec_allcpus");
+}
+
+static void
+nop_hook(void *a __unused)
+{
+}
+
+static const struct ctxop_template nop_tpl = {
+	.ct_rev = CTXOP_TPL_REV, .ct_save = nop_hook, .ct_restore = nop_hook,
+};
+
+/* attach+detach against the port I/O round trip (one pair per vm_run). */
+KBENCH(vmm_attach_detach_permille_of_portio)
+{
+	struct ctxop *op = ctxop_allocate(&nop_tpl, NULL);
+
+	if (vmm_ops == NULL) {
+		ctxop_free(op);
+		return;
+	}
+	for (int r = 0; r < 5; r++) {
+		u64 t0 = rdtsc();
+		for (int i = 0; i < 2000; i++) {
+			ctxop_attach(curthread, op);
+			ctxop_detach(curthread, op);
+		}
+		u64 pair = (rdtsc() - t0) / 2000;
+		u64 io = per_exit(BENCH_IO | 5000, 5000);
+		kbench_report("vmm_attach_detach_permille_of_portio",
+		    pair * 1000 / (io ? io : 1), "permille");
+	}
+	ctxop_free(op);
+}
