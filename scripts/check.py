@@ -14,7 +14,9 @@ Exit status 0 iff M == 0.
 Expectation cases (the default matrix, or --expect): the fixed ones in EXPECTATIONS, one
 "expect-panic suite/name" per KTEST_PANIC(suite, name, "text") in tests/*.c (boots with
 panic_test=suite/name and wants a panic line holding the text), and
-expect-tracecheck-catches-legacy-order.
+expect-tracecheck-catches-legacy-order and expect-vmm-legacy-order-caught. Trace dumps of
+ordinary runs are checked with TRACE_ORDERS and TRACE_INNER; the expectation cases use the
+mirror rule alone.
 Only the Python standard library is used.
 """
 
@@ -45,10 +47,23 @@ DEFAULT_MATRIX = [
     ('qemu', 1, 'all'),
     ('qemu-grub', 2, 'boot'),
     ('qemu', 2, 'ctx', 'hz=1000'),
+    ('bochs-svm', 2, 'vmm'),        # Bochs ryzen: the second SVM implementation (~90 s)
 ]
 
 # tracecheck --order rules for every run's trace dumps: 'SAVE_A:RESTORE_A,SAVE_B:RESTORE_B'.
-TRACE_ORDERS = []
+# The vCPU node is attached after (so is newer than) the thread's own FPU node.
+TRACE_ORDERS = [tracecheck.parse_order(o) for o in (
+    'vmm_savectx:vmm_restorectx,fpu_ctx_save:fpu_ctx_restore',
+)]
+
+# tracecheck --inner rules (HOOK:A,B[,C...]): inside the vCPU's hooks, the backend saves
+# before the guest FPU is saved, and the guest FPU is restored before the backend restores.
+TRACE_INNER = [tracecheck.parse_inner(i) for i in (
+    'vmm_savectx:svm_savectx,save_guest_fpustate',
+    'vmm_savectx:vmx_savectx,save_guest_fpustate',
+    'vmm_restorectx:restore_guest_fpustate,svm_restorectx',
+    'vmm_restorectx:restore_guest_fpustate,vmx_restorectx',
+)]
 
 
 class Job:
@@ -155,6 +170,8 @@ EXPECTATIONS = [
     ('expect-pagefault', 'qemu', 2, 'test_panic=pagefault', expect_pagefault, 60),
     ('expect-tracecheck-catches-legacy-order', 'qemu', 2,
      'suite=ctx/legacy_guest_fpu ctx_legacy_restore=1', expect_tracecheck_violation, 120),
+    ('expect-vmm-legacy-order-caught', 'qemu', 2,
+     'suite=vmm/fpu_guest_switches ctx_legacy_restore=1', expect_tracecheck_violation, 180),
 ]
 
 # KTEST_PANIC(suite, name, "expected text"): in tests/*.c; the text may be several literals.
@@ -324,7 +341,7 @@ class Checker:
         """tracecheck on a run's log: (lines, passed, failed), one counted result."""
         name = os.path.basename(res.log_path)
         try:
-            tc = tracecheck.check_log(res.log_path, TRACE_ORDERS)
+            tc = tracecheck.check_log(res.log_path, TRACE_ORDERS, TRACE_INNER)
         except Exception as e:  # noqa: BLE001
             return ['FAIL tracecheck %s: %s: %s' % (name, type(e).__name__, e)], 0, 1
         summary = tc.summary()[len('tracecheck: '):]

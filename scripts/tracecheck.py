@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Check the ctxop trace dumps in a bhyvelet serial log against the ctxops contract.
 
-  python3 scripts/tracecheck.py LOG [--order SAVE_A:RESTORE_A,SAVE_B:RESTORE_B]... [--quiet]
+  python3 scripts/tracecheck.py LOG [--order SAVE_A:RESTORE_A,SAVE_B:RESTORE_B]...
+                                     [--inner HOOK:A,B[,C...]]... [--quiet]
 
 Exit status: 0 every dump holds, 1 a violation was found (the first one is printed with the
 records around it), 2 the log holds no trace dump at all.
@@ -35,7 +36,18 @@ sequences. In every save sequence holding both, A's hook must come before B's; i
 sequence holding both, B's hook must come before A's. A name without ':' is used for both walks.
 Example: --order vmm_savectx:vmm_restorectx,fpu_ctx_save:fpu_ctx_restore
 
-Usable as a module: check_log(path, orders=()) -> Result.
+--inner HOOK:A,B[,C...] (repeatable) checks what runs inside a hook. The body of a hook call is
+the records of the same thread after its ctxop:save (or ctxop:restore) record with hook=HOOK, up
+to the thread's next ctxop:* record, savectx:/restorectx: entry or return (or the end of what is
+checked). Records of other threads interleaving do not count and do not end it. In every body
+of HOOK, the listed functions (the FUNCTION part of FUNCTION:NAME; an item with ':' names the
+whole FUNCTION:NAME) that are present must appear in the listed order: every record of A before
+every record of B, and so on. A listed function missing from a body is fine.
+Example: --inner vmm_savectx:svm_savectx,save_guest_fpustate
+The summary says how many hook bodies the --inner rules checked, and how many of them held two
+or more of a rule's functions (the ones where the order was actually seen).
+
+Usable as a module: check_log(path, orders=(), inner=()) -> Result.
 Only the Python standard library is used.
 """
 
@@ -233,6 +245,54 @@ def parse_order(text):
 
 
 @dataclass
+class Inner:
+    hook: str
+    names: Tuple[str, ...]      # function names (or FUNCTION:NAME), in the required order
+
+    def rank(self, probe):
+        """The position of a probe's record in the list, else None."""
+        fn = probe.split(':', 1)[0]
+        for i, n in enumerate(self.names):
+            if n == probe or n == fn:
+                return i
+        return None
+
+    def __str__(self):
+        return '%s:%s' % (self.hook, ','.join(self.names))
+
+
+def parse_inner(text):
+    """'HOOK:A,B[,C...]' -> Inner."""
+    hook, sep, rest = text.partition(':')
+    hook = hook.strip()
+    names = tuple(n.strip() for n in rest.split(','))
+    if not sep or not hook or len(names) < 2 or not all(names):
+        raise ValueError('--inner wants HOOK:A,B[,C...] (a hook and two or more functions): %r'
+                         % text)
+    if len(set(names)) != len(names):
+        raise ValueError('--inner lists a function twice: %r' % text)
+    return Inner(hook, names)
+
+
+@dataclass
+class Body:
+    """One call of a hook that --inner rules look into."""
+    hook_rec: Record            # the ctxop:save / ctxop:restore record that began it
+    rules: List[Inner]
+    top: List[int]              # per rule: highest rank seen so far (-1: none)
+    hits: List[Record] = field(default_factory=list)   # records that matched a rule
+    ranks_seen: List[set] = field(default_factory=list)
+
+    @property
+    def hook(self):
+        return self.hook_rec.args.get('hook', '?')
+
+    def where(self):
+        r = self.hook_rec
+        return 'line %d, SEQ %d, CPU %d' % (r.lineno, r.seq, r.cpu)
+
+
+@dataclass
 class Result:
     ok: bool
     dumps: int
@@ -244,6 +304,9 @@ class Result:
     skipped: int = 0                    # records not checked (after a SEQ hole)
     notes: List[str] = field(default_factory=list)
     status: str = 'ok'                  # ok, violation, no-trace
+    inner_rules: int = 0                # how many --inner rules were given
+    inner_bodies: int = 0               # hook bodies looked into by --inner rules
+    inner_ordered: int = 0              # ... of which held two or more of a rule's functions
 
     @property
     def exit_code(self):
@@ -254,15 +317,24 @@ class Result:
             return 'tracecheck: no trace dump in the log'
         s = 'tracecheck: %d dump%s, %d records, %d save and %d restore sequences checked, ' % (
             self.dumps, '' if self.dumps == 1 else 's', self.records, self.saves, self.restores)
+        if self.inner_rules:
+            s += '%d hook bod%s checked by --inner rules (%d with two or more listed), ' % (
+                self.inner_bodies, 'y' if self.inner_bodies == 1 else 'ies', self.inner_ordered)
         if self.ok:
             return s + 'OK'
         return s + 'VIOLATION: ' + self.violation_text.split('\n', 1)[0]
 
 
 class DumpChecker:
-    def __init__(self, dump, orders=()):
+    def __init__(self, dump, orders=(), inner=()):
         self.dump = dump
         self.orders = list(orders)
+        self.inner = {}         # hook name -> [Inner]
+        for rule in inner:
+            self.inner.setdefault(rule.hook, []).append(rule)
+        self.bodies = {}        # thread -> its open Body
+        self.inner_bodies = 0
+        self.inner_ordered = 0
         self.threads = {}
         self.names = {}         # (kind, op) -> hook name, for messages
         self.saves = 0
@@ -324,8 +396,12 @@ class DumpChecker:
         self.limit_to_first_hole()
         for rec in self.checked:
             self.record(rec)
+        for t in list(self.bodies):     # bodies cut short by the end of what is checked
+            self.close_body(t)
 
     def record(self, rec):
+        if self.inner:
+            self.inner_record(rec)
         p = rec.probe
         if p in ENTRY_PROBE:
             self.entry(rec, ENTRY_PROBE[p])
@@ -340,6 +416,55 @@ class DumpChecker:
         elif p == 'thread:free':
             self.free(rec)
         # other probes (fpu, swtch, thread:create, ...) carry nothing this checker needs
+        if self.inner and p in HOOK_PROBE:
+            rules = self.inner.get(rec.args.get('hook'))
+            if rules:
+                self.bodies[rec.thread] = Body(rec, rules, [-1] * len(rules),
+                                               ranks_seen=[set() for _ in rules])
+                self.inner_bodies += 1
+
+    # -- --inner rules --
+
+    def inner_record(self, rec):
+        """Before the record's own checks: end or extend its thread's open hook body."""
+        p = rec.probe
+        if p == 'thread:free':
+            t = rec.arg('thread')
+            if t is not None and t != rec.thread:
+                self.bodies.pop(t, None)
+        body = self.bodies.get(rec.thread)
+        if body is None:
+            return
+        if p.split(':', 1)[0] == 'ctxop' or p in ENTRY_PROBE or p in RETURN_PROBE:
+            self.close_body(rec.thread)
+            return
+        matched = False
+        for i, rule in enumerate(body.rules):
+            k = rule.rank(p)
+            if k is None:
+                continue
+            matched = True
+            body.ranks_seen[i].add(k)
+            if k < body.top[i]:
+                body.hits.append(rec)
+                self.inner_violation(rec, body, rule, k, body.top[i])
+            body.top[i] = k
+        if matched:
+            body.hits.append(rec)
+
+    def close_body(self, thread):
+        body = self.bodies.pop(thread)
+        if any(len(s) >= 2 for s in body.ranks_seen):
+            self.inner_ordered += 1
+
+    def inner_violation(self, rec, body, rule, k, top):
+        kind = HOOK_PROBE[body.hook_rec.probe]
+        raise Violation('--inner %s: in the body of a %s call, %s ran after %s'
+                        % (rule, body.hook, rule.names[k], rule.names[top]), rec.thread, rec,
+                        ['the %s call (%s hook) began at %s' % (body.hook, kind, body.where()),
+                         'required order: ' + ', '.join(rule.names),
+                         'listed functions in this body so far: '
+                         + ', '.join('%s (line %d)' % (h.probe, h.lineno) for h in body.hits)])
 
     def entry(self, rec, kind):
         st = self.state(rec.thread)
@@ -538,10 +663,10 @@ def format_violation(dump, v):
     return '\n'.join(out)
 
 
-def check_lines(lines, orders=()):
+def check_lines(lines, orders=(), inner=()):
     dumps = parse_dumps(lines)
     res = Result(ok=True, dumps=len(dumps), records=sum(len(d.records) for d in dumps),
-                 sequences_checked=0)
+                 sequences_checked=0, inner_rules=len(inner))
     if not dumps:
         res.ok = False
         res.status = 'no-trace'
@@ -559,7 +684,7 @@ def check_lines(lines, orders=()):
         if len(d.unparsed) > 3:
             res.notes.append('dump %d: %d more lines that are not trace records'
                              % (d.index, len(d.unparsed) - 3))
-        c = DumpChecker(d, orders)
+        c = DumpChecker(d, orders, inner)
         try:
             c.run()
         except Violation as v:
@@ -569,6 +694,8 @@ def check_lines(lines, orders=()):
         res.notes += c.notes
         res.saves += c.saves
         res.restores += c.restores
+        res.inner_bodies += c.inner_bodies
+        res.inner_ordered += c.inner_ordered
         res.skipped += len(d.records) - len(c.checked)
         if not res.ok:
             break
@@ -576,10 +703,12 @@ def check_lines(lines, orders=()):
     return res
 
 
-def check_log(path, orders=()):
-    """Check every dump in the log at path. orders: Order objects or 'A:a,B:b' strings."""
+def check_log(path, orders=(), inner=()):
+    """Check every dump in the log at path. orders: Order objects or 'A:a,B:b' strings;
+    inner: Inner objects or 'HOOK:A,B[,C...]' strings."""
     orders = [parse_order(o) if isinstance(o, str) else o for o in orders]
-    return check_lines(read_lines(path), orders)
+    inner = [parse_inner(i) if isinstance(i, str) else i for i in inner]
+    return check_lines(read_lines(path), orders, inner)
 
 
 def report(res, quiet=False):
@@ -604,14 +733,18 @@ def main(argv=None):
     ap.add_argument('log', help='serial log file')
     ap.add_argument('--order', action='append', default=[], metavar='SAVE_A:RESTORE_A,SAVE_B:RESTORE_B',
                     help='node A is newer than node B (repeatable); see below')
+    ap.add_argument('--inner', action='append', default=[], metavar='HOOK:A,B[,C...]',
+                    help='inside every call of hook HOOK, functions A, B, ... run in this '
+                         'order (repeatable); see below')
     ap.add_argument('--quiet', action='store_true', help='print only the summary line')
     a = ap.parse_args(argv)
     try:
         orders = [parse_order(o) for o in a.order]
+        inner = [parse_inner(i) for i in a.inner]
     except ValueError as e:
         ap.error(str(e))
     try:
-        res = check_log(a.log, orders)
+        res = check_log(a.log, orders, inner)
     except OSError as e:
         print('tracecheck: cannot read %s: %s' % (a.log, e.strerror or e), file=sys.stderr)
         return 2

@@ -41,7 +41,8 @@ static const char *const exitcode_names[VM_EXIT_NCODES] = {
 	[VM_EXIT_RDMSR] = "rdmsr", [VM_EXIT_WRMSR] = "wrmsr",
 	[VM_EXIT_HLT] = "hlt", [VM_EXIT_HYPERCALL] = "hypercall",
 	[VM_EXIT_XSETBV] = "xsetbv", [VM_EXIT_NPF] = "npf",
-	[VM_EXIT_INTR] = "intr", [VM_EXIT_INOUT] = "inout",
+	[VM_EXIT_INTR] = "intr", [VM_EXIT_HANDLED] = "handled",
+	[VM_EXIT_INOUT] = "inout",
 	[VM_EXIT_SHUTDOWN] = "shutdown", [VM_EXIT_OUTOFMAP] = "outofmap",
 	[VM_EXIT_VMFAIL] = "vmfail", [VM_EXIT_UNHANDLED] = "unhandled",
 };
@@ -421,6 +422,9 @@ handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	}
 	case VM_EXIT_INTR:
 		vmm_stat_incr(vcpu, VMEXIT_INTR);
+		return (true);
+	case VM_EXIT_HANDLED:
+		vmm_stat_incr(vcpu, VMEXIT_BACKEND);
 		return (true);
 	case VM_EXIT_INOUT:
 		vmm_stat_incr(vcpu, VMEXIT_INOUT);

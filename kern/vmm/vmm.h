@@ -40,7 +40,8 @@ enum vm_exitcode {
 	VM_EXIT_HYPERCALL,
 	VM_EXIT_XSETBV,
 	VM_EXIT_NPF,		/* nested page fault: RAM is mapped on demand */
-	VM_EXIT_INTR,		/* a host interrupt (or the backend's own reason) */
+	VM_EXIT_INTR,		/* a host interrupt */
+	VM_EXIT_HANDLED,	/* the backend finished it itself (VMX CR0) */
 	/* returned to the caller */
 	VM_EXIT_INOUT,		/* port I/O: the vCPU thread's device model */
 	VM_EXIT_SHUTDOWN,	/* triple fault */

@@ -16,6 +16,7 @@
 	X(VMEXIT_XSETBV,	"XSETBV exits")				\
 	X(VMEXIT_NPF,		"nested page faults (RAM mapped on demand)") \
 	X(VMEXIT_INTR,		"host interrupts while in the guest")	\
+	X(VMEXIT_BACKEND,	"exits the backend finished (VMX CR0)")	\
 	X(VMEXIT_INOUT,		"port I/O exits to the device model")	\
 	X(VMEXIT_SHUTDOWN,	"triple faults")			\
 	X(VMEXIT_OUTOFMAP,	"accesses outside the guest's map")	\

@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 import unittest
+import unittest.mock
 from contextlib import redirect_stdout
 
 sys.dont_write_bytecode = True
@@ -366,6 +367,208 @@ class Order(unittest.TestCase):
         t = Trace()
         t.save(T1, [FPU, OTHER]).restore(T1, [OTHER, FPU])
         self.assertTrue(check(log(t.dump()), [self.ORDER]).ok)
+
+
+VCPU = '0xffff800000560280'
+SAVE_RULES = ['vmm_savectx:svm_savectx,save_guest_fpustate',
+              'vmm_savectx:vmx_savectx,save_guest_fpustate']
+RESTORE_RULES = ['vmm_restorectx:restore_guest_fpustate,svm_restorectx',
+                 'vmm_restorectx:restore_guest_fpustate,vmx_restorectx']
+RULES = SAVE_RULES + RESTORE_RULES
+
+
+def check_inner(lines, inner=RULES, orders=()):
+    return tracecheck.check_lines(lines, [tracecheck.parse_order(o) for o in orders],
+                                  [tracecheck.parse_inner(i) for i in inner])
+
+
+class InnerTrace(Trace):
+    """Save and restore walks over [VMM, FPU] whose hooks write their inner records."""
+
+    def vmm_save(self, thread, backend='svm', fpu=True, swap=False, other=None, cpu=None):
+        body = ['%s_savectx:entry vcpu=%s cpu=0' % (backend, VCPU)]
+        if fpu:
+            body += ['save_guest_fpustate:entry vcpu=%s' % VCPU,
+                     'fpu_save:save area=0xffff8000005602c0',
+                     'fpu_restore:restore area=0xffff8000005602c8']
+        if swap:
+            body = body[1:] + body[:1]
+        self.rec('savectx:entry', thread, 'nodes=2', cpu)
+        self.rec('ctxop:save', thread, 'hook=vmm_savectx op=%s' % VMM, cpu)
+        for i, b in enumerate(body):
+            if other is not None and i == 1:
+                self.other(other, backend, 'save')
+            self.rec(b.split()[0], thread, ' '.join(b.split()[1:]), cpu)
+        self.rec('ctxop:save', thread, 'hook=fpu_ctx_save op=%s' % FPU, cpu)
+        self.rec('fpu_save:save', thread, 'area=0xffff800000993040', cpu)
+        return self.rec('savectx:return', thread, '', cpu)
+
+    def vmm_restore(self, thread, backend='svm', fpu=True, swap=False, other=None, cpu=None):
+        body = []
+        if fpu:
+            body += ['restore_guest_fpustate:entry vcpu=%s' % VCPU,
+                     'fpu_save:save area=0xffff8000005602c8',
+                     'fpu_restore:restore area=0xffff8000005602c0']
+        body += ['%s_restorectx:entry vcpu=%s cpu=0' % (backend, VCPU)]
+        if swap:
+            body = body[-1:] + body[:-1]
+        self.rec('restorectx:entry', thread, 'nodes=2', cpu)
+        self.rec('ctxop:restore', thread, 'hook=fpu_ctx_restore op=%s' % FPU, cpu)
+        self.rec('fpu_restore:restore', thread, 'area=0xffff800000993040', cpu)
+        self.rec('ctxop:restore', thread, 'hook=vmm_restorectx op=%s' % VMM, cpu)
+        for i, b in enumerate(body):
+            if other is not None and i == 1:
+                self.other(other, backend, 'restore')
+            self.rec(b.split()[0], thread, ' '.join(b.split()[1:]), cpu)
+        return self.rec('restorectx:return', thread, '', cpu)
+
+    def other(self, thread, backend, kind):
+        """Records of another thread that would break the rule if they were counted."""
+        if kind == 'save':
+            self.rec('save_guest_fpustate:entry', thread, 'vcpu=0xffff800000570000', cpu=1)
+            self.rec('%s_savectx:entry' % backend, thread, 'vcpu=0xffff800000570000 cpu=1',
+                     cpu=1)
+        else:
+            self.rec('%s_restorectx:entry' % backend, thread, 'vcpu=0xffff800000570000 cpu=1',
+                     cpu=1)
+            self.rec('restore_guest_fpustate:entry', thread, 'vcpu=0xffff800000570000',
+                     cpu=1)
+        return self
+
+
+class InnerRules(unittest.TestCase):
+    ORDER = 'vmm_savectx:vmm_restorectx,fpu_ctx_save:fpu_ctx_restore'
+
+    def test_parse(self):
+        r = tracecheck.parse_inner('vmm_savectx:svm_savectx,save_guest_fpustate')
+        self.assertEqual((r.hook, r.names), ('vmm_savectx', ('svm_savectx',
+                                                              'save_guest_fpustate')))
+        self.assertEqual(str(r), 'vmm_savectx:svm_savectx,save_guest_fpustate')
+        r = tracecheck.parse_inner('h: a , b ,c')
+        self.assertEqual((r.hook, r.names), ('h', ('a', 'b', 'c')))
+        for bad in ('vmm_savectx', 'vmm_savectx:a', ':a,b', 'h:a,,b', 'h:a,b,a', 'a,b'):
+            with self.assertRaises(ValueError, msg=bad):
+                tracecheck.parse_inner(bad)
+
+    def test_good(self):
+        t = InnerTrace()
+        for backend in ('svm', 'vmx'):
+            t.vmm_save(T1, backend).vmm_restore(T1, backend, cpu=1)
+        r = check_inner(log(t.dump()), orders=[self.ORDER])
+        self.assertTrue(r.ok, r.violation_text)
+        self.assertEqual((r.inner_bodies, r.inner_ordered), (4, 4))
+        self.assertIn('4 hook bodies checked by --inner rules (4 with two or more listed), OK',
+                      r.summary())
+
+    def test_violated_in_save(self):
+        t = InnerTrace()
+        t.vmm_save(T1).vmm_restore(T1).vmm_save(T1, swap=True)
+        r = check_inner(log(t.dump()))
+        self.assertEqual(r.status, 'violation')
+        self.assertEqual(r.exit_code, 1)
+        self.assertIn('--inner vmm_savectx:svm_savectx,save_guest_fpustate: in the body of a '
+                      'vmm_savectx call, svm_savectx ran after save_guest_fpustate',
+                      r.violation_text)
+        self.assertIn(T1, r.violation_text)
+        self.assertIn('VIOLATION', r.summary())
+        marked = [l for l in r.violation_text.split('\n') if l.lstrip().startswith('>>')]
+        self.assertEqual(len(marked), 1)
+        self.assertIn('svm_savectx:entry', marked[0])
+        # the mirror and --order rules alone see nothing wrong
+        self.assertTrue(check(log(t.dump()), [self.ORDER]).ok)
+
+    def test_violated_in_restore(self):
+        t = InnerTrace()
+        t.vmm_save(T1, 'vmx').vmm_restore(T1, 'vmx', swap=True)
+        r = check_inner(log(t.dump()))
+        self.assertIn('in the body of a vmm_restorectx call, restore_guest_fpustate ran after '
+                      'vmx_restorectx', r.violation_text)
+        self.assertIn('restore hook', r.violation_text)
+
+    def test_missing_optional(self):
+        # no guest FPU loaded: only the backend's record in the body
+        t = InnerTrace()
+        t.vmm_save(T1, fpu=False).vmm_restore(T1, fpu=False).vmm_save(T1, fpu=False)
+        r = check_inner(log(t.dump()))
+        self.assertTrue(r.ok, r.violation_text)
+        self.assertEqual((r.inner_bodies, r.inner_ordered), (3, 0))
+
+    def test_other_thread_interleaved(self):
+        t = InnerTrace()
+        t.vmm_save(T1, other=T2).vmm_restore(T1, other=T2)
+        t.vmm_save(T1, 'vmx', other=T2).vmm_restore(T1, 'vmx', other=T2)
+        r = check_inner(log(t.dump()))
+        self.assertTrue(r.ok, r.violation_text)
+        self.assertEqual(r.inner_bodies, 4)
+
+    def test_violation_found_across_interleaving(self):
+        t = InnerTrace()
+        t.vmm_save(T1, swap=True, other=T2)
+        r = check_inner(log(t.dump()))
+        self.assertIn('svm_savectx ran after save_guest_fpustate', r.violation_text)
+        self.assertIn(T1, r.violation_text.split('\n')[1])
+
+    def test_body_ends_at_next_hook_and_return(self):
+        # Records after the body (the next hook, after savectx:return) are not in it.
+        t = InnerTrace()
+        t.rec('savectx:entry', T1, 'nodes=2')
+        t.rec('ctxop:save', T1, 'hook=vmm_savectx op=%s' % VMM)
+        t.rec('save_guest_fpustate:entry', T1, 'vcpu=%s' % VCPU)
+        t.rec('ctxop:save', T1, 'hook=fpu_ctx_save op=%s' % FPU)
+        t.rec('svm_savectx:entry', T1, 'vcpu=%s cpu=0' % VCPU)
+        t.rec('savectx:return', T1)
+        t.rec('svm_savectx:entry', T1, 'vcpu=%s cpu=0' % VCPU)  # vm_run's final save
+        r = check_inner(log(t.dump()))
+        self.assertTrue(r.ok, r.violation_text)
+        self.assertEqual((r.inner_bodies, r.inner_ordered), (1, 0))
+
+    def test_records_outside_bodies_are_ignored(self):
+        t = InnerTrace()
+        t.rec('vm_run:entry', T1, 'vcpu=%s' % VCPU)
+        t.rec('restore_guest_fpustate:entry', T1, 'vcpu=%s' % VCPU)
+        t.rec('svm_savectx:entry', T1, 'vcpu=%s cpu=0' % VCPU)
+        t.rec('save_guest_fpustate:entry', T1, 'vcpu=%s' % VCPU)
+        t.rec('svm_savectx:entry', T1, 'vcpu=%s cpu=0' % VCPU)
+        r = check_inner(log(t.dump()))
+        self.assertTrue(r.ok, r.violation_text)
+        self.assertEqual(r.inner_bodies, 0)
+
+    def test_full_probe_name_and_three_functions(self):
+        t = InnerTrace()
+        t.vmm_save(T1)
+        ok = 'vmm_savectx:svm_savectx,save_guest_fpustate:entry,fpu_save:save,fpu_restore'
+        self.assertTrue(check_inner(log(t.dump()), [ok]).ok)
+        bad = 'vmm_savectx:svm_savectx,fpu_restore,fpu_save'
+        r = check_inner(log(t.dump()), [bad])
+        self.assertIn('fpu_restore ran after fpu_save', r.violation_text)
+
+    def test_no_rules_no_count_in_summary(self):
+        t = InnerTrace()
+        t.vmm_save(T1).vmm_restore(T1)
+        r = check(log(t.dump()))
+        self.assertTrue(r.ok)
+        self.assertNotIn('--inner', r.summary())
+
+    def test_main_and_check_log(self):
+        bad = InnerTrace().vmm_save(T1, swap=True)
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, 'bad.log')
+            with open(p, 'w') as f:
+                f.write('\n'.join(log(bad.dump())) + '\n')
+            self.assertTrue(tracecheck.check_log(p).ok)
+            self.assertEqual(tracecheck.check_log(p, inner=RULES).status, 'violation')
+            self.assertEqual(tracecheck.check_log(
+                p, (), [tracecheck.parse_inner(i) for i in RULES]).status, 'violation')
+            for args, code in (([], 0), (['--inner', SAVE_RULES[0]], 1),
+                               (['--inner', RESTORE_RULES[0]], 0)):
+                out = io.StringIO()
+                with redirect_stdout(out):
+                    rc = tracecheck.main([p] + args)
+                self.assertEqual(rc, code, out.getvalue())
+            with redirect_stdout(io.StringIO()), \
+                    self.assertRaises(SystemExit), \
+                    unittest.mock.patch('sys.stderr', io.StringIO()):
+                tracecheck.main([p, '--inner', 'vmm_savectx'])
 
 
 if __name__ == '__main__':

@@ -1,18 +1,654 @@
 /*
- * Intel VMX backend: not built yet (its own issue). The probe says so, so
- * a VMX-only machine reports "no backend" instead of failing strangely.
+ * Intel VMX backend: capabilities, VMXON on every CPU, the VMCS of each
+ * vCPU (EPT through the shared walker, VPID, unrestricted guest for
+ * real-mode guests), the run op and the context hooks. Exit decoding is in
+ * vmx_exit.c; the world switch in vmx_run.asm.
+ *
+ * A VMCS is current on at most one CPU: vmx_savectx VMCLEARs it on the CPU
+ * being left (so the next entry is a VMLAUNCH), vmx_restorectx VMPTRLDs it
+ * on the CPU the thread comes back on.
  */
-#include "../vmm.h"
+#include "vmx.h"
+#include "../../cpu.h"
+#include "../../x86.h"
+#include "../../pmem.h"
+#include "../../kmem.h"
+#include "../../panic.h"
 #include "../../console.h"
+#include "../../trace.h"
+#include "../../thread.h"
+
+struct vmx_cpu {
+	paddr_t vc_vmxon;		/* VMXON region */
+};
+
+struct vmx_vm {
+	paddr_t vm_iobitmaps;		/* A and B: every port exits */
+	paddr_t vm_msrbitmap;		/* every MSR exits */
+};
+
+static u32 vmcs_revision;
+static u32 ctl_pin, ctl_proc, ctl_proc2, ctl_exit, ctl_entry;
+static u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+static u64 next_vpid;
+
+int vmx_run(struct vmx_gregs *, int launched);
+void vmx_exit_stub(void);
+
+/* ---- VMX instructions ---------------------------------------------- */
+
+/* 0: ok, 1: VMfailInvalid, 2: VMfailValid. */
+static inline int
+vmx_status(u8 cf, u8 zf)
+{
+	return (cf ? 1 : (zf ? 2 : 0));
+}
+
+static int
+vmxon(paddr_t pa)
+{
+	u8 cf, zf;
+	__asm__ __volatile__("vmxon %2; setc %0; setz %1"
+	    : "=q"(cf), "=q"(zf) : "m"(pa) : "cc", "memory");
+	return (vmx_status(cf, zf));
+}
+
+static int
+vmclear(paddr_t pa)
+{
+	u8 cf, zf;
+	__asm__ __volatile__("vmclear %2; setc %0; setz %1"
+	    : "=q"(cf), "=q"(zf) : "m"(pa) : "cc", "memory");
+	return (vmx_status(cf, zf));
+}
+
+static int
+vmptrld(paddr_t pa)
+{
+	u8 cf, zf;
+	__asm__ __volatile__("vmptrld %2; setc %0; setz %1"
+	    : "=q"(cf), "=q"(zf) : "m"(pa) : "cc", "memory");
+	return (vmx_status(cf, zf));
+}
+
+static u64
+vmread_raw(u32 field)
+{
+	u64 v;
+	__asm__ __volatile__("vmread %1, %0" : "=rm"(v) : "r"((u64)field)
+	    : "cc");
+	return (v);
+}
+
+static void
+vmwrite_raw(u32 field, u64 v)
+{
+	u8 cf, zf;
+	__asm__ __volatile__("vmwrite %2, %3; setc %0; setz %1"
+	    : "=q"(cf), "=q"(zf) : "rm"(v), "r"((u64)field) : "cc");
+	VERIFY(!cf && !zf, "vmwrite of field 0x%x failed: %s", field,
+	    cf ? "no current VMCS" : vmx_insn_error_name(
+	    vmread_raw(VMCS_INSTRUCTION_ERROR)));
+}
+
+static void
+invvpid_single(u16 vpid)
+{
+	struct { u64 vpid, addr; } desc = { vpid, 0 };
+	__asm__ __volatile__("invvpid %0, %1" : : "m"(desc), "r"(1UL)
+	    : "cc", "memory");
+}
+
+/* Access to a vCPU's VMCS: only while it is current on this CPU. */
+static void
+check_current(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+
+	VERIFY(vx->vx_vmcs_cpu == CPU->cpu_id,
+	    "vmx: the VMCS of %s is not current on cpu%d (it is on %d): VMCS "
+	    "access outside vm_run", vcpu->vc_name, CPU->cpu_id,
+	    vx->vx_vmcs_cpu);
+}
+
+u64
+vmx_read(struct vcpu *vcpu, u32 field)
+{
+	check_current(vcpu);
+	return (vmread_raw(field));
+}
+
+void
+vmx_write(struct vcpu *vcpu, u32 field, u64 v)
+{
+	check_current(vcpu);
+	vmwrite_raw(field, v);
+}
+
+/* ---- capabilities ---------------------------------------------------- */
+
+/* The controls we want, adjusted by what the CPU allows; false if a
+ * wanted bit cannot be set. */
+static bool
+adjust(u32 want, u32 msr, u32 *out)
+{
+	u64 cap = rdmsr(msr);
+	u32 v = (want | (u32)cap) & (u32)(cap >> 32);
+
+	*out = v;
+	return ((v & want) == want);
+}
 
 static bool
 vmx_probe(char *why, size_t len)
 {
-	ksnprintf(why, len, "the VMX backend is not built yet");
-	return (false);
+	u32 a, b, c, d;
+
+	cpuid(1, 0, &a, &b, &c, &d);
+	if ((c & (1U << 5)) == 0) {
+		ksnprintf(why, len, "CPU has no VMX");
+		return (false);
+	}
+	u64 fc = rdmsr(MSR_FEATURE_CONTROL);
+	if ((fc & FEATURE_CONTROL_LOCK) != 0 &&
+	    (fc & FEATURE_CONTROL_VMXON) == 0) {
+		ksnprintf(why, len, "VMX disabled by firmware "
+		    "(IA32_FEATURE_CONTROL locked without VMXON)");
+		return (false);
+	}
+	u64 basic = rdmsr(MSR_VMX_BASIC);
+	bool tr = (basic & VMX_BASIC_TRUE_CTLS) != 0;
+	u32 proc2_allowed = (u32)(rdmsr(MSR_VMX_PROCBASED2) >> 32);
+	u64 ept = rdmsr(MSR_VMX_EPT_VPID_CAP);
+	u32 want2 = PROC2_ENABLE_EPT | PROC2_ENABLE_VPID |
+	    PROC2_UNRESTRICTED_GUEST;
+
+	if (!adjust(PIN_EXTINT_EXITING | PIN_NMI_EXITING,
+	    tr ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED, &ctl_pin) ||
+	    !adjust(PROC_HLT_EXITING | PROC_USE_IO_BITMAPS |
+	    PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CTLS,
+	    tr ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED, &ctl_proc) ||
+	    !adjust(EXIT_HOST_LMA | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
+	    tr ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT, &ctl_exit) ||
+	    !adjust(ENTRY_LOAD_EFER, tr ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY,
+	    &ctl_entry)) {
+		ksnprintf(why, len, "VMX lacks a control we need");
+		return (false);
+	}
+	if ((proc2_allowed & want2) != want2 || (ept & (1UL << 6)) == 0 ||
+	    (ept & (1UL << 14)) == 0 || (ept & (1UL << 41)) == 0) {
+		ksnprintf(why, len, "VMX without EPT (4-level, WB), VPID "
+		    "(single-context INVVPID) or unrestricted guest");
+		return (false);
+	}
+	ctl_proc2 = want2 | (u32)rdmsr(MSR_VMX_PROCBASED2);
+	return (true);
 }
+
+static void
+vmx_init(void)
+{
+	u64 basic = rdmsr(MSR_VMX_BASIC);
+
+	vmcs_revision = (u32)basic & 0x7fffffff;
+	cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
+	cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
+	cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
+	cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
+	kprintf("vmx: revision 0x%x, true controls %d, pin 0x%x proc 0x%x "
+	    "proc2 0x%x exit 0x%x entry 0x%x\n", vmcs_revision,
+	    (basic & VMX_BASIC_TRUE_CTLS) != 0, ctl_pin, ctl_proc, ctl_proc2,
+	    ctl_exit, ctl_entry);
+}
+
+static void
+vmx_cpu_init(void)
+{
+	cpu_t *cp = CPU;
+	struct vmx_cpu *vc = kmem_zalloc(sizeof (*vc), KM_SLEEP);
+	u64 fc = rdmsr(MSR_FEATURE_CONTROL);
+
+	if ((fc & FEATURE_CONTROL_LOCK) == 0)
+		wrmsr(MSR_FEATURE_CONTROL, fc | FEATURE_CONTROL_LOCK |
+		    FEATURE_CONTROL_VMXON);
+	/* The fixed bits (GRUB and QEMU leave CR0.NE clear: kmain set it). */
+	set_cr0((get_cr0() | cr0_fixed0) & cr0_fixed1);
+	set_cr4((get_cr4() | cr4_fixed0 | CR4_VMXE) & cr4_fixed1);
+	vc->vc_vmxon = page_alloc(KM_PANIC);
+	*(u32 *)phys_to_virt(vc->vc_vmxon) = vmcs_revision;
+	int rc = vmxon(vc->vc_vmxon);
+	VERIFY(rc == 0, "vmx: VMXON failed on cpu%d (%s)", cp->cpu_id,
+	    rc == 1 ? "VMfailInvalid" : "VMfailValid");
+	cp->cpu_vmm = vc;
+}
+
+/* ---- VMs and vCPUs ---------------------------------------------------- */
+
+static int
+vmx_vm_init(struct vm *vm)
+{
+	struct vmx_vm *xm = kmem_zalloc(sizeof (*xm), KM_SLEEP);
+
+	xm->vm_iobitmaps = page_alloc_contig(2, PAGESIZE, KM_SLEEP);
+	xm->vm_msrbitmap = page_alloc(KM_SLEEP);
+	memset(phys_to_virt(xm->vm_iobitmaps), 0xff, 2 * PAGESIZE);
+	memset(phys_to_virt(xm->vm_msrbitmap), 0xff, PAGESIZE);
+	vm->vm_backend = xm;
+	return (0);
+}
+
+static void
+vmx_vm_cleanup(struct vm *vm)
+{
+	struct vmx_vm *xm = vm->vm_backend;
+
+	page_free_contig(xm->vm_iobitmaps, 2);
+	page_free(xm->vm_msrbitmap);
+	kmem_free(xm, sizeof (*xm));
+	vm->vm_backend = NULL;
+}
+
+/* This CPU's host state: written whenever a VMCS becomes current here. */
+static void
+write_host_state(void)
+{
+	cpu_t *cp = CPU;
+	struct { u16 limit; u64 base; } __packed idtr;
+
+	__asm__ __volatile__("sidt %0" : "=m"(idtr));
+	vmwrite_raw(VMCS_HOST_CR0, get_cr0());
+	vmwrite_raw(VMCS_HOST_CR3, get_cr3());
+	vmwrite_raw(VMCS_HOST_CR4, get_cr4());
+	vmwrite_raw(VMCS_HOST_CS_SEL, SEL_KCODE);
+	vmwrite_raw(VMCS_HOST_SS_SEL, SEL_KDATA);
+	vmwrite_raw(VMCS_HOST_DS_SEL, SEL_KDATA);
+	vmwrite_raw(VMCS_HOST_ES_SEL, SEL_KDATA);
+	vmwrite_raw(VMCS_HOST_FS_SEL, 0);
+	vmwrite_raw(VMCS_HOST_GS_SEL, 0);
+	vmwrite_raw(VMCS_HOST_TR_SEL, SEL_TSS);
+	vmwrite_raw(VMCS_HOST_FS_BASE, 0);
+	vmwrite_raw(VMCS_HOST_GS_BASE, (u64)(uintptr_t)cp);
+	vmwrite_raw(VMCS_HOST_TR_BASE, (u64)(uintptr_t)&cp->cpu_tss);
+	vmwrite_raw(VMCS_HOST_GDTR_BASE, (u64)(uintptr_t)cp->cpu_gdt);
+	vmwrite_raw(VMCS_HOST_IDTR_BASE, idtr.base);
+	vmwrite_raw(VMCS_HOST_SYSENTER_CS, 0);
+	vmwrite_raw(VMCS_HOST_SYSENTER_ESP, 0);
+	vmwrite_raw(VMCS_HOST_SYSENTER_EIP, 0);
+	vmwrite_raw(VMCS_HOST_IA32_EFER, rdmsr(MSR_EFER));
+	vmwrite_raw(VMCS_HOST_RIP, (u64)(uintptr_t)vmx_exit_stub);
+}
+
+/* VMPTRLD here: the VMCS becomes current on this CPU (preemption off). */
+static void
+vmx_load(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+	int cpu = CPU->cpu_id;
+
+	VERIFY(vx->vx_vmcs_cpu == -1, "vmx: VMPTRLD of %s on cpu%d while its "
+	    "VMCS is current on cpu%d", vcpu->vc_name, cpu, vx->vx_vmcs_cpu);
+	int rc = vmptrld(vx->vx_vmcs_pa);
+	VERIFY(rc == 0, "vmx: VMPTRLD of %s failed: %s", vcpu->vc_name,
+	    rc == 1 ? "VMfailInvalid" :
+	    vmx_insn_error_name(vmread_raw(VMCS_INSTRUCTION_ERROR)));
+	vx->vx_vmcs_cpu = cpu;
+	TRACE(TR_VMCS_LOAD, vcpu, cpu);
+	write_host_state();
+	if (vx->vx_lastcpu != cpu) {
+		/* Translations tagged with our VPID here may be stale. */
+		invvpid_single(vx->vx_vpid);
+		vmm_stat_incr(vcpu, ASID_NEW);
+		vx->vx_lastcpu = cpu;
+	}
+}
+
+/* VMCLEAR: the VMCS goes back to memory; the next entry is a VMLAUNCH. */
+static void
+vmx_unload(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+
+	if (vx->vx_vmcs_cpu < 0)
+		return;
+	VERIFY(vx->vx_vmcs_cpu == CPU->cpu_id, "vmx: VMCLEAR of %s on cpu%d "
+	    "but its VMCS is current on cpu%d", vcpu->vc_name, CPU->cpu_id,
+	    vx->vx_vmcs_cpu);
+	int rc = vmclear(vx->vx_vmcs_pa);
+	VERIFY(rc == 0, "vmx: VMCLEAR of %s failed (%d)", vcpu->vc_name, rc);
+	TRACE(TR_VMCS_CLEAR, vcpu, CPU->cpu_id);
+	vx->vx_vmcs_cpu = -1;
+	vx->vx_launched = false;
+}
+
+static void
+guest_seg(u32 sel, u32 base, u32 limit, u32 ar, u16 s, u64 b, u32 l, u32 a)
+{
+	vmwrite_raw(sel, s);
+	vmwrite_raw(base, b);
+	vmwrite_raw(limit, l);
+	vmwrite_raw(ar, a);
+}
+
+/* The first state: a boot sector, as a BIOS starts one (see svm.c). */
+static void
+write_guest_reset(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+	struct vmx_vm *xm = vcpu->vc_vm->vm_backend;
+
+	vmwrite_raw(VMCS_PIN_BASED_CTLS, ctl_pin);
+	vmwrite_raw(VMCS_PROC_BASED_CTLS, ctl_proc);
+	vmwrite_raw(VMCS_PROC_BASED_CTLS2, ctl_proc2);
+	vmwrite_raw(VMCS_EXIT_CTLS, ctl_exit);
+	vmwrite_raw(VMCS_ENTRY_CTLS, ctl_entry);
+	vmwrite_raw(VMCS_EXCEPTION_BITMAP, 1U << 8);	/* #DF: see svm.c */
+	vmwrite_raw(VMCS_CR3_TARGET_COUNT, 0);
+	vmwrite_raw(VMCS_EXIT_MSR_STORE_COUNT, 0);
+	vmwrite_raw(VMCS_EXIT_MSR_LOAD_COUNT, 0);
+	vmwrite_raw(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	vmwrite_raw(VMCS_ENTRY_INTR_INFO, 0);
+	vmwrite_raw(VMCS_IO_BITMAP_A, xm->vm_iobitmaps);
+	vmwrite_raw(VMCS_IO_BITMAP_B, xm->vm_iobitmaps + PAGESIZE);
+	vmwrite_raw(VMCS_MSR_BITMAP, xm->vm_msrbitmap);
+	vmwrite_raw(VMCS_EPTP, vcpu->vc_vm->vm_nested_root | EPTP_WB_4LEVEL);
+	vmwrite_raw(VMCS_VPID, vx->vx_vpid);
+	vmwrite_raw(VMCS_LINK_POINTER, ~0UL);
+	/* CR0.NE and CR4.VMXE are ours (fixed bits); PG changes exit so we
+	 * can follow long mode. The guest reads its own values. */
+	vmwrite_raw(VMCS_CR0_MASK, CR0_PG | CR0_NE);
+	vmwrite_raw(VMCS_CR0_SHADOW, 0x10);
+	vmwrite_raw(VMCS_CR4_MASK, CR4_VMXE);
+	vmwrite_raw(VMCS_CR4_SHADOW, 0);
+
+	guest_seg(VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT,
+	    VMCS_GUEST_CS_AR, 0, 0, 0xffff, 0x9b);
+	guest_seg(VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT,
+	    VMCS_GUEST_DS_AR, 0, 0, 0xffff, 0x93);
+	guest_seg(VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT,
+	    VMCS_GUEST_ES_AR, 0, 0, 0xffff, 0x93);
+	guest_seg(VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT,
+	    VMCS_GUEST_SS_AR, 0, 0, 0xffff, 0x93);
+	guest_seg(VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT,
+	    VMCS_GUEST_FS_AR, 0, 0, 0xffff, 0x93);
+	guest_seg(VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT,
+	    VMCS_GUEST_GS_AR, 0, 0, 0xffff, 0x93);
+	guest_seg(VMCS_GUEST_LDTR_SEL, VMCS_GUEST_LDTR_BASE,
+	    VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_LDTR_AR, 0, 0, 0xffff, 0x10082);
+	guest_seg(VMCS_GUEST_TR_SEL, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT,
+	    VMCS_GUEST_TR_AR, 0, 0, 0xffff, 0x8b);
+	vmwrite_raw(VMCS_GUEST_GDTR_BASE, 0);
+	vmwrite_raw(VMCS_GUEST_GDTR_LIMIT, 0xffff);
+	vmwrite_raw(VMCS_GUEST_IDTR_BASE, 0);
+	vmwrite_raw(VMCS_GUEST_IDTR_LIMIT, 0x3ff);
+	vmwrite_raw(VMCS_GUEST_CR0, 0x30);		/* NE, ET */
+	vmwrite_raw(VMCS_GUEST_CR3, 0);
+	vmwrite_raw(VMCS_GUEST_CR4, CR4_VMXE);
+	vmwrite_raw(VMCS_GUEST_DR7, 0x400);
+	vmwrite_raw(VMCS_GUEST_RSP, 0x7c00);
+	vmwrite_raw(VMCS_GUEST_RIP, 0x7c00);
+	vmwrite_raw(VMCS_GUEST_RFLAGS, 0x2);
+	vmwrite_raw(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmwrite_raw(VMCS_GUEST_ACTIVITY, 0);
+	vmwrite_raw(VMCS_GUEST_PENDING_DBG, 0);
+	vmwrite_raw(VMCS_GUEST_SYSENTER_CS, 0);
+	vmwrite_raw(VMCS_GUEST_SYSENTER_ESP, 0);
+	vmwrite_raw(VMCS_GUEST_SYSENTER_EIP, 0);
+	vmwrite_raw(VMCS_GUEST_IA32_EFER, 0);
+	vmwrite_raw(VMCS_GUEST_IA32_PAT, 0x0007040600070406UL);
+}
+
+/* Write the VMCS outside vm_run: load it here, write, clear it again. */
+static void
+with_vmcs(struct vcpu *vcpu, void (*fn)(struct vcpu *))
+{
+	kpreempt_disable();
+	vmx_load(vcpu);
+	fn(vcpu);
+	vmx_unload(vcpu);
+	kpreempt_enable();
+}
+
+static int
+vmx_vcpu_init(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *vx = kmem_zalloc(sizeof (*vx), KM_SLEEP);
+
+	vx->vx_vmcs_pa = page_alloc(KM_SLEEP);
+	*(u32 *)phys_to_virt(vx->vx_vmcs_pa) = vmcs_revision;
+	u64 vpid = atomic_inc_64(&next_vpid);
+	VERIFY(vpid <= 0xffff, "vmx: out of VPIDs");
+	vx->vx_vpid = (u16)vpid;
+	vx->vx_vmcs_cpu = -1;
+	vx->vx_lastcpu = -1;
+	vcpu->vc_backend = vx;
+	VERIFY(vmclear(vx->vx_vmcs_pa) == 0, "vmx: VMCLEAR of a new VMCS");
+	with_vmcs(vcpu, write_guest_reset);
+	return (0);
+}
+
+static void
+vmx_vcpu_cleanup(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+
+	VERIFY(vx->vx_vmcs_cpu == -1, "vmx: %s destroyed with its VMCS "
+	    "current on cpu%d", vcpu->vc_name, vx->vx_vmcs_cpu);
+	page_free(vx->vx_vmcs_pa);
+	kmem_free(vx, sizeof (*vx));
+	vcpu->vc_backend = NULL;
+}
+
+static void
+vmx_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+
+	if (vx->vx_vmcs_cpu != CPU->cpu_id)
+		vmx_load(vcpu);		/* the first entry of this vm_run */
+	TRACE(TR_VMENTRY, vcpu, vx->vx_launched ? 2 : 1);
+	int rc = vmx_run(&vx->vx_gregs, vx->vx_launched);
+	if (rc != 0) {
+		u64 err = rc == 2 ? vmread_raw(VMCS_INSTRUCTION_ERROR) : 0;
+		vme->exitcode = VM_EXIT_VMFAIL;
+		vme->hw_reason = err;
+		ksnprintf(vme->reason, sizeof (vme->reason), "%s failed: %s "
+		    "(VM-instruction error %lu: %s)",
+		    vx->vx_launched ? "VMRESUME" : "VMLAUNCH",
+		    rc == 1 ? "VMfailInvalid" : "VMfailValid", err,
+		    rc == 1 ? "no current VMCS" : vmx_insn_error_name(err));
+		return;
+	}
+	vx->vx_launched = true;
+	vmx_decode_exit(vcpu, vme);
+}
+
+static u64 *
+gpr(struct vmx_vcpu *vx, enum vm_reg r)
+{
+	switch (r) {
+	case VM_REG_RAX: return (&vx->vx_gregs.rax);
+	case VM_REG_RBX: return (&vx->vx_gregs.rbx);
+	case VM_REG_RCX: return (&vx->vx_gregs.rcx);
+	case VM_REG_RDX: return (&vx->vx_gregs.rdx);
+	case VM_REG_RSI: return (&vx->vx_gregs.rsi);
+	case VM_REG_RDI: return (&vx->vx_gregs.rdi);
+	case VM_REG_RBP: return (&vx->vx_gregs.rbp);
+	case VM_REG_R8: return (&vx->vx_gregs.r8);
+	case VM_REG_R9: return (&vx->vx_gregs.r9);
+	case VM_REG_R10: return (&vx->vx_gregs.r10);
+	case VM_REG_R11: return (&vx->vx_gregs.r11);
+	case VM_REG_R12: return (&vx->vx_gregs.r12);
+	case VM_REG_R13: return (&vx->vx_gregs.r13);
+	case VM_REG_R14: return (&vx->vx_gregs.r14);
+	case VM_REG_R15: return (&vx->vx_gregs.r15);
+	case VM_REG_CR2: return (&vx->vx_gregs.cr2);
+	default: return (NULL);
+	}
+}
+
+static u32
+vmcs_field(enum vm_reg r)
+{
+	switch (r) {
+	case VM_REG_RSP: return (VMCS_GUEST_RSP);
+	case VM_REG_RIP: return (VMCS_GUEST_RIP);
+	case VM_REG_RFLAGS: return (VMCS_GUEST_RFLAGS);
+	case VM_REG_CR3: return (VMCS_GUEST_CR3);
+	case VM_REG_EFER: return (VMCS_GUEST_IA32_EFER);
+	default: panic("vmx: no register %d", r);
+	}
+}
+
+static u64
+vmx_getreg(struct vcpu *vcpu, enum vm_reg r)
+{
+	u64 *p = gpr(vcpu->vc_backend, r);
+
+	if (p != NULL)
+		return (*p);
+	/* The guest sees its own CR0/CR4: the shadows for the bits we own. */
+	if (r == VM_REG_CR0)
+		return ((vmx_read(vcpu, VMCS_GUEST_CR0) & ~(CR0_PG | CR0_NE)) |
+		    (vmx_read(vcpu, VMCS_CR0_SHADOW) & (CR0_PG | CR0_NE)));
+	if (r == VM_REG_CR4)
+		return ((vmx_read(vcpu, VMCS_GUEST_CR4) & ~CR4_VMXE) |
+		    (vmx_read(vcpu, VMCS_CR4_SHADOW) & CR4_VMXE));
+	return (vmx_read(vcpu, vmcs_field(r)));
+}
+
+/*
+ * EFER.LMA and the "IA-32e mode guest" entry control follow LME and
+ * CR0.PG, as the CPU would do it on the guest's own mov to CR0.
+ */
+static void
+update_long_mode(struct vcpu *vcpu)
+{
+	u64 efer = vmx_read(vcpu, VMCS_GUEST_IA32_EFER);
+	bool pg = (vmx_read(vcpu, VMCS_GUEST_CR0) & CR0_PG) != 0;
+	bool lma = (efer & EFER_LME) != 0 && pg;
+	u64 entry = vmx_read(vcpu, VMCS_ENTRY_CTLS);
+
+	efer = lma ? (efer | EFER_LMA) : (efer & ~EFER_LMA);
+	vmx_write(vcpu, VMCS_GUEST_IA32_EFER, efer);
+	vmx_write(vcpu, VMCS_ENTRY_CTLS, lma ? (entry | ENTRY_IA32E_GUEST) :
+	    (entry & ~ENTRY_IA32E_GUEST));
+}
+
+void
+vmx_set_cr0(struct vcpu *vcpu, u64 cr0)
+{
+	vmx_write(vcpu, VMCS_CR0_SHADOW, cr0);
+	vmx_write(vcpu, VMCS_GUEST_CR0, (cr0 | CR0_NE) & 0xffffffffUL);
+	update_long_mode(vcpu);
+}
+
+static void
+vmx_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
+{
+	u64 *p = gpr(vcpu->vc_backend, r);
+
+	if (p != NULL) {
+		*p = v;
+		return;
+	}
+	if (r == VM_REG_CR0) {
+		vmx_set_cr0(vcpu, v);
+	} else if (r == VM_REG_CR4) {
+		vmx_write(vcpu, VMCS_CR4_SHADOW, v);
+		vmx_write(vcpu, VMCS_GUEST_CR4, v | CR4_VMXE);
+	} else if (r == VM_REG_EFER) {
+		/* LMA is the CPU's to set: keep ours. */
+		u64 old = vmx_read(vcpu, VMCS_GUEST_IA32_EFER);
+		vmx_write(vcpu, VMCS_GUEST_IA32_EFER,
+		    (v & ~EFER_LMA) | (old & EFER_LMA));
+		update_long_mode(vcpu);
+	} else {
+		vmx_write(vcpu, vmcs_field(r), v);
+	}
+}
+
+/* Leaving this CPU (switch-out or the final save): VMCLEAR here. */
+static void
+vmx_savectx(struct vcpu *vcpu)
+{
+	TRACE(TR_VMX_SAVECTX, vcpu, CPU->cpu_id);
+	vmx_unload(vcpu);
+}
+
+/* Back on a CPU inside vm_run: VMPTRLD here. */
+static void
+vmx_restorectx(struct vcpu *vcpu)
+{
+	TRACE(TR_VMX_RESTORECTX, vcpu, CPU->cpu_id);
+	vmx_load(vcpu);
+}
+
+static void
+vmx_invalidate(struct vm *vm __unused)
+{
+	/* New mappings only: not-present entries are never cached. */
+}
+
+static void
+break_cr0(struct vcpu *vcpu)
+{
+	/* NE is fixed to 1 even for an unrestricted guest. */
+	vmwrite_raw(VMCS_GUEST_CR0, vmread_raw(VMCS_GUEST_CR0) & ~CR0_NE);
+	(void) vcpu;
+}
+
+static void
+vmx_corrupt_state(struct vcpu *vcpu)
+{
+	with_vmcs(vcpu, break_cr0);
+}
+
+static u64
+ept_table(paddr_t next)
+{
+	return (next | EPT_R | EPT_W | EPT_X);
+}
+
+static u64
+ept_leaf(paddr_t page)
+{
+	return (page | EPT_R | EPT_W | EPT_X | EPT_MT_WB);
+}
+
+static bool
+ept_present(u64 pte)
+{
+	return ((pte & (EPT_R | EPT_W | EPT_X)) != 0);
+}
+
+static paddr_t
+ept_addr(u64 pte)
+{
+	return (pte & 0x000ffffffffff000UL);
+}
+
+static const struct vmm_pte_ops ept_pte_ops = {
+	.pte_table = ept_table,
+	.pte_leaf = ept_leaf,
+	.pte_present = ept_present,
+	.pte_addr = ept_addr,
+};
 
 const struct vmm_ops vmm_ops_vmx = {
 	.name = "vmx",
 	.probe = vmx_probe,
+	.init = vmx_init,
+	.cpu_init = vmx_cpu_init,
+	.vm_init = vmx_vm_init,
+	.vm_cleanup = vmx_vm_cleanup,
+	.vcpu_init = vmx_vcpu_init,
+	.vcpu_cleanup = vmx_vcpu_cleanup,
+	.vmrun = vmx_vmrun,
+	.getreg = vmx_getreg,
+	.setreg = vmx_setreg,
+	.savectx = vmx_savectx,
+	.restorectx = vmx_restorectx,
+	.invalidate = vmx_invalidate,
+	.corrupt_state = vmx_corrupt_state,
+	.pte_ops = &ept_pte_ops,
 };

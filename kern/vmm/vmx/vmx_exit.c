@@ -1,0 +1,218 @@
+/*
+ * VMX exits: turn the exit reason and qualification into a struct
+ * vm_exit; the emulation itself is backend-neutral (vmm.c). Shaped like
+ * svm_exit.c. Moves to CR0 are the one thing handled here: they are how
+ * VMX hands us the guest's long-mode switch.
+ */
+#include "vmx.h"
+#include "../../console.h"
+
+/* SDM vol. 3, 31.4 "VM Instruction Error Numbers". */
+const char *
+vmx_insn_error_name(u64 err)
+{
+	static const char *const names[] = {
+		[1] = "VMCALL in VMX root operation",
+		[2] = "VMCLEAR with an invalid physical address",
+		[3] = "VMCLEAR with the VMXON pointer",
+		[4] = "VMLAUNCH with a non-clear VMCS",
+		[5] = "VMRESUME with a non-launched VMCS",
+		[6] = "VMRESUME after VMXOFF",
+		[7] = "VM entry with invalid control field(s)",
+		[8] = "VM entry with invalid host-state field(s)",
+		[9] = "VMPTRLD with an invalid physical address",
+		[10] = "VMPTRLD with the VMXON pointer",
+		[11] = "VMPTRLD with an incorrect VMCS revision identifier",
+		[12] = "VMREAD/VMWRITE of an unsupported VMCS component",
+		[13] = "VMWRITE to a read-only VMCS component",
+		[15] = "VMXON in VMX root operation",
+		[16] = "VM entry with an invalid executive-VMCS pointer",
+		[17] = "VM entry with a non-launched executive VMCS",
+		[18] = "VM entry with executive-VMCS pointer not VMXON pointer",
+		[19] = "VMCALL with a non-clear VMCS",
+		[20] = "VMCALL with invalid VM-exit control fields",
+		[22] = "VMCALL with an incorrect MSEG revision identifier",
+		[23] = "VMXOFF under the dual-monitor treatment",
+		[24] = "VMCALL with invalid SMM-monitor features",
+		[25] = "VM entry with invalid VM-execution control fields in "
+		    "the executive VMCS",
+		[26] = "VM entry with events blocked by MOV SS",
+		[28] = "invalid operand to INVEPT/INVVPID",
+	};
+
+	if (err < ARRAY_SIZE(names) && names[err] != NULL)
+		return (names[err]);
+	return ("unknown VM-instruction error");
+}
+
+static u64
+gpr_by_index(struct vmx_vcpu *vx, u32 i)
+{
+	const u64 *regs[16] = {
+		&vx->vx_gregs.rax, &vx->vx_gregs.rcx, &vx->vx_gregs.rdx,
+		&vx->vx_gregs.rbx, NULL, &vx->vx_gregs.rbp, &vx->vx_gregs.rsi,
+		&vx->vx_gregs.rdi, &vx->vx_gregs.r8, &vx->vx_gregs.r9,
+		&vx->vx_gregs.r10, &vx->vx_gregs.r11, &vx->vx_gregs.r12,
+		&vx->vx_gregs.r13, &vx->vx_gregs.r14, &vx->vx_gregs.r15,
+	};
+	return (regs[i & 15] != NULL ? *regs[i & 15] : 0);
+}
+
+/* A CR access exit: true if handled (mov to CR0/CR4, LMSW). */
+static bool
+cr_access(struct vcpu *vcpu, struct vm_exit *vme, u64 qual)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+	u32 cr = qual & 15, type = (qual >> 4) & 3;
+	u64 v = gpr_by_index(vx, (u32)(qual >> 8) & 15);
+
+	if (type == 0 && cr == 0) {
+		vm_setreg(vcpu, VM_REG_CR0, v);
+	} else if (type == 0 && cr == 4) {
+		vm_setreg(vcpu, VM_REG_CR4, v);
+	} else if (type == 3) {			/* LMSW: PE MP EM TS; PE sticks */
+		u64 cr0 = vm_getreg(vcpu, VM_REG_CR0);
+		u64 src = (qual >> 16) & 0xf;
+		vm_setreg(vcpu, VM_REG_CR0, (cr0 & ~0xeUL) | src | (cr0 & 1));
+	} else {
+		return (false);
+	}
+	vm_setreg(vcpu, VM_REG_RIP, vme->rip + vme->inst_length);
+	return (true);
+}
+
+static void
+decode_io(struct vcpu *vcpu, struct vm_exit *vme, u64 qual)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+
+	if ((qual & ((1U << 4) | (1U << 5))) != 0) {
+		vme->exitcode = VM_EXIT_UNHANDLED;
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "string or REP port I/O (port 0x%lx) is not emulated",
+		    qual >> 16);
+		return;
+	}
+	vme->exitcode = VM_EXIT_INOUT;
+	vme->u.inout.port = (u16)(qual >> 16);
+	vme->u.inout.bytes = (u8)((qual & 7) + 1);
+	vme->u.inout.in = (qual & (1U << 3)) != 0;
+	if (!vme->u.inout.in) {
+		u64 mask = vme->u.inout.bytes == 4 ? 0xffffffffUL :
+		    (vme->u.inout.bytes == 2 ? 0xffffUL : 0xffUL);
+		vme->u.inout.eax = (u32)(vx->vx_gregs.rax & mask);
+	}
+}
+
+static const char *
+entry_failure_name(u32 basic)
+{
+	switch (basic) {
+	case EXIT_REASON_INVALID_STATE:
+		return ("invalid guest state");
+	case EXIT_REASON_MSR_LOADING:
+		return ("MSR loading");
+	case EXIT_REASON_MCE_DURING_ENTRY:
+		return ("machine-check event");
+	default:
+		return ("unknown reason");
+	}
+}
+
+void
+vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+	u32 reason = (u32)vmx_read(vcpu, VMCS_EXIT_REASON);
+	u32 basic = reason & 0xffff;
+	u64 qual = vmx_read(vcpu, VMCS_EXIT_QUALIFICATION);
+
+	vme->hw_reason = reason;
+	vme->rip = vmx_read(vcpu, VMCS_GUEST_RIP);
+	if ((reason & EXIT_REASON_ENTRY_FAILED) != 0) {
+		/* The guest state failed the entry checks (Bochs's log names
+		 * the exact check: grep it for "VMENTER FAIL"). */
+		vme->exitcode = VM_EXIT_VMFAIL;
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "VM entry failed: %s (exit reason %u, qualification "
+		    "0x%lx); guest CR0 0x%lx", entry_failure_name(basic), basic,
+		    qual, vmx_read(vcpu, VMCS_GUEST_CR0));
+		vx->vx_launched = false;
+		return;
+	}
+	switch (basic) {
+	case EXIT_REASON_EXTINT:
+		vme->exitcode = VM_EXIT_INTR;
+		return;
+	case EXIT_REASON_EXCEPTION: {
+		u32 vec = (u32)vmx_read(vcpu, VMCS_EXIT_INTR_INFO) & 0xff;
+		if (vec == 2) {
+			vme->exitcode = VM_EXIT_INTR;	/* an NMI */
+		} else if (vec == 8) {
+			vme->exitcode = VM_EXIT_SHUTDOWN;
+			ksnprintf(vme->reason, sizeof (vme->reason),
+			    "double fault at rip 0x%lx: the guest cannot "
+			    "deliver exceptions (a triple fault would follow)",
+			    vme->rip);
+		} else {
+			vme->exitcode = VM_EXIT_UNHANDLED;
+			ksnprintf(vme->reason, sizeof (vme->reason),
+			    "exception %u at rip 0x%lx", vec, vme->rip);
+		}
+		return;
+	}
+	case EXIT_REASON_TRIPLE_FAULT:
+		vme->exitcode = VM_EXIT_SHUTDOWN;
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "triple fault at rip 0x%lx", vme->rip);
+		return;
+	case EXIT_REASON_EPT_VIOLATION:
+		vme->exitcode = VM_EXIT_NPF;
+		vme->u.npf.gpa = vmx_read(vcpu, VMCS_GUEST_PHYSICAL_ADDRESS);
+		vme->u.npf.info = qual;
+		return;
+	default:
+		break;
+	}
+
+	vme->inst_length = (u32)vmx_read(vcpu, VMCS_EXIT_INSTRUCTION_LEN);
+	switch (basic) {
+	case EXIT_REASON_CPUID:
+		vme->exitcode = VM_EXIT_CPUID;
+		break;
+	case EXIT_REASON_HLT:
+		vme->exitcode = VM_EXIT_HLT;
+		break;
+	case EXIT_REASON_VMCALL:
+		vme->exitcode = VM_EXIT_HYPERCALL;
+		break;
+	case EXIT_REASON_RDMSR:
+	case EXIT_REASON_WRMSR:
+		vme->exitcode = basic == EXIT_REASON_RDMSR ? VM_EXIT_RDMSR :
+		    VM_EXIT_WRMSR;
+		vme->u.msr.msr = (u32)vx->vx_gregs.rcx;
+		vme->u.msr.value = (vx->vx_gregs.rdx << 32) |
+		    (u32)vx->vx_gregs.rax;
+		break;
+	case EXIT_REASON_XSETBV:
+		vme->exitcode = VM_EXIT_XSETBV;
+		vme->u.xsetbv.xcr0 = (vx->vx_gregs.rdx << 32) |
+		    (u32)vx->vx_gregs.rax;
+		break;
+	case EXIT_REASON_IO:
+		decode_io(vcpu, vme, qual);
+		break;
+	case EXIT_REASON_CR_ACCESS:
+		if (cr_access(vcpu, vme, qual)) {
+			vme->exitcode = VM_EXIT_HANDLED;
+			break;
+		}
+		/* FALLTHROUGH */
+	default:
+		vme->exitcode = VM_EXIT_UNHANDLED;
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "VMX exit reason %u (qualification 0x%lx) at rip 0x%lx "
+		    "is not emulated", basic, qual, vme->rip);
+		break;
+	}
+}
