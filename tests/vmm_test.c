@@ -208,7 +208,9 @@ KTEST(vmm, fpu_guest_switches)
 		g[i].host_seed = 0x5150000 + (u64)i;
 		gt[i] = start_job(&g[i]);
 	}
-	delay(20);		/* trace the first switches only */
+	/* Trace the first switches with guest FPU live, not the whole run. */
+	for (int i = 0; i < 3000 && vmm_switch_in_window - sw0 < 20; i++)
+		delay(1);
 	trace_on = false;
 	for (int i = 0; i < NG; i++)
 		thread_join(gt[i]);
@@ -405,4 +407,83 @@ KTEST_PANIC(vmm, destroy_while_running, "is inside vm_run")
 
 	thread_create("destroyer", destroyer, &j, -1);
 	run_job(&j);
+}
+
+/*
+ * A vCPU thread moved between CPUs inside the run window (on guest HLTs)
+ * and outside it (between vm_run calls), with tracing on: the dump shows
+ * the backend following it (VMX: VMCLEAR on the CPU left, VMPTRLD on the
+ * new one, then VMLAUNCH; SVM: a new ASID), and scripts/tracecheck.py
+ * checks that sequence.
+ */
+struct hopper {
+	struct job job;
+	u64 outside;		/* moves between vm_run calls */
+	u64 calls;
+};
+
+static bool
+hop_outside(struct vcpu *vcpu __unused, void *arg)
+{
+	struct hopper *h = arg;
+
+	if (++h->calls % 16 == 0) {
+		thread_bind((CPU->cpu_id + 1) % ncpus);
+		thread_bind(-1);
+		h->outside++;
+	}
+	return (true);
+}
+
+static void
+hopper_thread(void *arg)
+{
+	struct hopper *h = arg;
+	const struct guest_image *g = guest_find("stress");
+	char why[120];
+
+	struct vm *vm = vm_create_guest("hopper", g->start,
+	    (size_t)(g->end - g->start), 2 * MiB, h->job.param, why,
+	    sizeof (why));
+	VERIFY(vm != NULL, "hopper: %s", why);
+	vm->vm_migrate_every = 4;
+	h->job.res.quiet = true;
+	h->job.res.after_run = hop_outside;
+	h->job.res.after_arg = h;
+	h->job.passed = vcpu_run_loop(vm->vm_vcpu[0], &h->job.res);
+	h->job.migrations_in_window =
+	    vm->vm_vcpu[0]->vc_stats[VMM_STAT_MIGRATE_IN_WINDOW];
+	vm_destroy(vm);
+}
+
+KTEST_MIN(vmm, migration_traced, 2)
+{
+	struct hopper h;
+
+	if (!have_backend())
+		return;
+	memset(&h, 0, sizeof (h));
+	h.job.param = (u32)ktest_scale(3000);
+	trace_reset();
+	trace_on = true;
+	kthread_t *t = thread_create("hopper", hopper_thread, &h, -1);
+	thread_join(t);
+	trace_on = false;
+	u64 loads = trace_count(TR_VMCS_LOAD), clears = trace_count(TR_VMCS_CLEAR);
+	u64 asids = trace_count(TR_ASID_NEW), drops = trace_dropped();
+	ktest_note("hopper on %s: %lu moves inside the run window, %lu outside; "
+	    "trace: %lu VMPTRLD, %lu VMCLEAR, %lu new ASIDs, %lu dropped",
+	    vmm_ops->name, h.job.migrations_in_window, h.outside, loads,
+	    clears, asids, drops);
+	trace_dump();
+	KT_EXPECT(h.job.passed, "the guest failed: %s (0x%x)", h.job.res.reason,
+	    h.job.res.verdict);
+	KT_EXPECT(h.job.migrations_in_window > 0, "no move inside the window");
+	KT_EXPECT(h.outside > 0, "no move outside the window");
+	if (strcmp(vmm_ops->name, "vmx") == 0)
+		KT_EXPECT(loads > h.job.migrations_in_window && clears > 0,
+		    "VMPTRLD/VMCLEAR not seen in the trace");
+	else
+		KT_EXPECT(asids > h.job.migrations_in_window,
+		    "new ASIDs not seen in the trace");
 }
