@@ -13,15 +13,20 @@
 ;         FTW (all 8 valid), ST0-ST7 (8 distinct 80-bit values)
 ;   SSE:  MXCSR (non-default rounding, FTZ, sticky flags), XMM0-XMM15
 ;   AVX:  YMM0-YMM15 bits 255:128, and XCR0 (if CPUID.1:ECX has XSAVE and AVX)
-; x87/MXCSR/XMM are read with fxsave, YMM upper halves with vextractf128 to
-; memory: nothing is checked through an instruction that changes it.
+;   AVX-512 (if also CPUID.7.0:EBX.AVX512F[16] and CPUID 0xD.0:EAX bits 5-7,
+;         opmask, ZMM_Hi256, Hi16_ZMM; XCR0 = 0xe7 then, 7 otherwise):
+;         k0-k7 (64-bit), ZMM0-ZMM15 bits 511:256, ZMM16-ZMM31 (all 512 bits)
+; x87/MXCSR/XMM are read with fxsave, YMM upper halves with vextractf128,
+; ZMM0-15 upper halves with vextracti64x4, ZMM16-31 with vmovdqu64 and k0-k7
+; with kmovq, all to memory: nothing is checked through an instruction that
+; changes it.
 ;
 ; Exits rotate through: cpuid, in 0x4f8, hlt, hypercall echo, rdmsr
 ; 0x40000010, xsetbv (AVX only; cpuid otherwise); plus `out 0x4f4` of the
 ; iteration count every 1024 iterations.
 ;
-; Output: "fpu guest: seed 0x.., N iterations, avx=.." at the start,
-;         "fpu guest: N checks ok (avx=0|1)" at the end, or
+; Output: "fpu guest: seed 0x.., N iterations, avx=A avx512=B" at the start,
+;         "fpu guest: N checks ok (avx=A avx512=B)" at the end, or
 ;         "FPU CORRUPTED: <reg> at iteration <n> (got 0x.., expected 0x..)".
 ;
 ; Exit codes:
@@ -31,6 +36,9 @@
 ;   0x12  an XMM register changed
 ;   0x13  a YMM upper half changed
 ;   0x14  XCR0 changed
+;   0x15  an opmask register (k0-k7) changed
+;   0x16  a ZMM0-ZMM15 upper half (bits 511:256) changed
+;   0x17  a ZMM16-ZMM31 register changed
 ;   0x20  the hypercall echo returned a wrong value
 ;   0xe0  no long mode (lm.inc)
 ; "at iteration 0" means the check right after loading, before any planned exit.
@@ -43,6 +51,11 @@ VTAB    equ     0x20000         ; 16 x 32 bytes: XMMn at +32n, YMMn[255:128] at 
 XTAB    equ     0x20200         ; 8 x 16 bytes: 80-bit x87 values in load order
 FXBUF   equ     0x21000         ; fxsave area (512 bytes, 16-aligned)
 YBUF    equ     0x21400         ; one vextractf128 result
+ZTAB    equ     0x22000         ; 32 x 64 bytes: ZMMn (all 512 bits) at +64n;
+                                ;  for n < 16 bits 255:0 are VTAB's XMMn/YMMn
+KTAB    equ     0x22800         ; 8 x 8 bytes: k0-k7
+ZBUF    equ     0x22c00         ; one vextracti64x4 / vmovdqu64 result (64-aligned)
+KBUF    equ     0x22c40         ; one kmovq result
 
         bits    16
 guest_main:
@@ -80,14 +93,31 @@ fpu_main:
         mov     eax, 0xd                        ; does XCR0 offer x87|SSE|AVX?
         xor     ecx, ecx
         cpuid
+        mov     ebp, eax
         and     eax, 7
         cmp     eax, 7
         jne     .no_avx
+        mov     dword [exp_xcr0], 7             ; XCR0 = x87 | SSE | AVX
+        xor     eax, eax                        ; AVX-512: leaf 7 present,
+        cpuid                                   ;  AVX512F, and XCR0 offers
+        cmp     eax, 7                          ;  opmask | ZMM_Hi256 | Hi16_ZMM
+        jb      .set_xcr0
+        mov     eax, 7
+        xor     ecx, ecx
+        cpuid
+        bt      ebx, 16
+        jnc     .set_xcr0
+        and     ebp, 0xe0
+        cmp     ebp, 0xe0
+        jne     .set_xcr0
+        mov     dword [exp_xcr0], 0xe7          ; ... | opmask | ZMM_Hi256 | Hi16_ZMM
+        mov     byte [avx512], 1
+.set_xcr0:
         mov     rax, cr4
         or      eax, 1 << 18                    ; OSXSAVE
         mov     cr4, rax
         xor     ecx, ecx
-        mov     eax, 7                          ; XCR0 = x87 | SSE | AVX
+        mov     eax, [exp_xcr0]
         xor     edx, edx
         xsetbv
         mov     byte [avx], 1
@@ -141,6 +171,33 @@ fpu_main:
         and     eax, 0x3f
         or      ecx, eax
         mov     [exp_mxcsr], ecx
+        cmp     byte [avx512], 0                ; ZMM and opmask patterns, drawn
+        je      .gen_done                       ;  after all the others so those
+        mov     edi, ZTAB                       ;  stay the same without AVX-512
+        xor     ebx, ebx                        ; ebx = n
+.zgen:  cmp     ebx, 16
+        jae     .zlow_rand
+        mov     esi, ebx                        ; ZMM0-15: bits 255:0 = VTAB's
+        shl     esi, 5
+        add     esi, VTAB
+        mov     ecx, 4
+        rep movsq
+        mov     ecx, 4
+        jmp     .zhi
+.zlow_rand:
+        mov     ecx, 8                          ; ZMM16-31: 512 random bits
+.zhi:   call    rand
+        stosq
+        loop    .zhi
+        inc     ebx
+        cmp     ebx, 32
+        jb      .zgen
+        mov     edi, KTAB                       ; k0-k7: 8 random qwords
+        mov     ecx, 8
+.kgen:  call    rand
+        stosq
+        loop    .kgen
+.gen_done:
 
         ; ---- load the patterns ----
         fninit
@@ -152,6 +209,20 @@ fpu_main:
 %assign i i + 1
 %endrep
         ldmxcsr [exp_mxcsr]
+        cmp     byte [avx512], 0
+        je      .load_avx
+%assign i 0
+%rep 32
+        vmovdqu64 zmm %+ i, [ZTAB + 64 * i]
+%assign i i + 1
+%endrep
+%assign i 0
+%rep 8
+        kmovq   k %+ i, [KTAB + 8 * i]
+%assign i i + 1
+%endrep
+        jmp     .loaded
+.load_avx:
         cmp     byte [avx], 0
         je      .load_sse
 %assign i 0
@@ -176,9 +247,7 @@ fpu_main:
         mov     eax, r13d
         call    putdec64
         PUTS64  msg_iters
-        movzx   eax, byte [avx]
-        add     al, '0'
-        call    putc64
+        call    put_classes
         PUTS64  msg_crlf
 
         ; ---- the loop: r12 = iteration, r13 = N, r14 = exit kind ----
@@ -202,7 +271,7 @@ fpu_main:
         cmp     byte [avx], 0                   ; kind 5: xsetbv (AVX only)
         je      .k_cpuid
         xor     ecx, ecx
-        mov     eax, 7
+        mov     eax, [exp_xcr0]                 ; the same value again
         xor     edx, edx
         xsetbv
         jmp     .check
@@ -236,9 +305,7 @@ fpu_main:
         mov     eax, r12d
         call    putdec64
         PUTS64  msg_done2
-        movzx   eax, byte [avx]
-        add     al, '0'
-        call    putc64
+        call    put_classes
         PUTS64  msg_done3
         GUEST_EXIT 0
 
@@ -300,7 +367,7 @@ verify:
         ; XCR0 (xgetbv is not intercepted; a wrong XCR0 would also hide YMM)
         xor     ecx, ecx
         xgetbv
-        cmp     eax, 7
+        cmp     eax, [exp_xcr0]
         jne     .bad_xcr0
         test    edx, edx
         jnz     .bad_xcr0
@@ -314,6 +381,43 @@ verify:
         call    compare
         mov     r15d, i
         jne     .bad_ymm
+%assign i i + 1
+%endrep
+        cmp     byte [avx512], 0
+        je      .ok
+        ; ZMM0..ZMM15 bits 511:256
+%assign i 0
+%rep 16
+        vextracti64x4 [ZBUF], zmm %+ i, 1
+        mov     esi, ZBUF
+        mov     edi, ZTAB + 64 * i + 32
+        mov     ecx, 32
+        call    compare
+        mov     r15d, i
+        jne     .bad_zhi
+%assign i i + 1
+%endrep
+        ; ZMM16..ZMM31, all 512 bits
+%rep 16
+        vmovdqu64 [ZBUF], zmm %+ i
+        mov     esi, ZBUF
+        mov     edi, ZTAB + 64 * i
+        mov     ecx, 64
+        call    compare
+        mov     r15d, i
+        jne     .bad_zmm
+%assign i i + 1
+%endrep
+        ; k0..k7
+%assign i 0
+%rep 8
+        kmovq   [KBUF], k %+ i
+        mov     esi, KBUF
+        mov     edi, KTAB + 8 * i
+        mov     ecx, 8
+        call    compare
+        mov     r15d, i
+        jne     .bad_k
 %assign i i + 1
 %endrep
 .ok:    ret
@@ -354,14 +458,26 @@ verify:
         mov     esi, name_ymm
         mov     ebp, 0x13
         jmp     .report_n
+.bad_zhi:
+        mov     esi, name_zmm
+        mov     ebp, 0x16
+        jmp     .report_n
+.bad_zmm:
+        mov     esi, name_zmm
+        mov     ebp, 0x17
+        jmp     .report_n
+.bad_k:
+        mov     esi, name_k
+        mov     ebp, 0x15
+        jmp     .report_n
 .bad_xcr0:
         mov     r8d, eax
-        mov     r9d, 7
+        mov     r9d, [exp_xcr0]
         mov     esi, name_xcr0
         mov     ebp, 0x14
         jmp     .report
 
-.report_n:                      ; name + number in r15 (+ suffix for YMM)
+.report_n:                      ; name + number in r15 (+ suffix for YMM/ZMM halves)
         mov     r10d, esi
         PUTS64  msg_corrupt
         mov     esi, r10d
@@ -369,8 +485,13 @@ verify:
         mov     eax, r15d
         call    putdec64
         cmp     ebp, 0x13
-        jne     .tail
+        jne     .not_ymm
         PUTS64  name_ymm_hi
+        jmp     .tail
+.not_ymm:
+        cmp     ebp, 0x16
+        jne     .tail
+        PUTS64  name_zmm_hi
         jmp     .tail
 .report:                        ; plain name
         mov     r10d, esi
@@ -403,6 +524,18 @@ compare:
         cmp     r8d, r9d                        ; ZF=0 (they differ in the low byte)
 .eq:    ret
 
+; put_classes: print "A avx512=B" (the state classes under test; the caller
+; has printed "avx=" already). Registers preserved but for eax and esi.
+put_classes:
+        movzx   eax, byte [avx]
+        add     al, '0'
+        call    putc64
+        PUTS64  msg_avx512
+        movzx   eax, byte [avx512]
+        add     al, '0'
+        call    putc64
+        ret
+
 ; rand: xorshift64, rax = next value (rdx clobbered).
 rand:
         mov     rax, [rng]
@@ -422,12 +555,15 @@ rand:
 rng:            dq      0
 seed:           dd      0
 exp_mxcsr:      dd      0
+exp_xcr0:       dd      0               ; 7, or 0xe7 with AVX-512 (AVX only)
 exp_fcw:        dw      0
 avx:            db      0
+avx512:         db      0
 
 msg_start:      db      "fpu guest: seed 0x", 0
 msg_comma:      db      ", ", 0
 msg_iters:      db      " iterations, avx=", 0
+msg_avx512:     db      " avx512=", 0
 msg_crlf:       db      13, 10, 0
 msg_done1:      db      "fpu guest: ", 0
 msg_done2:      db      " checks ok (avx=", 0
@@ -447,3 +583,6 @@ name_xmm:       db      "XMM", 0
 name_ymm:       db      "YMM", 0
 name_ymm_hi:    db      "[255:128]", 0
 name_xcr0:      db      "XCR0", 0
+name_zmm:       db      "ZMM", 0
+name_zmm_hi:    db      "[511:256]", 0
+name_k:         db      "K", 0
