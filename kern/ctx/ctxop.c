@@ -306,46 +306,10 @@ restorectx(kthread_t *t)
  * hook call. The hooks may attach preallocated nodes to the new thread
  * (it cannot run yet), never to the walked one.
  */
-void
-forkctx(kthread_t *parent, kthread_t *child)
-{
-	struct ctxop *head = parent->t_ctx, *op;
+enum lifecycle { LC_FORK, LC_LWP_CREATE, LC_EXIT };
 
-	if (head == NULL)
-		return;
-	kpreempt_disable();
-	CPU->cpu_ctx_walk = parent;
-	op = head;
-	do {
-		if (op->fork_op != NULL)
-			op->fork_op(op->arg, child);
-		op = op->next;
-	} while (op != head);
-	CPU->cpu_ctx_walk = NULL;
-	kpreempt_enable();
-}
-
-void
-lwp_createctx(kthread_t *parent, kthread_t *new)
-{
-	struct ctxop *head = parent->t_ctx, *op;
-
-	if (head == NULL)
-		return;
-	kpreempt_disable();
-	CPU->cpu_ctx_walk = parent;
-	op = head;
-	do {
-		if (op->lwp_create_op != NULL)
-			op->lwp_create_op(op->arg, new);
-		op = op->next;
-	} while (op != head);
-	CPU->cpu_ctx_walk = NULL;
-	kpreempt_enable();
-}
-
-void
-exitctx(kthread_t *t)
+static void
+lifecycle_walk(kthread_t *t, enum lifecycle which, kthread_t *other)
 {
 	struct ctxop *head = t->t_ctx, *op;
 
@@ -355,12 +319,34 @@ exitctx(kthread_t *t)
 	CPU->cpu_ctx_walk = t;
 	op = head;
 	do {
-		if (op->exit_op != NULL)
+		if (which == LC_FORK && op->fork_op != NULL)
+			op->fork_op(op->arg, other);
+		else if (which == LC_LWP_CREATE && op->lwp_create_op != NULL)
+			op->lwp_create_op(op->arg, other);
+		else if (which == LC_EXIT && op->exit_op != NULL)
 			op->exit_op(op->arg);
 		op = op->next;
 	} while (op != head);
 	CPU->cpu_ctx_walk = NULL;
 	kpreempt_enable();
+}
+
+void
+forkctx(kthread_t *parent, kthread_t *child)
+{
+	lifecycle_walk(parent, LC_FORK, child);
+}
+
+void
+lwp_createctx(kthread_t *parent, kthread_t *new)
+{
+	lifecycle_walk(parent, LC_LWP_CREATE, new);
+}
+
+void
+exitctx(kthread_t *t)
+{
+	lifecycle_walk(t, LC_EXIT, NULL);
 }
 
 /*
