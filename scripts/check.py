@@ -15,8 +15,9 @@ Expectation cases (the default matrix, or --expect): the fixed ones in EXPECTATI
 "expect-panic suite/name" per KTEST_PANIC(suite, name, "text") in tests/*.c (boots with
 panic_test=suite/name and wants a panic line holding the text), and
 expect-tracecheck-catches-legacy-order and expect-vmm-legacy-order-caught. Trace dumps of
-ordinary runs are checked with TRACE_ORDERS and TRACE_INNER; the expectation cases use the
-mirror rule alone.
+ordinary runs are checked with TRACE_ORDERS, TRACE_INNER and the vCPU ownership rule
+(TRACE_VCPU_OWNER: VMCS current on one CPU, VMLAUNCH/VMRESUME, SVM ASID per CPU); the expectation
+cases use the mirror rule alone.
 Only the Python standard library is used.
 """
 
@@ -64,6 +65,10 @@ TRACE_INNER = [tracecheck.parse_inner(i) for i in (
     'vmm_restorectx:restore_guest_fpustate,svm_restorectx',
     'vmm_restorectx:restore_guest_fpustate,vmx_restorectx',
 )]
+
+# tracecheck's vCPU ownership rule (VMCS current on one CPU, VMLAUNCH after VMCLEAR, a new SVM
+# ASID on every CPU a vCPU moves to). It only acts on logs holding vmx:/vmentry:/svm: records.
+TRACE_VCPU_OWNER = True
 
 
 class Job:
@@ -157,7 +162,7 @@ def expect_tracecheck_violation(res):
         return False, 'the run itself failed: %s' % res.verdict.reason
     if not res.log.trace_dumps:
         return False, 'no trace dump in the log'
-    tc = tracecheck.check_log(res.log_path)
+    tc = tracecheck.check_log(res.log_path, owner=False)  # the mirror rule alone
     if tc.status != 'violation':
         return False, 'tracecheck found no violation: %s' % tc.summary()
     return True, 'TAP passed and tracecheck caught: %s' % tc.violation_text.split('\n', 1)[0]
@@ -341,7 +346,8 @@ class Checker:
         """tracecheck on a run's log: (lines, passed, failed), one counted result."""
         name = os.path.basename(res.log_path)
         try:
-            tc = tracecheck.check_log(res.log_path, TRACE_ORDERS, TRACE_INNER)
+            tc = tracecheck.check_log(res.log_path, TRACE_ORDERS, TRACE_INNER,
+                                      TRACE_VCPU_OWNER)
         except Exception as e:  # noqa: BLE001
             return ['FAIL tracecheck %s: %s: %s' % (name, type(e).__name__, e)], 0, 1
         summary = tc.summary()[len('tracecheck: '):]

@@ -4,11 +4,13 @@
   python3 scripts/run.py --platform qemu|bochs-vmx|bochs-svm --cpus N [--mem MiB]
       [--cmdline "..."] [--timeout SEC] [--log FILE] [--interactive]
       [--kernel build/kernel.bin] [--quiet] [--no-tracecheck] [--trace-order A:a,B:b]
+      [--inner HOOK:A,B[,C...]] [--no-vcpu-owner]
 
 qemu runs the kernel with -kernel: with KVM (-cpu host) when /dev/kvm is usable and nested
 virtualization is on, else with TCG (-cpu max, which offers SVM). bochs-vmx (corei7_skylake_x)
 and bochs-svm (ryzen) boot a GRUB ISO built on the fly. When the serial log holds trace dumps,
-scripts/tracecheck.py checks them too (--trace-order is its --order) and prints its verdict.
+scripts/tracecheck.py checks them too (--trace-order is its --order, --inner its --inner,
+--no-vcpu-owner its --no-vcpu-owner) and prints its verdict.
 Exit status 0 iff the run passed and tracecheck (if it ran) found no violation.
 Only the Python standard library is used.
 """
@@ -561,12 +563,19 @@ def main(argv=None):
     ap.add_argument('--trace-order', action='append', default=[],
                     metavar='SAVE_A:RESTORE_A,SAVE_B:RESTORE_B',
                     help="tracecheck's --order (repeatable)")
+    ap.add_argument('--inner', action='append', default=[], metavar='HOOK:A,B[,C...]',
+                    help="tracecheck's --inner: inside every call of hook HOOK, functions A, "
+                         "B, ... run in this order (repeatable)")
+    ap.add_argument('--no-vcpu-owner', dest='vcpu_owner', action='store_false',
+                    help="tracecheck's --no-vcpu-owner: turn off the vCPU ownership rule "
+                         "(VMCS current on one CPU, VMLAUNCH/VMRESUME, SVM ASID per CPU)")
     a = ap.parse_args(argv)
     install_signal_handlers()
     if a.cpus < 1:
         ap.error('--cpus must be at least 1')
     try:
         orders = [tracecheck.parse_order(o) for o in a.trace_order]
+        inner = [tracecheck.parse_inner(i) for i in a.inner]
     except ValueError as e:
         ap.error(str(e))
 
@@ -610,7 +619,7 @@ def main(argv=None):
                                             tap.summary(res.log), res.elapsed))
     trace_ok = True
     if a.tracecheck and res.log.trace_dumps:
-        tc = tracecheck.check_log(res.log_path, orders)
+        tc = tracecheck.check_log(res.log_path, orders, inner, a.vcpu_owner)
         trace_ok = tc.ok
         for line in tracecheck.report(tc, a.quiet):
             print(line)

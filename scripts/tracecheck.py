@@ -2,7 +2,8 @@
 """Check the ctxop trace dumps in a bhyvelet serial log against the ctxops contract.
 
   python3 scripts/tracecheck.py LOG [--order SAVE_A:RESTORE_A,SAVE_B:RESTORE_B]...
-                                     [--inner HOOK:A,B[,C...]]... [--quiet]
+                                     [--inner HOOK:A,B[,C...]]... [--no-vcpu-owner]
+                                     [--quiet]
 
 Exit status: 0 every dump holds, 1 a violation was found (the first one is printed with the
 records around it), 2 the log holds no trace dump at all.
@@ -47,7 +48,32 @@ Example: --inner vmm_savectx:svm_savectx,save_guest_fpustate
 The summary says how many hook bodies the --inner rules checked, and how many of them held two
 or more of a rule's functions (the ones where the order was actually seen).
 
-Usable as a module: check_log(path, orders=(), inner=()) -> Result.
+vCPU ownership (on by default; --no-vcpu-owner turns it off). It acts only on dumps holding
+vmx:vmptrld, vmx:vmclear, vmentry:entry, vmexit:exit or svm:new_asid records, and keeps one state
+per vCPU, keyed by the vcpu= value (not by thread: thread:free and vm_run:return change nothing).
+  VMX: a vmx:vmptrld (args vcpu= cpu=N) makes the vCPU's VMCS current on CPU N; a vmx:vmclear
+  (vcpu= cpu=N) puts it back in memory.
+  - a vmptrld of a VMCS that is current (loaded and not cleared since) is a violation
+    ("VMCS current on two CPUs");
+  - a vmclear must be on the CPU where the VMCS is current (one of a VMCS not current is
+    tolerated: the kernel skips those);
+  - every vmentry:entry with kind=1 (VMLAUNCH) or kind=2 (VMRESUME) must be on the CPU (the CPU
+    column) where the vCPU's VMCS is current;
+  - the first entry after a vmptrld must be a VMLAUNCH; a VMRESUME needs a successful entry on
+    the VMCS since its vmptrld ("VMRESUME after VMCLEAR"), and a VMLAUNCH of a VMCS launched
+    since its vmptrld is a violation too. An entry fails when the vCPU's next vmexit:exit says
+    reason=13 (VM_EXIT_VMFAIL): a failed VMLAUNCH leaves the VMCS unlaunched, after a failed
+    VMRESUME either kind is accepted next.
+  A vCPU first seen mid-dump is learned at its first vmptrld (or vmclear); its entries before
+  that are tolerated (counted apart in the summary).
+  SVM: every vmentry:entry with kind=0 (VMRUN) of a vCPU on CPU X must be preceded, since the
+  vCPU's last entry on another CPU, by an svm:new_asid for it on CPU X ("SVM vCPU moved to cpuX
+  without a new ASID"). A vCPU's first entry in the dump is tolerated (checked if a new_asid on
+  its CPU came first).
+A violation names the vCPU and lists its latest ownership records. The summary counts the guest
+entries this rule checked ("N guest entries checked for VMCS/ASID ownership").
+
+Usable as a module: check_log(path, orders=(), inner=(), owner=True) -> Result.
 Only the Python standard library is used.
 """
 
@@ -70,6 +96,14 @@ SAVE, RESTORE = 'save', 'restore'
 ENTRY_PROBE = {'savectx:entry': SAVE, 'restorectx:entry': RESTORE}
 RETURN_PROBE = {'savectx:return': SAVE, 'restorectx:return': RESTORE}
 HOOK_PROBE = {'ctxop:save': SAVE, 'ctxop:restore': RESTORE}
+
+# vCPU ownership rule (VMCS / ASID): the probes and what their args mean.
+VMPTRLD, VMCLEAR = 'vmx:vmptrld', 'vmx:vmclear'
+VMENTRY, VMEXIT, NEW_ASID = 'vmentry:entry', 'vmexit:exit', 'svm:new_asid'
+OWNER_PROBES = (VMPTRLD, VMCLEAR, VMENTRY, VMEXIT, NEW_ASID)
+ENTRY_KIND = {0: 'VMRUN', 1: 'VMLAUNCH', 2: 'VMRESUME'}
+VM_EXIT_VMFAIL = 13     # enum vm_exitcode in kern/vmm/vmm.h: the entry failed
+OWNER_HISTORY = 6       # ownership records of the vCPU shown with a violation
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,12 +214,13 @@ def read_lines(path):
 
 
 class Violation(Exception):
-    def __init__(self, rule, thread, record, details=()):
+    def __init__(self, rule, thread, record, details=(), vcpu=None):
         super().__init__(rule)
         self.rule = rule            # one line: what went wrong
         self.thread = thread
         self.record = record        # the record at which it was found
         self.details = list(details)
+        self.vcpu = vcpu            # the vCPU, for the ownership rule
 
 
 @dataclass
@@ -218,6 +253,24 @@ class ThreadState:
     last_save: Optional[Sequence] = None
     attaches_since_save: int = 0
     detaches_since_save: int = 0
+
+
+@dataclass
+class VcpuState:
+    """What the ownership rule knows of one vCPU (keyed by its vcpu= value)."""
+    # VMX: learned from the first vmptrld (or vmclear) of the vCPU; until then nothing is known.
+    vmx_known: bool = False
+    current: Optional[int] = None       # CPU where its VMCS is current, None: not current
+    loaded_at: Optional[Record] = None  # the vmptrld that made it current
+    cleared_at: Optional[Record] = None  # the latest vmclear
+    launched: Optional[bool] = False    # VMRESUME allowed; None: unknown (a VMRESUME failed)
+    launched_by: Optional[Record] = None  # the entry that launched the current VMCS
+    failed_launch: Optional[Record] = None  # a VMLAUNCH since the vmptrld that failed
+    pending: Optional[Record] = None    # the latest VMX entry, until its vmexit:exit
+    # SVM
+    last_entry: Optional[Record] = None  # the latest kind=0 entry
+    asids: Dict[int, Record] = field(default_factory=dict)  # CPU -> new_asid since last_entry
+    history: List[Record] = field(default_factory=list)     # its latest ownership records
 
 
 @dataclass
@@ -307,6 +360,10 @@ class Result:
     inner_rules: int = 0                # how many --inner rules were given
     inner_bodies: int = 0               # hook bodies looked into by --inner rules
     inner_ordered: int = 0              # ... of which held two or more of a rule's functions
+    owner_on: bool = True               # the vCPU ownership rule is on
+    owner_records: int = 0              # vmptrld/vmclear/vmentry/new_asid records seen
+    owner_entries: int = 0              # guest entries the ownership rule checked
+    owner_tolerated: int = 0            # ... and entries of vCPUs it knew nothing of yet
 
     @property
     def exit_code(self):
@@ -320,14 +377,24 @@ class Result:
         if self.inner_rules:
             s += '%d hook bod%s checked by --inner rules (%d with two or more listed), ' % (
                 self.inner_bodies, 'y' if self.inner_bodies == 1 else 'ies', self.inner_ordered)
+        if self.owner_on and self.owner_records:
+            s += '%d guest entr%s checked for VMCS/ASID ownership%s, ' % (
+                self.owner_entries, 'y' if self.owner_entries == 1 else 'ies',
+                (' (%d before the vCPU was known)' % self.owner_tolerated)
+                if self.owner_tolerated else '')
         if self.ok:
             return s + 'OK'
         return s + 'VIOLATION: ' + self.violation_text.split('\n', 1)[0]
 
 
 class DumpChecker:
-    def __init__(self, dump, orders=(), inner=()):
+    def __init__(self, dump, orders=(), inner=(), owner=True):
         self.dump = dump
+        self.owner = owner      # the vCPU ownership rule
+        self.vcpus = {}         # vcpu= value -> VcpuState
+        self.owner_records = 0
+        self.owner_entries = 0
+        self.owner_tolerated = 0
         self.orders = list(orders)
         self.inner = {}         # hook name -> [Inner]
         for rule in inner:
@@ -415,6 +482,8 @@ class DumpChecker:
             self.detach(rec)
         elif p == 'thread:free':
             self.free(rec)
+        elif self.owner and p in OWNER_PROBES:
+            self.ownership(rec)
         # other probes (fpu, swtch, thread:create, ...) carry nothing this checker needs
         if self.inner and p in HOOK_PROBE:
             rules = self.inner.get(rec.args.get('hook'))
@@ -643,6 +712,156 @@ class DumpChecker:
             raise Violation('thread freed while its %s sequence is open' % st.open.kind, t, rec,
                             ['the sequence began at %s' % st.open.where()])
 
+    # -- vCPU ownership (VMCS current on one CPU, VMLAUNCH/VMRESUME, SVM ASID per CPU) --
+
+    def ownership(self, rec):
+        vcpu = rec.arg('vcpu')
+        if vcpu is None:
+            raise Violation('%s record without vcpu=' % rec.probe, rec.thread, rec)
+        self.owner_records += 1
+        st = self.vcpus.get(vcpu)
+        if st is None:
+            st = self.vcpus[vcpu] = VcpuState()
+        p = rec.probe
+        if p == VMPTRLD:
+            self.vmptrld(rec, vcpu, st)
+        elif p == VMCLEAR:
+            self.vmclear(rec, vcpu, st)
+        elif p == VMENTRY:
+            self.vmentry(rec, vcpu, st)
+        elif p == VMEXIT:
+            self.vmexit(rec, st)
+        elif p == NEW_ASID:
+            st.asids[rec.cpu] = rec
+        st.history.append(rec)
+        del st.history[:-OWNER_HISTORY]
+
+    def _int_arg(self, rec, key, vcpu):
+        try:
+            return int(rec.args[key], 0)
+        except (KeyError, ValueError):
+            raise Violation('%s record without a number in %s=' % (rec.probe, key),
+                            rec.thread, rec, vcpu=vcpu) from None
+
+    def owner_violation(self, rule, rec, vcpu, st, details=()):
+        hist = ['this vCPU\'s latest VMCS/ASID records before it:']
+        hist += ['  line %d: CPU %d %s %s' % (r.lineno, r.cpu, r.probe,
+                                               ' '.join('%s=%s' % kv for kv in r.args.items()
+                                                        if kv[0] != 'vcpu'))
+                 for r in st.history] or ['  (none)']
+        raise Violation(rule, rec.thread, rec, list(details) + hist, vcpu=vcpu)
+
+    @staticmethod
+    def _at(r):
+        return 'line %d, SEQ %d' % (r.lineno, r.seq)
+
+    def vmptrld(self, rec, vcpu, st):
+        cpu = self._int_arg(rec, 'cpu', vcpu)
+        if st.current is not None:
+            self.owner_violation(
+                'VMCS current on two CPUs: vmptrld on cpu%d while the VMCS is current on cpu%d'
+                % (cpu, st.current), rec, vcpu, st,
+                ['made current by the vmptrld at %s (CPU %d), no vmclear since'
+                 % (self._at(st.loaded_at), st.current)])
+        # Not current before a vmptrld means cleared (or never loaded): its launch state is
+        # clear, so the next entry must be a VMLAUNCH.
+        st.vmx_known = True
+        st.current = cpu
+        st.loaded_at = rec
+        st.launched = False
+        st.launched_by = st.failed_launch = st.pending = None
+
+    def vmclear(self, rec, vcpu, st):
+        cpu = self._int_arg(rec, 'cpu', vcpu)
+        if st.current is not None and st.current != cpu:
+            self.owner_violation(
+                'vmclear on cpu%d but VMCS current on cpu%d' % (cpu, st.current), rec, vcpu,
+                st, ['made current by the vmptrld at %s (CPU %d)'
+                     % (self._at(st.loaded_at), st.current)])
+        # A vmclear of a VMCS not current is tolerated (the kernel skips those); either way
+        # the VMCS is in memory now with its launch state clear.
+        st.vmx_known = True
+        st.current = None
+        st.cleared_at = rec
+        st.launched = False
+        st.launched_by = st.failed_launch = st.pending = None
+
+    def vmentry(self, rec, vcpu, st):
+        kind = self._int_arg(rec, 'kind', vcpu)
+        if kind == 0:
+            self.svm_entry(rec, vcpu, st)
+            return
+        if kind not in ENTRY_KIND:
+            raise Violation('vmentry:entry with an unknown kind=%d' % kind, rec.thread, rec,
+                            vcpu=vcpu)
+        name = ENTRY_KIND[kind]
+        if not st.vmx_known:
+            self.owner_tolerated += 1   # begun before the dump: learned at its first vmptrld
+            return
+        self.owner_entries += 1
+        if st.current is None:
+            self.owner_violation(
+                '%s entry on cpu%d but VMCS not current' % (name, rec.cpu), rec, vcpu, st,
+                ['cleared by the vmclear at %s (CPU %s), no vmptrld since'
+                 % (self._at(st.cleared_at), st.cleared_at.args.get('cpu', '?'))])
+        if st.current != rec.cpu:
+            self.owner_violation(
+                '%s entry on cpu%d but VMCS current on cpu%d' % (name, rec.cpu, st.current),
+                rec, vcpu, st, ['made current by the vmptrld at %s (CPU %d)'
+                                % (self._at(st.loaded_at), st.current)])
+        if kind == 2 and st.launched is False:
+            if st.failed_launch is not None:
+                why = ['the VMLAUNCH at %s failed (vmexit reason=%d: VMFAIL), so the VMCS '
+                       'was never launched' % (self._at(st.failed_launch), VM_EXIT_VMFAIL)]
+            else:
+                why = ['the first entry after the vmptrld at %s must be a VMLAUNCH'
+                       % self._at(st.loaded_at)]
+            if st.cleared_at is not None:
+                why.append('the VMCS was last cleared by the vmclear at %s'
+                           % self._at(st.cleared_at))
+            self.owner_violation('VMRESUME after VMCLEAR: VMRESUME on cpu%d of a VMCS not '
+                                 'launched since its vmptrld' % rec.cpu, rec, vcpu, st, why)
+        if kind == 1 and st.launched is True:
+            self.owner_violation(
+                'VMLAUNCH on cpu%d of a VMCS already launched (no vmclear since; the entry '
+                'must be a VMRESUME)' % rec.cpu, rec, vcpu, st,
+                ['launched by the entry at %s' % self._at(st.launched_by)])
+        # Launched from here on, unless its vmexit:exit says the entry failed.
+        st.pending = rec
+        if kind == 1 or st.launched is None:
+            st.launched = True
+            st.launched_by = rec
+
+    def vmexit(self, rec, st):
+        e = st.pending
+        st.pending = None
+        if e is None or rec.args.get('reason') != str(VM_EXIT_VMFAIL):
+            return
+        if e.args.get('kind') == '1':
+            st.launched = False         # a failed VMLAUNCH leaves the launch state clear
+            st.launched_by = None
+            st.failed_launch = e
+        else:
+            st.launched = None          # a failed VMRESUME: the kernel may go either way
+
+    def svm_entry(self, rec, vcpu, st):
+        last = st.last_entry
+        if last is None and rec.cpu in st.asids:
+            self.owner_entries += 1     # its first entry, with a fresh ASID on this CPU
+        elif last is None:
+            self.owner_tolerated += 1   # where it ran before the dump is unknown
+        else:
+            self.owner_entries += 1
+            if last.cpu != rec.cpu and rec.cpu not in st.asids:
+                self.owner_violation(
+                    'SVM vCPU moved to cpu%d without a new ASID' % rec.cpu, rec, vcpu, st,
+                    ['its previous entry was on cpu%d at %s; no svm:new_asid for it on cpu%d '
+                     'since' % (last.cpu, self._at(last), rec.cpu)]
+                    + ['svm:new_asid since then on cpu%d at %s' % (c, self._at(r))
+                       for c, r in sorted(st.asids.items())])
+        st.last_entry = rec
+        st.asids.clear()
+
 
 def context_lines(dump, rec, n=CONTEXT):
     recs = dump.records
@@ -655,18 +874,19 @@ def context_lines(dump, rec, n=CONTEXT):
 
 def format_violation(dump, v):
     out = ['%s' % v.rule,
-           '  rule broken at log line %d (dump %d, begun at line %d), thread %s'
-           % (v.record.lineno, dump.index, dump.begin_lineno, v.thread)]
+           '  rule broken at log line %d (dump %d, begun at line %d), thread %s%s'
+           % (v.record.lineno, dump.index, dump.begin_lineno, v.thread,
+              ', vcpu %s' % v.vcpu if v.vcpu else '')]
     out += ['  ' + d for d in v.details]
     out.append('  records around it (log line: record):')
     out += ['  ' + l for l in context_lines(dump, v.record)]
     return '\n'.join(out)
 
 
-def check_lines(lines, orders=(), inner=()):
+def check_lines(lines, orders=(), inner=(), owner=True):
     dumps = parse_dumps(lines)
     res = Result(ok=True, dumps=len(dumps), records=sum(len(d.records) for d in dumps),
-                 sequences_checked=0, inner_rules=len(inner))
+                 sequences_checked=0, inner_rules=len(inner), owner_on=owner)
     if not dumps:
         res.ok = False
         res.status = 'no-trace'
@@ -684,7 +904,7 @@ def check_lines(lines, orders=(), inner=()):
         if len(d.unparsed) > 3:
             res.notes.append('dump %d: %d more lines that are not trace records'
                              % (d.index, len(d.unparsed) - 3))
-        c = DumpChecker(d, orders, inner)
+        c = DumpChecker(d, orders, inner, owner)
         try:
             c.run()
         except Violation as v:
@@ -696,6 +916,9 @@ def check_lines(lines, orders=(), inner=()):
         res.restores += c.restores
         res.inner_bodies += c.inner_bodies
         res.inner_ordered += c.inner_ordered
+        res.owner_records += c.owner_records
+        res.owner_entries += c.owner_entries
+        res.owner_tolerated += c.owner_tolerated
         res.skipped += len(d.records) - len(c.checked)
         if not res.ok:
             break
@@ -703,12 +926,12 @@ def check_lines(lines, orders=(), inner=()):
     return res
 
 
-def check_log(path, orders=(), inner=()):
+def check_log(path, orders=(), inner=(), owner=True):
     """Check every dump in the log at path. orders: Order objects or 'A:a,B:b' strings;
-    inner: Inner objects or 'HOOK:A,B[,C...]' strings."""
+    inner: Inner objects or 'HOOK:A,B[,C...]' strings; owner: the vCPU ownership rule."""
     orders = [parse_order(o) if isinstance(o, str) else o for o in orders]
     inner = [parse_inner(i) if isinstance(i, str) else i for i in inner]
-    return check_lines(read_lines(path), orders, inner)
+    return check_lines(read_lines(path), orders, inner, owner)
 
 
 def report(res, quiet=False):
@@ -736,6 +959,9 @@ def main(argv=None):
     ap.add_argument('--inner', action='append', default=[], metavar='HOOK:A,B[,C...]',
                     help='inside every call of hook HOOK, functions A, B, ... run in this '
                          'order (repeatable); see below')
+    ap.add_argument('--no-vcpu-owner', dest='owner', action='store_false',
+                    help='turn off the vCPU ownership rule (VMCS current on one CPU, '
+                         'VMLAUNCH/VMRESUME, SVM ASID per CPU); see below')
     ap.add_argument('--quiet', action='store_true', help='print only the summary line')
     a = ap.parse_args(argv)
     try:
@@ -744,7 +970,7 @@ def main(argv=None):
     except ValueError as e:
         ap.error(str(e))
     try:
-        res = check_log(a.log, orders, inner)
+        res = check_log(a.log, orders, inner, a.owner)
     except OSError as e:
         print('tracecheck: cannot read %s: %s' % (a.log, e.strerror or e), file=sys.stderr)
         return 2

@@ -571,5 +571,327 @@ class InnerRules(unittest.TestCase):
                 tracecheck.main([p, '--inner', 'vmm_savectx'])
 
 
+# ---------------------------------------------------------------------------------------------
+# vCPU ownership: VMCS current on one CPU, VMLAUNCH/VMRESUME, SVM ASID per CPU
+
+VC1 = '0xffff800000568280'
+VC2 = '0xffff800000569280'
+VMFAIL = tracecheck.VM_EXIT_VMFAIL
+
+
+class OwnerTrace(Trace):
+    """The vmx:/vmentry:/vmexit:/svm: records; thread T1 unless told, CPU as given."""
+
+    def ptrld(self, vcpu, cpu, thread=T1):
+        return self.rec('vmx:vmptrld', thread, 'vcpu=%s cpu=%d' % (vcpu, cpu), cpu)
+
+    def clear(self, vcpu, cpu, thread=T1):
+        return self.rec('vmx:vmclear', thread, 'vcpu=%s cpu=%d' % (vcpu, cpu), cpu)
+
+    def entry(self, vcpu, kind, cpu, thread=T1, reason=1):
+        """An entry and its vmexit:exit (reason=None: no exit record)."""
+        self.rec('vmentry:entry', thread, 'vcpu=%s kind=%d' % (vcpu, kind), cpu)
+        if reason is not None:
+            self.rec('vmexit:exit', thread, 'vcpu=%s reason=%d' % (vcpu, reason), cpu)
+        return self
+
+    def launch(self, vcpu, cpu, resumes=2, thread=T1):
+        """vmptrld, VMLAUNCH, a few VMRESUMEs, vmclear: one vm_run on one CPU."""
+        self.rec('vm_run:entry', thread, 'vcpu=%s' % vcpu, cpu)
+        self.ptrld(vcpu, cpu, thread).entry(vcpu, 1, cpu, thread)
+        for _ in range(resumes):
+            self.entry(vcpu, 2, cpu, thread)
+        self.clear(vcpu, cpu, thread)
+        return self.rec('vm_run:return', thread, 'vcpu=%s exit=10' % vcpu, cpu)
+
+    def asid(self, vcpu, cpu, asid=1, thread=T1):
+        return self.rec('svm:new_asid', thread, 'vcpu=%s asid=%d' % (vcpu, asid), cpu)
+
+
+def check_owner(t, owner=True):
+    return tracecheck.check_lines(log(t.dump()), owner=owner)
+
+
+class OwnerChecks:
+    """ok() and bad() for the ownership tests."""
+
+    def ok(self, t, entries=None, tolerated=0):
+        r = check_owner(t)
+        self.assertTrue(r.ok, r.violation_text)
+        if entries is not None:
+            self.assertEqual((r.owner_entries, r.owner_tolerated), (entries, tolerated))
+            self.assertIn('%d guest entr%s checked for VMCS/ASID ownership'
+                          % (entries, 'y' if entries == 1 else 'ies'), r.summary())
+        return r
+
+    def bad(self, t, text):
+        r = check_owner(t)
+        self.assertEqual(r.status, 'violation', r.summary())
+        self.assertEqual(r.exit_code, 1)
+        self.assertIn(text, r.violation_text)
+        self.assertIn('VIOLATION: ' + r.violation_text.split('\n', 1)[0], r.summary())
+        # ownership rules are off: the same log passes
+        self.assertTrue(check_owner(t, owner=False).ok)
+        return r
+
+
+class VcpuOwnerVmx(OwnerChecks, unittest.TestCase):
+    # -- logs that hold --
+
+    def test_migration_passes(self):
+        t = OwnerTrace()
+        t.launch(VC1, 0).rec('swtch:migrate', T1, 'from=0 to=1', cpu=1)
+        t.launch(VC1, 1).launch(VC1, 0, resumes=0)
+        self.ok(t, entries=7)
+
+    def test_vmclear_and_vmptrld_without_entry(self):
+        # with_vmcs(): load, write, clear, on any CPU, from any thread
+        t = OwnerTrace()
+        t.ptrld(VC1, 1, T2).clear(VC1, 1, T2).launch(VC1, 0)
+        self.ok(t, entries=3)
+
+    def test_vmclear_of_a_vmcs_not_current_tolerated(self):
+        t = OwnerTrace()
+        t.launch(VC1, 0).clear(VC1, 1).clear(VC1, 0).launch(VC1, 1)
+        self.ok(t, entries=6)
+
+    def test_vcpu_first_seen_mid_dump(self):
+        # entries before its first vmptrld are tolerated, whatever CPU and kind
+        t = OwnerTrace()
+        t.entry(VC1, 2, 1).entry(VC1, 2, 1).entry(VC1, 1, 0)
+        t.launch(VC1, 0, resumes=1)
+        self.ok(t, entries=2, tolerated=3)
+        self.assertIn('(3 before the vCPU was known)', check_owner(t).summary())
+
+    def test_vcpu_learned_from_vmclear(self):
+        t = OwnerTrace()
+        t.entry(VC1, 2, 1).clear(VC1, 1).launch(VC1, 0)
+        self.ok(t, entries=3, tolerated=1)
+
+    def test_two_vcpus_are_separate(self):
+        t = OwnerTrace()
+        t.ptrld(VC1, 0).entry(VC1, 1, 0).ptrld(VC2, 1, T2).entry(VC2, 1, 1, T2)
+        t.entry(VC1, 2, 0).entry(VC2, 2, 1, T2).clear(VC1, 0).clear(VC2, 1, T2)
+        t.ptrld(VC2, 0, T2).entry(VC2, 1, 0, T2)
+        self.ok(t, entries=5)
+
+    def test_failed_vmlaunch_then_vmlaunch(self):
+        t = OwnerTrace()
+        t.ptrld(VC1, 0).entry(VC1, 1, 0, reason=VMFAIL).entry(VC1, 1, 0).entry(VC1, 2, 0)
+        self.ok(t, entries=3)
+
+    def test_failed_vmresume_then_either(self):
+        for kind in (1, 2):
+            t = OwnerTrace()
+            t.ptrld(VC1, 0).entry(VC1, 1, 0).entry(VC1, 2, 0, reason=VMFAIL)
+            t.entry(VC1, kind, 0).entry(VC1, 2, 0)
+            self.ok(t, entries=4)
+
+    def test_free_and_vm_run_return_keep_the_state(self):
+        # The vCPU outlives its thread: the VMCS stays current on cpu0.
+        t = OwnerTrace()
+        t.ptrld(VC1, 0).entry(VC1, 1, 0)
+        t.rec('vm_run:return', T1, 'vcpu=%s exit=10' % VC1, cpu=0).free(T2, T1)
+        t.entry(VC1, 2, 0, thread=T2)
+        self.ok(t, entries=2)
+
+    def test_no_vcpu_records_no_count_in_summary(self):
+        t = OwnerTrace().save(T1, [FPU]).restore(T1, [FPU])
+        r = check_owner(t)
+        self.assertEqual(r.owner_records, 0)
+        self.assertNotIn('guest entr', r.summary())
+
+    # -- rule (1): VMCS current on two CPUs --
+
+    def test_vmptrld_while_current_elsewhere(self):
+        t = OwnerTrace()
+        t.ptrld(VC1, 0).entry(VC1, 1, 0).entry(VC1, 2, 0)
+        t.rec('swtch:migrate', T1, 'from=0 to=1', cpu=1).ptrld(VC1, 1)   # no vmclear on cpu0
+        r = self.bad(t, 'VMCS current on two CPUs: vmptrld on cpu1 while the VMCS is current '
+                        'on cpu0')
+        self.assertIn('vcpu %s' % VC1, r.violation_text)
+        self.assertIn('made current by the vmptrld at line', r.violation_text)
+
+    def test_double_vmptrld_on_one_cpu(self):
+        t = OwnerTrace().ptrld(VC1, 0).ptrld(VC1, 0)
+        self.bad(t, 'VMCS current on two CPUs')
+
+    def test_thread_free_does_not_reset(self):
+        t = OwnerTrace()
+        t.ptrld(VC1, 0).entry(VC1, 1, 0).free(T2, T1).ptrld(VC1, 1, T2)
+        self.bad(t, 'VMCS current on two CPUs')
+
+    # -- rule (2): vmclear on the CPU where it is current --
+
+    def test_vmclear_on_the_wrong_cpu(self):
+        t = OwnerTrace().ptrld(VC1, 0).entry(VC1, 1, 0).clear(VC1, 1)
+        self.bad(t, 'vmclear on cpu1 but VMCS current on cpu0')
+
+    # -- rule (3): entries on the CPU where the VMCS is current --
+
+    def test_entry_on_the_wrong_cpu(self):
+        t = OwnerTrace().ptrld(VC1, 0).entry(VC1, 1, 1)
+        self.bad(t, 'VMLAUNCH entry on cpu1 but VMCS current on cpu0')
+        t = OwnerTrace().ptrld(VC1, 0).entry(VC1, 1, 0).entry(VC1, 2, 1)
+        self.bad(t, 'VMRESUME entry on cpu1 but VMCS current on cpu0')
+
+    def test_entry_after_vmclear(self):
+        t = OwnerTrace().ptrld(VC1, 0).entry(VC1, 1, 0).clear(VC1, 0).entry(VC1, 1, 0)
+        r = self.bad(t, 'VMLAUNCH entry on cpu0 but VMCS not current')
+        self.assertIn('cleared by the vmclear at line', r.violation_text)
+
+    def test_keyed_by_vcpu_not_thread(self):
+        t = OwnerTrace().ptrld(VC1, 0, T1).entry(VC1, 1, 1, thread=T2)
+        r = self.bad(t, 'entry on cpu1 but VMCS current on cpu0')
+        self.assertIn('thread %s, vcpu %s' % (T2, VC1), r.violation_text)
+
+    # -- rule (4): VMLAUNCH first, VMRESUME only after a successful entry --
+
+    def test_vmresume_after_vmclear(self):
+        t = OwnerTrace()
+        t.launch(VC1, 0).ptrld(VC1, 1).entry(VC1, 2, 1)
+        r = self.bad(t, 'VMRESUME after VMCLEAR')
+        self.assertIn('the first entry after the vmptrld at line', r.violation_text)
+        self.assertIn('last cleared by the vmclear at line', r.violation_text)
+
+    def test_vmresume_as_first_entry_ever(self):
+        t = OwnerTrace().ptrld(VC1, 0).entry(VC1, 2, 0)
+        self.bad(t, 'VMRESUME after VMCLEAR')
+
+    def test_vmresume_after_failed_vmlaunch(self):
+        t = OwnerTrace().ptrld(VC1, 0).entry(VC1, 1, 0, reason=VMFAIL).entry(VC1, 2, 0)
+        r = self.bad(t, 'VMRESUME after VMCLEAR')
+        self.assertIn('failed (vmexit reason=%d: VMFAIL)' % VMFAIL, r.violation_text)
+
+    def test_vmlaunch_of_a_launched_vmcs(self):
+        t = OwnerTrace().ptrld(VC1, 0).entry(VC1, 1, 0).entry(VC1, 1, 0)
+        self.bad(t, 'VMLAUNCH on cpu0 of a VMCS already launched')
+
+    # -- reporting --
+
+    def test_violation_report(self):
+        t = OwnerTrace()
+        for _ in range(3):
+            t.launch(VC1, 0)
+        t.ptrld(VC1, 1).entry(VC1, 2, 1)
+        for _ in range(8):
+            t.rec('swtch:switch', T2, 'old=%s new=%s' % (T2, T1), cpu=0)
+        lines = log(t.dump())
+        r = self.bad(t, 'VMRESUME after VMCLEAR: VMRESUME on cpu1')
+        text = r.violation_text.split('\n')
+        self.assertIn('thread %s, vcpu %s' % (T1, VC1), text[1])
+        marked = [l for l in text if l.lstrip().startswith('>>')]
+        self.assertEqual(len(marked), 1)
+        lineno = int(marked[0].split()[1].rstrip(':'))
+        self.assertIn('vmentry:entry', lines[lineno - 1])
+        self.assertIn('kind=2', lines[lineno - 1])
+        i = text.index('  records around it (log line: record):')
+        self.assertEqual(len(text) - i - 1, 2 * tracecheck.CONTEXT + 1)
+        self.assertIn("  this vCPU's latest VMCS/ASID records before it:", text)
+        hist = [l for l in text if l.startswith('    line ')]
+        self.assertEqual(len(hist), tracecheck.OWNER_HISTORY)
+        self.assertIn('CPU 1 vmx:vmptrld cpu=1', hist[-1])
+
+    def test_main_and_check_log(self):
+        bad = OwnerTrace().ptrld(VC1, 0).entry(VC1, 1, 1)
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, 'bad.log')
+            with open(p, 'w') as f:
+                f.write('\n'.join(log(bad.dump())) + '\n')
+            self.assertEqual(tracecheck.check_log(p).status, 'violation')
+            self.assertTrue(tracecheck.check_log(p, owner=False).ok)
+            for args, code in (([], 1), (['--no-vcpu-owner'], 0)):
+                out = io.StringIO()
+                with redirect_stdout(out):
+                    rc = tracecheck.main([p, '--quiet'] + args)
+                self.assertEqual(rc, code, out.getvalue())
+
+    def test_not_checked_after_a_seq_hole(self):
+        t = OwnerTrace().ptrld(VC1, 0).entry(VC1, 1, 0)
+        t.rec('vmx:vmptrld', T1, 'vcpu=%s cpu=1' % VC1, cpu=1, skip_seq=1)
+        r = tracecheck.check_lines(log(t.dump(dropped=1)))
+        self.assertTrue(r.ok, r.violation_text)
+
+    def test_each_dump_starts_afresh(self):
+        a = OwnerTrace().ptrld(VC1, 0).entry(VC1, 1, 0)
+        b = OwnerTrace(seq=5000).ptrld(VC1, 1).entry(VC1, 1, 1)
+        r = tracecheck.check_lines(log(a.dump(), b.dump()))
+        self.assertTrue(r.ok, r.violation_text)
+        self.assertEqual(r.owner_entries, 2)
+
+    def test_malformed_records(self):
+        for probe, args, text in (('vmx:vmptrld', 'cpu=0', 'without vcpu='),
+                                  ('vmx:vmptrld', 'vcpu=%s' % VC1, 'without a number in cpu='),
+                                  ('vmentry:entry', 'vcpu=%s kind=7' % VC1, 'unknown kind=7')):
+            t = OwnerTrace().rec(probe, T1, args)
+            r = check_owner(t)
+            self.assertIn(text, r.violation_text)
+
+    def test_vmfail_code_matches_the_kernel(self):
+        """VM_EXIT_VMFAIL is the position of VM_EXIT_VMFAIL in enum vm_exitcode."""
+        h = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'kern',
+                         'vmm', 'vmm.h')
+        if not os.path.exists(h):
+            self.skipTest('kern/vmm/vmm.h not found')
+        with open(h) as f:
+            text = f.read()
+        body = text[text.index('enum vm_exitcode {'):]
+        body = body[body.index('{') + 1:body.index('}')]
+        names = []
+        for line in body.split('\n'):
+            line = line.split('/*')[0].strip()
+            for item in filter(None, (x.strip() for x in line.split(','))):
+                name, _, val = item.partition('=')
+                self.assertTrue(not val.strip() or int(val, 0) == len(names), item)
+                names.append(name.strip())
+        self.assertEqual(names.index('VM_EXIT_VMFAIL'), tracecheck.VM_EXIT_VMFAIL)
+
+
+class VcpuOwnerSvm(OwnerChecks, unittest.TestCase):
+    def test_moves_with_new_asids_pass(self):
+        t = OwnerTrace()
+        t.asid(VC1, 0).entry(VC1, 0, 0).entry(VC1, 0, 0)
+        t.asid(VC1, 1, 2).entry(VC1, 0, 1).entry(VC1, 0, 1)
+        t.asid(VC1, 0, 3).entry(VC1, 0, 0)
+        t.asid(VC1, 0, 4).entry(VC1, 0, 0)      # a new generation on the same CPU: fine
+        self.ok(t, entries=6)
+
+    def test_first_entry_without_asid_tolerated(self):
+        t = OwnerTrace().entry(VC1, 0, 1).entry(VC1, 0, 1).asid(VC1, 0).entry(VC1, 0, 0)
+        self.ok(t, entries=2, tolerated=1)
+
+    def test_moved_without_new_asid(self):
+        t = OwnerTrace().asid(VC1, 0).entry(VC1, 0, 0)
+        t.rec('swtch:migrate', T1, 'from=0 to=1', cpu=1).entry(VC1, 0, 1)
+        r = self.bad(t, 'SVM vCPU moved to cpu1 without a new ASID')
+        self.assertIn('its previous entry was on cpu0 at line', r.violation_text)
+        self.assertIn('vcpu %s' % VC1, r.violation_text)
+
+    def test_new_asid_on_the_wrong_cpu(self):
+        t = OwnerTrace().entry(VC1, 0, 0).asid(VC1, 0, 2).entry(VC1, 0, 1)
+        r = self.bad(t, 'SVM vCPU moved to cpu1 without a new ASID')
+        self.assertIn('svm:new_asid since then on cpu0 at line', r.violation_text)
+
+    def test_new_asid_before_the_last_entry_does_not_count(self):
+        # back on cpu0: its ASID there is the one from before it ran on cpu1
+        t = OwnerTrace().asid(VC1, 0).entry(VC1, 0, 0).asid(VC1, 1, 2).entry(VC1, 0, 1)
+        t.entry(VC1, 0, 0)
+        self.bad(t, 'SVM vCPU moved to cpu0 without a new ASID')
+
+    def test_thread_free_does_not_reset(self):
+        t = OwnerTrace().entry(VC1, 0, 0).free(T2, T1).entry(VC1, 0, 1, thread=T2)
+        self.bad(t, 'SVM vCPU moved to cpu1 without a new ASID')
+
+    def test_vm_run_return_does_not_reset(self):
+        t = OwnerTrace().entry(VC1, 0, 0).rec('vm_run:return', T1, 'vcpu=%s exit=10' % VC1)
+        t.rec('vm_run:entry', T1, 'vcpu=%s' % VC1, cpu=1).entry(VC1, 0, 1)
+        self.bad(t, 'SVM vCPU moved to cpu1 without a new ASID')
+
+    def test_two_vcpus_are_separate(self):
+        t = OwnerTrace().asid(VC1, 0).entry(VC1, 0, 0).asid(VC2, 1).entry(VC2, 0, 1, T2)
+        t.asid(VC1, 1, 2).entry(VC1, 0, 1).entry(VC2, 0, 1, T2)
+        self.ok(t, entries=4)
+
+
 if __name__ == '__main__':
     unittest.main()
