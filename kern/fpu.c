@@ -246,6 +246,25 @@ fpu_ctx_save(void *arg)
 void
 fpu_ctx_restore(void *arg)
 {
+	/*
+	 * The thread's FPU node is the oldest, so nothing newer has run yet
+	 * and XCR0 must still be the host's. If a guest's is live, a vCPU
+	 * node restored first: the pre-12477 order. Say so rather than take
+	 * the #GP that XRSTOR would raise for state outside XCR0 -- unless
+	 * that order was asked for (ctx_legacy_restore, a test switch): then
+	 * do what the old kernel did, load the host state over the guest's,
+	 * and let the guest see its registers change.
+	 */
+	if (fpu_has_xsave) {
+		u64 xcr0 = fpu_xgetbv(0);
+		if (xcr0 != fpu_xcr0) {
+			VERIFY(ctx_legacy_restore, "fpu_ctx_restore: XCR0 is "
+			    "0x%lx, not the host's 0x%lx: a newer ctxop restored "
+			    "guest state first (restore order broken)", xcr0,
+			    fpu_xcr0);
+			xsetbv(0, fpu_xcr0);
+		}
+	}
 	fpu_restore(&((fpu_ctx_t *)arg)->fc_area);
 }
 

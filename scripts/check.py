@@ -14,7 +14,8 @@ Exit status 0 iff M == 0.
 Expectation cases (the default matrix, or --expect): the fixed ones in EXPECTATIONS, one
 "expect-panic suite/name" per KTEST_PANIC(suite, name, "text") in tests/*.c (boots with
 panic_test=suite/name and wants a panic line holding the text), and
-expect-tracecheck-catches-legacy-order and expect-vmm-legacy-order-caught. Trace dumps of
+expect-tracecheck-catches-legacy-order, expect-vmm-legacy-order-caught (SVM on QEMU) and
+expect-vmx-legacy-order-caught (VMX on Bochs). Trace dumps of
 ordinary runs are checked with TRACE_ORDERS, TRACE_INNER and the vCPU ownership rule
 (TRACE_VCPU_OWNER: VMCS current on one CPU, VMLAUNCH/VMRESUME, SVM ASID per CPU); the expectation
 cases use the mirror rule alone.
@@ -177,6 +178,8 @@ EXPECTATIONS = [
      'suite=ctx/legacy_guest_fpu ctx_legacy_restore=1', expect_tracecheck_violation, 120),
     ('expect-vmm-legacy-order-caught', 'qemu', 2,
      'suite=vmm/fpu_guest_switches ctx_legacy_restore=1', expect_tracecheck_violation, 180),
+    ('expect-vmx-legacy-order-caught', 'bochs-vmx', 2,
+     'suite=vmm/fpu_guest_switches ctx_legacy_restore=1', expect_tracecheck_violation, 400),
 ]
 
 # KTEST_PANIC(suite, name, "expected text"): in tests/*.c; the text may be several literals.
