@@ -298,7 +298,10 @@ def run_qemu(res, kernel, interactive, workdir):
     if res.platform == 'qemu-kvm':
         argv += ['-enable-kvm', '-cpu', 'host']
     else:
-        argv += ['-accel', 'tcg', '-cpu', 'max']
+        # One host thread for all vCPUs: QEMU 7.2's multi-threaded TCG sometimes walks the
+        # host's page tables through the guest's nested page tables right after a #VMEXIT
+        # on SMP runs (docs/platforms.md); single-threaded TCG never did in our runs.
+        argv += ['-accel', 'tcg,thread=single', '-cpu', 'max']
     argv += ['-smp', str(res.cpus), '-m', str(res.mem)]
     if res.platform == 'qemu-grub':
         argv += ['-cdrom', build_iso(kernel, res.cmdline, workdir, res.module), '-boot', 'd']
