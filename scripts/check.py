@@ -430,7 +430,7 @@ def main(argv=None):
     ap.add_argument('--kernel', default='build/kernel.bin')
     ap.add_argument('--mem', type=int, default=run.DEFAULT_MEM)
     ap.add_argument('--timeout', type=float, default=None,
-                    help='per-run timeout (default 120 s QEMU, 300 s Bochs)')
+                    help='per-run timeout (default 480 s QEMU, 900 s Bochs)')
     a = ap.parse_args(argv)
     a.jobs = max(1, a.jobs)
     run.install_signal_handlers(interrupt=True)
