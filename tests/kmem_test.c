@@ -353,11 +353,18 @@ KTEST(kmem, nosleep_huge)
 	    "buffers");
 }
 
+/* The stats table prints, and the outstanding count follows one buffer. */
 KTEST(kmem, stats)
 {
+	u64 mark = kmem_mark();
 	void *p = kmem_alloc(100, KM_SLEEP);
+
+	KT_EXPECT(kmem_outstanding(mark) == 1, "%lu outstanding, want 1",
+	    kmem_outstanding(mark));
 	kmem_stats();
 	kmem_free(p, 100);
+	KT_EXPECT(kmem_outstanding(mark) == 0, "%lu outstanding after free",
+	    kmem_outstanding(mark));
 }
 
 /* Concurrency: threads allocating and freeing random sizes at once. */
