@@ -337,6 +337,8 @@ kfpu_begin(void)
 	kpreempt_disable();
 	int id = CPU->cpu_id;
 	VERIFY(!kfpu_active[id], "kfpu_begin: nested");
+	VERIFY(CPU->cpu_guest_fpu == NULL, "kfpu_begin: a guest's FPU state "
+	    "is loaded (inside vm_run)");
 	kfpu_active[id] = true;
 	fpu_ctx_t *fc = fpu_ctx_of(curthread);
 	if (fc != NULL)

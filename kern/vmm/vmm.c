@@ -98,7 +98,12 @@ void
 restore_guest_fpustate(struct vcpu *vcpu)
 {
 	TRACE(TR_GUEST_FPU_RESTORE, vcpu, 0);
-	fpu_save(&vcpu->vc_host_fpu);
+	/*
+	 * Plain XSAVE for the host area: its first save may come right after
+	 * fpu_area_init filled a recycled buffer, and XSAVEOPT would skip
+	 * components if that address was this CPU's last XRSTOR source.
+	 */
+	fpu_xsave_raw(vcpu->vc_host_fpu.fa_buf);
 	fpu_restore(&vcpu->vc_guest_fpu);
 	if (fpu_has_xsave && vcpu->vc_guest_xcr0 != fpu_xcr0)
 		fpu_xsetbv(vcpu->vc_guest_xcr0);
@@ -115,10 +120,11 @@ void
 save_guest_fpustate(struct vcpu *vcpu)
 {
 	TRACE(TR_GUEST_FPU_SAVE, vcpu, 0);
-	if (fpu_has_xsave)
+	if (fpu_has_xsave) {
 		vcpu->vc_guest_xcr0 = fpu_xgetbv(0);
-	if (vcpu->vc_guest_xcr0 != fpu_xcr0)
-		fpu_xsetbv(fpu_xcr0);
+		if (vcpu->vc_guest_xcr0 != fpu_xcr0)
+			fpu_xsetbv(fpu_xcr0);
+	}
 	fpu_save(&vcpu->vc_guest_fpu);
 	fpu_restore(&vcpu->vc_host_fpu);
 	CPU->cpu_guest_fpu = NULL;
@@ -214,8 +220,10 @@ vm_destroy(struct vm *vm)
 {
 	for (int i = 0; i < vm->vm_nvcpus; i++) {
 		struct vcpu *vcpu = vm->vm_vcpu[i];
-		VERIFY(vcpu->vc_thread == NULL,
-		    "vm_destroy: %s is inside vm_run", vcpu->vc_name);
+		VERIFY(vcpu->vc_thread == NULL && vcpu->vc_owner == NULL,
+		    "vm_destroy: %s is inside vm_run (owned by %s)",
+		    vcpu->vc_name, vcpu->vc_owner != NULL ?
+		    vcpu->vc_owner->t_name : "?");
 		vmm_ops->vcpu_cleanup(vcpu);
 		ctxop_free(vcpu->vc_ctxop);
 		fpu_area_fini(&vcpu->vc_guest_fpu);
@@ -247,6 +255,16 @@ void
 vm_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
 {
 	vmm_ops->setreg(vcpu, r, v);
+}
+
+/* The owning thread is done with the vCPU (vm_destroy may follow). */
+void
+vcpu_release(struct vcpu *vcpu)
+{
+	VERIFY(vcpu->vc_owner == curthread && vcpu->vc_thread == NULL,
+	    "vcpu_release: %s not owned by %s outside vm_run", vcpu->vc_name,
+	    curthread->t_name);
+	atomic_store(&vcpu->vc_owner, NULL);
 }
 
 void
@@ -387,7 +405,7 @@ handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	case VM_EXIT_XSETBV: {
 		vmm_stat_incr(vcpu, VMEXIT_XSETBV);
 		u64 v = vme->u.xsetbv.xcr0;
-		if (vm_getreg(vcpu, VM_REG_RCX) != 0 || !xcr0_valid(v)) {
+		if ((u32)vm_getreg(vcpu, VM_REG_RCX) != 0 || !xcr0_valid(v)) {
 			ksnprintf(vme->reason, sizeof (vme->reason),
 			    "XSETBV of invalid XCR0 0x%lx (host allows 0x%lx); "
 			    "#GP injection is not implemented", v, fpu_xcr0);
@@ -412,6 +430,11 @@ handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
 			mutex_exit(&vm->vm_map_lock);
 			if (ok)
 				return (true);
+			vme->exitcode = VM_EXIT_UNHANDLED;
+			ksnprintf(vme->reason, sizeof (vme->reason),
+			    "out of host memory for nested page tables (gpa "
+			    "0x%lx)", gpa);
+			return (false);
 		}
 		vme->exitcode = VM_EXIT_OUTOFMAP;
 		ksnprintf(vme->reason, sizeof (vme->reason),
@@ -474,6 +497,12 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 
 	if (vcpu->vc_dead)
 		return (-1);
+	VERIFY(intr_enabled() && !kpreempt_disabled(), "vm_run: called with "
+	    "interrupts or preemption disabled (%s)", t->t_name);
+	/* A vCPU belongs to one thread from its first vm_run until released. */
+	kthread_t *owner = atomic_cas(&vcpu->vc_owner, NULL, t);
+	VERIFY(owner == NULL || owner == t, "vm_run: %s is owned by %s",
+	    vcpu->vc_name, owner != NULL ? owner->t_name : "?");
 	VERIFY(vcpu->vc_thread == NULL, "vm_run: %s already in vm_run on %s",
 	    vcpu->vc_name, vcpu->vc_thread->t_name);
 	vcpu->vc_thread = t;

@@ -132,6 +132,9 @@ struct vcpu {
 	u64 vc_guest_xcr0;		/* [p] XCR0 the guest set (XSETBV) */
 	u64 vc_scratch_msr;		/* [o] MSR 0x40000010 */
 	struct kthread *vc_thread;	/* [o] thread inside vm_run, or NULL */
+	struct kthread *volatile vc_owner; /* thread that runs this vCPU, from
+					   its first vm_run to vcpu_release;
+					   claimed by CAS */
 	int vc_lastcpu;			/* [p] CPU of the last guest entry */
 	bool vc_pending_in;		/* [o] an IN completes at next entry */
 	u8 vc_pending_in_bytes;
@@ -170,6 +173,8 @@ u64 vm_getreg(struct vcpu *, enum vm_reg);
 void vm_setreg(struct vcpu *, enum vm_reg, u64);
 /* Stop a vCPU for good with a reason (bad guest). */
 void vcpu_kill(struct vcpu *, const char *fmt, ...) __printflike(2, 3);
+/* The owning thread gives the vCPU up (before vm_destroy). */
+void vcpu_release(struct vcpu *);
 
 /* The nested page tables (vmm_gpt.c), shared by EPT and NPT. */
 bool vmm_gpt_map(struct vm *, u64 gpa, paddr_t hpa);

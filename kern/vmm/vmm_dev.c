@@ -5,6 +5,7 @@
 #include "../console.h"
 #include "../panic.h"
 #include "../thread.h"
+#include "../cpu.h"
 
 #define	COM1		0x3f8
 #define	PORT_VERDICT	0x4f0
@@ -112,6 +113,8 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 	}
 	if (r->killed && !r->quiet)
 		kprintf("[%s] stopped: %s\n", vcpu->vc_name, r->reason);
+	if (vcpu->vc_owner == curthread)
+		vcpu_release(vcpu);
 	return (r->done && r->verdict == 0);
 }
 

@@ -64,6 +64,9 @@ svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	switch (code) {
 	case VMEXIT_INTR:
 	case VMEXIT_NMI:
+	case VMEXIT_SMI:
+	case VMEXIT_INIT:
+		/* Host events: they are taken after STGI (SMIs by firmware). */
 		vme->exitcode = VM_EXIT_INTR;
 		break;
 	case VMEXIT_CPUID:

@@ -59,6 +59,7 @@
 #define	INTERCEPT_SMI		(1U << 2)
 #define	INTERCEPT_INIT		(1U << 3)
 #define	INTERCEPT_CPUID		(1U << 18)
+#define	INTERCEPT_INVD		(1U << 22)
 #define	INTERCEPT_HLT		(1U << 24)
 #define	INTERCEPT_IOIO		(1U << 27)
 #define	INTERCEPT_MSR		(1U << 28)
@@ -81,6 +82,8 @@
 #define	VMEXIT_EXCP_DF		0x048	/* exception 8 intercepted */
 #define	VMEXIT_INTR		0x060
 #define	VMEXIT_NMI		0x061
+#define	VMEXIT_SMI		0x062
+#define	VMEXIT_INIT		0x063
 #define	VMEXIT_CPUID		0x072
 #define	VMEXIT_HLT		0x078
 #define	VMEXIT_IOIO		0x07b

@@ -25,6 +25,8 @@ struct vmx_cpu {
 struct vmx_vm {
 	paddr_t vm_iobitmaps;		/* A and B: every port exits */
 	paddr_t vm_msrbitmap;		/* every MSR exits */
+	volatile u64 vm_ept_cpus;	/* CPUs that have INVEPTed this EPTP;
+					   set bit by bit with atomic OR */
 };
 
 static u32 vmcs_revision;
@@ -89,6 +91,14 @@ vmwrite_raw(u32 field, u64 v)
 	VERIFY(!cf && !zf, "vmwrite of field 0x%x failed: %s", field,
 	    cf ? "no current VMCS" : vmx_insn_error_name(
 	    vmread_raw(VMCS_INSTRUCTION_ERROR)));
+}
+
+static void
+invept_single(u64 eptp)
+{
+	struct { u64 eptp, reserved; } desc = { eptp, 0 };
+	__asm__ __volatile__("invept %0, %1" : : "m"(desc), "r"(1UL)
+	    : "cc", "memory");
 }
 
 static void
@@ -176,9 +186,11 @@ vmx_probe(char *why, size_t len)
 		return (false);
 	}
 	if ((proc2_allowed & want2) != want2 || (ept & (1UL << 6)) == 0 ||
-	    (ept & (1UL << 14)) == 0 || (ept & (1UL << 41)) == 0) {
-		ksnprintf(why, len, "VMX without EPT (4-level, WB), VPID "
-		    "(single-context INVVPID) or unrestricted guest");
+	    (ept & (1UL << 14)) == 0 || (ept & (1UL << 20)) == 0 ||
+	    (ept & (1UL << 25)) == 0 || (ept & (1UL << 41)) == 0) {
+		ksnprintf(why, len, "VMX without EPT (4-level, WB, single-"
+		    "context INVEPT), VPID (single-context INVVPID) or "
+		    "unrestricted guest");
 		return (false);
 	}
 	ctl_proc2 = want2 | (u32)rdmsr(MSR_VMX_PROCBASED2);
@@ -294,6 +306,17 @@ vmx_load(struct vcpu *vcpu)
 	vx->vx_vmcs_cpu = cpu;
 	TRACE(TR_VMCS_LOAD, vcpu, cpu);
 	write_host_state();
+	/*
+	 * The EPT root page may have served a VM destroyed earlier, and
+	 * translations are tagged by that address: drop them on each CPU
+	 * before the VM's first use there.
+	 */
+	struct vmx_vm *xm = vcpu->vc_vm->vm_backend;
+	if ((xm->vm_ept_cpus & (1UL << cpu)) == 0) {
+		invept_single(vcpu->vc_vm->vm_nested_root | EPTP_WB_4LEVEL);
+		__atomic_or_fetch(&xm->vm_ept_cpus, 1UL << cpu,
+		    __ATOMIC_SEQ_CST);
+	}
 	if (vx->vx_lastcpu != cpu) {
 		/* Translations tagged with our VPID here may be stale. */
 		invvpid_single(vx->vx_vpid);

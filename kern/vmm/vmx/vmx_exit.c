@@ -45,9 +45,11 @@ vmx_insn_error_name(u64 err)
 	return ("unknown VM-instruction error");
 }
 
+/* A GPR by its number in an exit qualification (0 = RAX ... 15 = R15). */
 static u64
-gpr_by_index(struct vmx_vcpu *vx, u32 i)
+gpr_by_index(struct vcpu *vcpu, u32 i)
 {
+	struct vmx_vcpu *vx = vcpu->vc_backend;
 	const u64 *regs[16] = {
 		&vx->vx_gregs.rax, &vx->vx_gregs.rcx, &vx->vx_gregs.rdx,
 		&vx->vx_gregs.rbx, NULL, &vx->vx_gregs.rbp, &vx->vx_gregs.rsi,
@@ -55,16 +57,17 @@ gpr_by_index(struct vmx_vcpu *vx, u32 i)
 		&vx->vx_gregs.r10, &vx->vx_gregs.r11, &vx->vx_gregs.r12,
 		&vx->vx_gregs.r13, &vx->vx_gregs.r14, &vx->vx_gregs.r15,
 	};
-	return (regs[i & 15] != NULL ? *regs[i & 15] : 0);
+	/* Number 4, RSP, lives in the VMCS. */
+	return (regs[i & 15] != NULL ? *regs[i & 15] :
+	    vmx_read(vcpu, VMCS_GUEST_RSP));
 }
 
 /* A CR access exit: true if handled (mov to CR0/CR4, LMSW). */
 static bool
 cr_access(struct vcpu *vcpu, struct vm_exit *vme, u64 qual)
 {
-	struct vmx_vcpu *vx = vcpu->vc_backend;
 	u32 cr = qual & 15, type = (qual >> 4) & 3;
-	u64 v = gpr_by_index(vx, (u32)(qual >> 8) & 15);
+	u64 v = gpr_by_index(vcpu, (u32)(qual >> 8) & 15);
 
 	if (type == 0 && cr == 0) {
 		vm_setreg(vcpu, VM_REG_CR0, v);
@@ -147,7 +150,10 @@ vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	case EXIT_REASON_EXCEPTION: {
 		u32 vec = (u32)vmx_read(vcpu, VMCS_EXIT_INTR_INFO) & 0xff;
 		if (vec == 2) {
-			vme->exitcode = VM_EXIT_INTR;	/* an NMI */
+			/* The exit consumed a host NMI: deliver it (a panicking
+			 * CPU's stop signal), interrupts are still off. */
+			vme->exitcode = VM_EXIT_INTR;
+			__asm__ __volatile__("int $2");
 		} else if (vec == 8) {
 			vme->exitcode = VM_EXIT_SHUTDOWN;
 			ksnprintf(vme->reason, sizeof (vme->reason),
