@@ -238,6 +238,7 @@ static __attribute__((noinline)) void
 test_panic_inner(void)
 {
 	if (strcmp(opt_test_panic, "pagefault") == 0)
+		/* cppcheck-suppress nullPointer */
 		*(volatile u64 *)NULL = 0x42;	/* caught by trap() */
 	panic("test_panic: panicking on purpose (test_panic=1)");
 }

@@ -132,7 +132,7 @@ KTEST(boot, cpus_from_madt)
 
 KTEST(boot, clock_ticks_on_every_cpu)
 {
-	u64 ticks[NCPU];
+	u64 ticks[NCPU] = { 0 };
 	u64 l0 = lbolt;
 	hrtime_t h0 = gethrtime();
 
