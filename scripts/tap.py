@@ -200,8 +200,8 @@ def plan_problem(log):
     return None
 
 
-def judge(log, timed_out=False, timeout=None):
-    """Decide pass/fail for one boot from its parsed serial log."""
+def _judge_end(log, timed_out, timeout):
+    """The verdict on how a boot ended (panic, bail out, no shutdown line), or None."""
     if log.panic_index is not None:
         return Verdict(False, 'panic', 'panic: ' + log.panic_line.strip())
     if log.bail:
@@ -212,6 +212,20 @@ def judge(log, timed_out=False, timeout=None):
             return Verdict(False, 'timeout',
                            'timeout%s: no shutdown line: kernel hung or crashed' % t)
         return Verdict(False, 'hang', 'no shutdown line: kernel hung or crashed')
+    return None
+
+
+def _judge_status(log):
+    if log.shutdown != '0':
+        return Verdict(False, 'status', 'shutdown status=%s' % log.shutdown)
+    return Verdict(True, 'pass', 'ok')
+
+
+def judge(log, timed_out=False, timeout=None):
+    """Decide pass/fail for one boot from its parsed serial log."""
+    v = _judge_end(log, timed_out, timeout)
+    if v:
+        return v
     nfail = len(log.failed)
     problem = plan_problem(log)
     if problem:
@@ -219,27 +233,13 @@ def judge(log, timed_out=False, timeout=None):
         return Verdict(False, 'plan', 'plan mismatch: ' + problem + extra)
     if nfail:
         return Verdict(False, 'not_ok', '%d not ok' % nfail)
-    if log.shutdown != '0':
-        return Verdict(False, 'status', 'shutdown status=%s' % log.shutdown)
-    return Verdict(True, 'pass', 'ok')
+    return _judge_status(log)
 
 
 def judge_notap(log, timed_out=False, timeout=None):
-    """Like judge, for a boot that prints no TAP (bench=): it passes iff it shut down with
-    status 0 and did not panic or bail out."""
-    if log.panic_index is not None:
-        return Verdict(False, 'panic', 'panic: ' + log.panic_line.strip())
-    if log.bail:
-        return Verdict(False, 'bail', 'bail out: ' + log.bail[0][len('Bail out!'):].strip())
-    if log.shutdown is None:
-        if timed_out:
-            t = ' after %g s' % timeout if timeout else ''
-            return Verdict(False, 'timeout',
-                           'timeout%s: no shutdown line: kernel hung or crashed' % t)
-        return Verdict(False, 'hang', 'no shutdown line: kernel hung or crashed')
-    if log.shutdown != '0':
-        return Verdict(False, 'status', 'shutdown status=%s' % log.shutdown)
-    return Verdict(True, 'pass', 'ok')
+    """Like judge, for a boot that prints no TAP (bench=, guest=): it passes iff it shut down
+    with status 0 and did not panic or bail out."""
+    return _judge_end(log, timed_out, timeout) or _judge_status(log)
 
 
 def summary(log):

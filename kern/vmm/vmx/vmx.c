@@ -46,32 +46,20 @@ vmx_status(u8 cf, u8 zf)
 	return (cf ? 1 : (zf ? 2 : 0));
 }
 
-static int
-vmxon(paddr_t pa)
-{
-	u8 cf, zf;
-	__asm__ __volatile__("vmxon %2; setc %0; setz %1"
-	    : "=q"(cf), "=q"(zf) : "m"(pa) : "cc", "memory");
-	return (vmx_status(cf, zf));
+/* VMXON, VMCLEAR, VMPTRLD: one physical-address operand, status in CF/ZF. */
+#define	VMX_PA_INSN(insn)						\
+static int								\
+insn(paddr_t pa)							\
+{									\
+	u8 cf, zf;							\
+	__asm__ __volatile__(#insn " %2; setc %0; setz %1"		\
+	    : "=q"(cf), "=q"(zf) : "m"(pa) : "cc", "memory");		\
+	return (vmx_status(cf, zf));					\
 }
-
-static int
-vmclear(paddr_t pa)
-{
-	u8 cf, zf;
-	__asm__ __volatile__("vmclear %2; setc %0; setz %1"
-	    : "=q"(cf), "=q"(zf) : "m"(pa) : "cc", "memory");
-	return (vmx_status(cf, zf));
-}
-
-static int
-vmptrld(paddr_t pa)
-{
-	u8 cf, zf;
-	__asm__ __volatile__("vmptrld %2; setc %0; setz %1"
-	    : "=q"(cf), "=q"(zf) : "m"(pa) : "cc", "memory");
-	return (vmx_status(cf, zf));
-}
+VMX_PA_INSN(vmxon)
+VMX_PA_INSN(vmclear)
+VMX_PA_INSN(vmptrld)
+#undef VMX_PA_INSN
 
 static u64
 vmread_raw(u32 field)
