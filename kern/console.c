@@ -10,13 +10,11 @@
 
 #define	COM1		0x3f8
 #define	UART_THR	0	/* transmit holding */
-#define	UART_RBR	0	/* receive buffer */
 #define	UART_IER	1
 #define	UART_FCR	2
 #define	UART_LCR	3
 #define	UART_MCR	4
 #define	UART_LSR	5
-#define	LSR_DR		0x01	/* data ready */
 #define	LSR_THRE	0x20	/* holding register empty */
 #define	LSR_TEMT	0x40	/* transmitter empty */
 
@@ -53,14 +51,6 @@ console_flush(void)
 			return;
 		cpu_pause();
 	}
-}
-
-int
-console_getc(void)
-{
-	if ((inb(COM1 + UART_LSR) & LSR_DR) == 0)
-		return (-1);
-	return (inb(COM1 + UART_RBR));
 }
 
 /* A minimal printf: %d %i %u %x %X %p %s %c %%, with l/ll/z, 0, width, -. */

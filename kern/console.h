@@ -15,7 +15,5 @@ int kvsnprintf(char *buf, size_t len, const char *fmt, va_list ap);
 /* Used by panic: write without the console lock (another CPU may hold it). */
 void console_putc_unlocked(char c);
 void console_flush(void);
-/* Blocking read of one character from COM1 (for the monitor); -1 if none. */
-int console_getc(void);
 
 #endif

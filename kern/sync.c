@@ -114,7 +114,6 @@ waitq_block(waitq_t *wq)
 	else
 		wq->wq_tail->t_link = t;
 	wq->wq_tail = t;
-	t->t_wq = wq;
 	t->t_state = TS_SLEEP;
 	spin_unlock(&wq->wq_lock);
 	swtch();
@@ -135,7 +134,6 @@ waitq_wakeone(waitq_t *wq)
 	if (wq->wq_head == NULL)
 		wq->wq_tail = NULL;
 	t->t_link = NULL;
-	t->t_wq = NULL;
 	setrunqueue(t);
 	return (true);
 }

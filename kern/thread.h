@@ -40,9 +40,6 @@ typedef struct kthread {
 	struct cpu *t_migrated_from;	/* set by swtch, cleared by swtch_done */
 	struct kthread *t_link;		/* run/wait queue link; queue's lock */
 	u64 t_wakeup;			/* lbolt to wake at (timeouts); tmo lock */
-	bool t_timedout;		/* set by the clock when a timed sleep
-					   ended by time; owner clears */
-	struct waitq *t_wq;		/* queue it sleeps on, or NULL */
 
 	/* ctxops (kern/ctx): newest node, or NULL. Edited by ctxop_attach/
 	 * detach with preemption disabled. */

@@ -28,7 +28,7 @@ u64 vmm_total_attach, vmm_total_detach;
 u64 vmm_switch_in_window, vmm_migrate_in_window;
 
 /* Fault injection for tests: let a switch fall between detach and the
- * final save (invariant 8); the check in vmm_check_switch must catch it. */
+ * final save (invariant 8); the check in swtch() must catch it. */
 bool vmm_inject_detach_gap;
 
 #define	VMM_STAT_DESC(id, desc)	desc,

@@ -314,12 +314,6 @@ svm_restorectx(struct vcpu *vcpu)
 }
 
 static void
-svm_invalidate(struct vm *vm __unused)
-{
-	/* New mappings only: nothing cached to drop. */
-}
-
-static void
 svm_corrupt_state(struct vcpu *vcpu)
 {
 	struct svm_vcpu *sv = vcpu->vc_backend;
@@ -373,7 +367,6 @@ const struct vmm_ops vmm_ops_svm = {
 	.setreg = svm_setreg,
 	.savectx = svm_savectx,
 	.restorectx = svm_restorectx,
-	.invalidate = svm_invalidate,
 	.corrupt_state = svm_corrupt_state,
 	.pte_ops = &npt_pte_ops,
 };

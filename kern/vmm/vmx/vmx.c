@@ -595,12 +595,6 @@ vmx_restorectx(struct vcpu *vcpu)
 }
 
 static void
-vmx_invalidate(struct vm *vm __unused)
-{
-	/* New mappings only: not-present entries are never cached. */
-}
-
-static void
 break_cr0(struct vcpu *vcpu)
 {
 	/* NE is fixed to 1 even for an unrestricted guest. */
@@ -659,7 +653,6 @@ const struct vmm_ops vmm_ops_vmx = {
 	.setreg = vmx_setreg,
 	.savectx = vmx_savectx,
 	.restorectx = vmx_restorectx,
-	.invalidate = vmx_invalidate,
 	.corrupt_state = vmx_corrupt_state,
 	.pte_ops = &ept_pte_ops,
 };
