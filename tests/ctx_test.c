@@ -152,15 +152,6 @@ static const struct ctxop_template count_tpl = {
 	.ct_restore = count_restore,
 };
 
-static u64
-rnd(u64 *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return (*s);
-}
-
 /*
  * One thread of the storm: a counting base node, and four nodes it
  * attaches and detaches at random, while the clock preempts it and
@@ -181,7 +172,7 @@ storm_thread(void *arg)
 	for (int i = 0; i < 4; i++)
 		ops[i] = ctxop_allocate(&count_tpl, s);
 	while (s->pairs < s->target) {
-		int i = (int)(rnd(&s->seed) % 4);
+		int i = (int)(ktest_rand(&s->seed) % 4);
 		if (on[i]) {
 			ctxop_detach(self, ops[i]);
 			s->pairs++;
@@ -190,7 +181,7 @@ storm_thread(void *arg)
 		}
 		on[i] = !on[i];
 		if (s->migrate && (s->pairs & 0x3fff) == 0 && on[i]) {
-			thread_bind((int)(rnd(&s->seed) % (u64)ncpus));
+			thread_bind((int)(ktest_rand(&s->seed) % (u64)ncpus));
 			thread_bind(-1);
 		}
 	}

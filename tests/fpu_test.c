@@ -36,17 +36,6 @@ get_fcw(void)
 	return (cw);
 }
 
-static u64
-xorshift(u64 *s)
-{
-	u64 x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return (*s = x);
-}
-
 /*
  * fpu/isolation: 4 FPU threads per CPU, each holding its own pattern in
  * every register and checking it all the time while it yields, is
@@ -97,7 +86,7 @@ iso_fpu_thread(void *arg)
 		if (i % ISO_YIELD_EVERY == 0)
 			thread_yield();
 		if (i % ISO_BIND_EVERY == 0) {
-			thread_bind((int)(xorshift(&rng) % (u64)ncpus));
+			thread_bind((int)(ktest_rand(&rng) % (u64)ncpus));
 			iso_check(s);
 			thread_bind(-1);
 			s->binds++;

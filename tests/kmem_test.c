@@ -19,18 +19,6 @@
 
 typedef u64 __attribute__((may_alias)) word_t;
 
-static u64
-rnd(u64 *s)
-{
-	/* xorshift64 */
-	u64 x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return (x);
-}
-
 static void
 fill(u8 *p, size_t len, u8 seed)
 {
@@ -118,7 +106,7 @@ KTEST(kmem, many_live)
 	u64 seed = 0x1234567;
 
 	for (int i = 0; i < N; i++) {
-		sizes[i] = 1 + (size_t)(rnd(&seed) % (i % 8 == 7 ? 20000 : 600));
+		sizes[i] = 1 + (size_t)(ktest_rand(&seed) % (i % 8 == 7 ? 20000 : 600));
 		bufs[i] = kmem_alloc(sizes[i], KM_SLEEP);
 		fill(bufs[i], sizes[i], (u8)i);
 	}
@@ -393,7 +381,7 @@ worker(void *arg)
 
 	memset(slot, 0, sizeof (slot));
 	for (u64 i = 0; i < wk->iters; i++) {
-		u64 r = rnd(&wk->seed);
+		u64 r = ktest_rand(&wk->seed);
 		int j = (int)(r % NSLOTS);
 		if (slot[j].p != NULL) {
 			if (check(slot[j].p, slot[j].size, slot[j].seed) !=

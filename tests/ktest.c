@@ -24,6 +24,17 @@ static spinlock_t fail_lock = SPINLOCK_INIT("ktest_fail");
 static int ntest, nfailed;
 
 u64
+ktest_rand(u64 *s)
+{
+	u64 x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return (*s = x);
+}
+
+u64
 ktest_scale(u64 n)
 {
 	u64 v = n * ktest_scale_pct / 100;

@@ -45,6 +45,8 @@ bool ktest_failed(void);
 void ktest_skip(const char *reason);
 /* A "# ..." diagnostic line in the TAP stream. */
 void ktest_note(const char *fmt, ...) __printflike(1, 2);
+/* xorshift64: the next pseudo-random number from *state (never 0). */
+u64 ktest_rand(u64 *state);
 /* n scaled by the scale= switch (percent; slow emulators use 10). */
 u64 ktest_scale(u64 n);
 
