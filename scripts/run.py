@@ -563,24 +563,12 @@ def main(argv=None):
     ap.add_argument('--quiet', action='store_true', help='print only the verdict line(s)')
     ap.add_argument('--no-tracecheck', dest='tracecheck', action='store_false',
                     help='do not check the trace dumps in the log')
-    ap.add_argument('--trace-order', action='append', default=[],
-                    metavar='SAVE_A:RESTORE_A,SAVE_B:RESTORE_B',
-                    help="tracecheck's --order (repeatable)")
-    ap.add_argument('--inner', action='append', default=[], metavar='HOOK:A,B[,C...]',
-                    help="tracecheck's --inner: inside every call of hook HOOK, functions A, "
-                         "B, ... run in this order (repeatable)")
-    ap.add_argument('--no-vcpu-owner', dest='vcpu_owner', action='store_false',
-                    help="tracecheck's --no-vcpu-owner: turn off the vCPU ownership rule "
-                         "(VMCS current on one CPU, VMLAUNCH/VMRESUME, SVM ASID per CPU)")
+    tracecheck.add_rule_arguments(ap, '--trace-order')   # tracecheck's rule options
     a = ap.parse_args(argv)
     install_signal_handlers()
     if a.cpus < 1:
         ap.error('--cpus must be at least 1')
-    try:
-        orders = [tracecheck.parse_order(o) for o in a.trace_order]
-        inner = [tracecheck.parse_inner(i) for i in a.inner]
-    except ValueError as e:
-        ap.error(str(e))
+    orders, inner = tracecheck.parse_rule_arguments(ap, a)
 
     if a.guest:
         why = guest_image_problem(a.guest)

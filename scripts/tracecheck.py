@@ -314,6 +314,27 @@ class Inner:
         return '%s:%s' % (self.hook, ','.join(self.names))
 
 
+def add_rule_arguments(ap, order_flag):
+    """The rule options, shared with run.py (which calls --order --trace-order)."""
+    ap.add_argument(order_flag, dest='order', action='append', default=[],
+                    metavar='SAVE_A:RESTORE_A,SAVE_B:RESTORE_B',
+                    help='node A is newer than node B (repeatable)')
+    ap.add_argument('--inner', action='append', default=[], metavar='HOOK:A,B[,C...]',
+                    help='inside every call of hook HOOK, functions A, B, ... run in this '
+                         'order (repeatable)')
+    ap.add_argument('--no-vcpu-owner', dest='vcpu_owner', action='store_false',
+                    help='turn off the vCPU ownership rule (VMCS current on one CPU, '
+                         'VMLAUNCH/VMRESUME, SVM ASID per CPU)')
+
+
+def parse_rule_arguments(ap, a):
+    """(orders, inner) from add_rule_arguments' options; a bad rule is a usage error."""
+    try:
+        return ([parse_order(o) for o in a.order], [parse_inner(i) for i in a.inner])
+    except ValueError as e:
+        ap.error(str(e))
+
+
 def parse_inner(text):
     """'HOOK:A,B[,C...]' -> Inner."""
     hook, sep, rest = text.partition(':')
@@ -765,9 +786,14 @@ class DumpChecker:
                  % (self._at(st.loaded_at), st.current)])
         # Not current before a vmptrld means cleared (or never loaded): its launch state is
         # clear, so the next entry must be a VMLAUNCH.
-        st.vmx_known = True
+        self._forget_launch(st)
         st.current = cpu
         st.loaded_at = rec
+
+    @staticmethod
+    def _forget_launch(st):
+        """After a vmptrld or vmclear the VMCS's launch state is clear."""
+        st.vmx_known = True
         st.launched = False
         st.launched_by = st.failed_launch = st.pending = None
 
@@ -780,11 +806,9 @@ class DumpChecker:
                      % (self._at(st.loaded_at), st.current)])
         # A vmclear of a VMCS not current is tolerated (the kernel skips those); either way
         # the VMCS is in memory now with its launch state clear.
-        st.vmx_known = True
+        self._forget_launch(st)
         st.current = None
         st.cleared_at = rec
-        st.launched = False
-        st.launched_by = st.failed_launch = st.pending = None
 
     def vmentry(self, rec, vcpu, st):
         kind = self._int_arg(rec, 'kind', vcpu)
@@ -954,23 +978,12 @@ def main(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__[__doc__.index('Rules,'):__doc__.index('Usable as a module')])
     ap.add_argument('log', help='serial log file')
-    ap.add_argument('--order', action='append', default=[], metavar='SAVE_A:RESTORE_A,SAVE_B:RESTORE_B',
-                    help='node A is newer than node B (repeatable); see below')
-    ap.add_argument('--inner', action='append', default=[], metavar='HOOK:A,B[,C...]',
-                    help='inside every call of hook HOOK, functions A, B, ... run in this '
-                         'order (repeatable); see below')
-    ap.add_argument('--no-vcpu-owner', dest='owner', action='store_false',
-                    help='turn off the vCPU ownership rule (VMCS current on one CPU, '
-                         'VMLAUNCH/VMRESUME, SVM ASID per CPU); see below')
+    add_rule_arguments(ap, '--order')
     ap.add_argument('--quiet', action='store_true', help='print only the summary line')
     a = ap.parse_args(argv)
+    orders, inner = parse_rule_arguments(ap, a)
     try:
-        orders = [parse_order(o) for o in a.order]
-        inner = [parse_inner(i) for i in a.inner]
-    except ValueError as e:
-        ap.error(str(e))
-    try:
-        res = check_log(a.log, orders, inner, a.owner)
+        res = check_log(a.log, orders, inner, a.vcpu_owner)
     except OSError as e:
         print('tracecheck: cannot read %s: %s' % (a.log, e.strerror or e), file=sys.stderr)
         return 2
