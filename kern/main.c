@@ -9,6 +9,7 @@
  *   test_panic=1      panic on purpose (the host script must see it fail);
  *                     test_panic=pagefault writes through NULL instead
  *   panic_test=S/N    run the KTEST_PANIC test S/N, which must panic
+ *   panic_test=list   list the KTEST_PANIC tests and what each must say
  *   ctx_legacy_restore=1  restorectx walks newest first (pre-12477 order)
  *   ctx_validate=1    check every thread's ctxop ring at every savectx
  *   bench=all|NAME    run benchmarks instead of tests
@@ -186,7 +187,8 @@ parse_cmdline(void)
 			    ktest_scale_pct < 1 || ktest_scale_pct > 10000)
 				bail("bad value for scale: '%s' (1..10000)", val);
 		} else if (strcmp(tok, "panic_test") == 0) {
-			if (!ktest_suite_exists(val, true))
+			if (strcmp(val, "list") != 0 &&
+			    !ktest_suite_exists(val, true))
 				bail("unknown panic test '%s'", val);
 			strlcpy(opt_panic_test, val, sizeof (opt_panic_test));
 		} else if (strcmp(tok, "bench") == 0) {

@@ -34,4 +34,25 @@ extern volatile int panicking;
 		    #cond, __FILE__, __LINE__);				\
 } while (0)
 
+/*
+ * Internal invariants that compare two values, as illumos's VERIFY3U:
+ * the message shows the expression and both values. API misuse keeps
+ * VERIFY with a message that names the broken rule.
+ */
+#define	VERIFY3_IMPL(l, op, r, type, fmt) do {				\
+	type l_ = (type)(l), r_ = (type)(r);				\
+	if (unlikely(!(l_ op r_)))					\
+		panic("assertion failed: %s %s %s (" fmt " %s " fmt	\
+		    "), file: %s, line: %d", #l, #op, #r, l_, #op, r_,	\
+		    __FILE__, __LINE__);				\
+} while (0)
+#define	VERIFY3U(l, op, r)	VERIFY3_IMPL(l, op, r, u64, "0x%lx")
+#define	VERIFY3S(l, op, r)	VERIFY3_IMPL(l, op, r, i64, "%ld")
+#define	VERIFY3P(l, op, r)	VERIFY3_IMPL(l, op, r, uintptr_t, "0x%lx")
+#define	VERIFY0(x)		VERIFY3_IMPL(x, ==, 0, u64, "0x%lx")
+#define	ASSERT3U(l, op, r)	VERIFY3U(l, op, r)
+#define	ASSERT3S(l, op, r)	VERIFY3S(l, op, r)
+#define	ASSERT3P(l, op, r)	VERIFY3P(l, op, r)
+#define	ASSERT0(x)		VERIFY0(x)
+
 #endif

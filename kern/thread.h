@@ -65,6 +65,10 @@ typedef struct kthread {
 	struct kthread *t_allprev;
 } kthread_t;
 
+/* intr.asm's resume() uses these offsets (T_SP, T_LIVE). */
+_Static_assert(offsetof(kthread_t, t_sp) == 0, "T_SP in intr.asm");
+_Static_assert(offsetof(kthread_t, t_live) == 8, "T_LIVE in intr.asm");
+
 #define	T_SP_OFF	0
 #define	T_LIVE_OFF	8
 

@@ -13,6 +13,7 @@
 #include "panic.h"
 #include "console.h"
 #include "sync.h"
+#include "vmm/vmm_exit.h"
 
 #define	TRACE_RING_BYTES	(2UL << 20)	/* per CPU */
 #define	TRACE_RING_RECS		(TRACE_RING_BYTES / sizeof (trace_rec_t))
@@ -29,44 +30,24 @@ static struct trace_ring rings[NCPU];
 static u32 ring_limit = TRACE_RING_RECS;	/* records kept per ring */
 static u64 trace_seq;
 
+/* Transitional: numbers until tracecheck.py reads the names. */
+#define	TRACE_NAMES_PENDING_CHECKER	0
+
+enum trace_argfmt { TA_NUM, TA_SYM, TA_EXIT, TA_KIND };
+
+struct trace_arg {
+	const char *name;		/* NULL: not shown */
+	enum trace_argfmt fmt;
+};
+
+#define	TRACE_PROBE_DESC(id, fn, nm, a0, f0, a1, f1)			\
+	[TR_##id] = { fn, nm, { { a0, TA_##f0 }, { a1, TA_##f1 } } },
 static const struct {
 	const char *func;
 	const char *name;
-	const char *a0;			/* argument names; NULL = not shown */
-	const char *a1;
-	bool a0_sym;			/* a0 is a function: print its name */
+	struct trace_arg args[2];
 } probes[TR_NPROBES] = {
-	[TR_SAVECTX_ENTRY] = { "savectx", "entry", "nodes", NULL, false },
-	[TR_SAVECTX_RETURN] = { "savectx", "return", NULL, NULL, false },
-	[TR_RESTORECTX_ENTRY] = { "restorectx", "entry", "nodes", NULL, false },
-	[TR_RESTORECTX_RETURN] = { "restorectx", "return", NULL, NULL, false },
-	[TR_CTXOP_SAVE] = { "ctxop", "save", "hook", "op", true },
-	[TR_CTXOP_RESTORE] = { "ctxop", "restore", "hook", "op", true },
-	[TR_CTXOP_ATTACH] = { "ctxop_attach", "attach", "op", "thread", false },
-	[TR_CTXOP_DETACH] = { "ctxop_detach", "detach", "op", "thread", false },
-	[TR_FPU_SAVE] = { "fpu_save", "save", "area", NULL, false },
-	[TR_FPU_RESTORE] = { "fpu_restore", "restore", "area", NULL, false },
-	[TR_SWTCH] = { "swtch", "switch", "old", "new", false },
-	[TR_MIGRATE] = { "swtch", "migrate", "from", "to", false },
-	[TR_THREAD_CREATE] = { "thread", "create", "new", NULL, false },
-	[TR_THREAD_FREE] = { "thread", "free", "thread", NULL, false },
-	[TR_VM_RUN_ENTRY] = { "vm_run", "entry", "vcpu", NULL, false },
-	[TR_VM_RUN_EXIT] = { "vm_run", "return", "vcpu", "exit", false },
-	[TR_GUEST_FPU_SAVE] = { "save_guest_fpustate", "entry", "vcpu", NULL,
-	    false },
-	[TR_GUEST_FPU_RESTORE] = { "restore_guest_fpustate", "entry", "vcpu",
-	    NULL, false },
-	[TR_SVM_SAVECTX] = { "svm_savectx", "entry", "vcpu", "cpu", false },
-	[TR_SVM_RESTORECTX] = { "svm_restorectx", "entry", "vcpu", "cpu",
-	    false },
-	[TR_VMX_SAVECTX] = { "vmx_savectx", "entry", "vcpu", "cpu", false },
-	[TR_VMX_RESTORECTX] = { "vmx_restorectx", "entry", "vcpu", "cpu",
-	    false },
-	[TR_VMENTRY] = { "vmentry", "entry", "vcpu", "kind", false },
-	[TR_VMEXIT] = { "vmexit", "exit", "vcpu", "reason", false },
-	[TR_VMCS_CLEAR] = { "vmx", "vmclear", "vcpu", "cpu", false },
-	[TR_VMCS_LOAD] = { "vmx", "vmptrld", "vcpu", "cpu", false },
-	[TR_ASID_NEW] = { "svm", "new_asid", "vcpu", "asid", false },
+	TRACE_PROBES(TRACE_PROBE_DESC)
 };
 
 void
@@ -187,22 +168,34 @@ trace_dropped(void)
 }
 
 static void
-print_arg(const char *name, u64 v, bool sym)
+print_arg(const struct trace_arg *arg, u64 v)
 {
-	if (name == NULL)
+	static const char *const kinds[] = {
+		[TR_ENTRY_VMRUN] = "vmrun", [TR_ENTRY_VMLAUNCH] = "vmlaunch",
+		[TR_ENTRY_VMRESUME] = "vmresume",
+	};
+
+	if (arg->name == NULL)
 		return;
-	if (sym) {
+	if (arg->fmt == TA_SYM) {
 		uintptr_t off;
 		const char *n = ksym_lookup((uintptr_t)v, &off);
 		if (n != NULL && off == 0) {
-			kprintf(" %s=%s", name, n);
+			kprintf(" %s=%s", arg->name, n);
 			return;
 		}
+	} else if (arg->fmt == TA_EXIT && TRACE_NAMES_PENDING_CHECKER) {
+		kprintf(" %s=%s", arg->name, vm_exitcode_name(v));
+		return;
+	} else if (arg->fmt == TA_KIND && TRACE_NAMES_PENDING_CHECKER &&
+	    v < ARRAY_SIZE(kinds)) {
+		kprintf(" %s=%s", arg->name, kinds[v]);
+		return;
 	}
 	if (v < 0x10000)
-		kprintf(" %s=%lu", name, v);
+		kprintf(" %s=%lu", arg->name, v);
 	else
-		kprintf(" %s=0x%lx", name, v);
+		kprintf(" %s=0x%lx", arg->name, v);
 }
 
 /*
@@ -238,9 +231,8 @@ trace_dump(void)
 		    probes[r->tr_probe].name);
 		kprintf("%3u %6u %32s  %-8lu 0x%lx ", r->tr_cpu, r->tr_probe,
 		    fn, r->tr_seq, r->tr_thread);
-		print_arg(probes[r->tr_probe].a0, r->tr_a0,
-		    probes[r->tr_probe].a0_sym);
-		print_arg(probes[r->tr_probe].a1, r->tr_a1, false);
+		print_arg(&probes[r->tr_probe].args[0], r->tr_a0);
+		print_arg(&probes[r->tr_probe].args[1], r->tr_a1);
 		kprintf("\n");
 	}
 	kprintf("# trace end: dropped=%lu\n", trace_dropped());

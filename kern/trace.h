@@ -9,37 +9,60 @@
 
 #include "types.h"
 
+/*
+ * Every probe, declared once: X(ID, "function", "name", a0, how0, a1,
+ * how1), an argument's name (NULL: not shown) and how it prints: NUM (a
+ * number), SYM (a function, by name), EXIT (a vm_exitcode, by name) or
+ * KIND (a trace_entry_kind, by name). The enum and trace.c's table come
+ * from it.
+ */
+#define	TRACE_PROBES(X)							\
+	X(SAVECTX_ENTRY, "savectx", "entry", "nodes", NUM, NULL, NUM)	\
+	X(SAVECTX_RETURN, "savectx", "return", NULL, NUM, NULL, NUM)	\
+	X(RESTORECTX_ENTRY, "restorectx", "entry", "nodes", NUM, NULL, NUM) \
+	X(RESTORECTX_RETURN, "restorectx", "return", NULL, NUM, NULL, NUM) \
+	X(CTXOP_SAVE, "ctxop", "save", "hook", SYM, "op", NUM)		\
+	X(CTXOP_RESTORE, "ctxop", "restore", "hook", SYM, "op", NUM)	\
+	X(CTXOP_ATTACH, "ctxop_attach", "attach", "op", NUM,		\
+	    "thread", NUM)						\
+	X(CTXOP_DETACH, "ctxop_detach", "detach", "op", NUM,		\
+	    "thread", NUM)						\
+	X(FPU_SAVE, "fpu_save", "save", "area", NUM, NULL, NUM)		\
+	X(FPU_RESTORE, "fpu_restore", "restore", "area", NUM, NULL, NUM) \
+	X(SWTCH, "swtch", "switch", "old", NUM, "new", NUM)		\
+	X(MIGRATE, "swtch", "migrate", "from", NUM, "to", NUM)		\
+	X(THREAD_CREATE, "thread", "create", "new", NUM, NULL, NUM)	\
+	X(THREAD_FREE, "thread", "free", "thread", NUM, NULL, NUM)	\
+	X(VM_RUN_ENTRY, "vm_run", "entry", "vcpu", NUM, NULL, NUM)	\
+	X(VM_RUN_EXIT, "vm_run", "return", "vcpu", NUM, "exit", EXIT)	\
+	X(GUEST_FPU_SAVE, "save_guest_fpustate", "entry", "vcpu", NUM,	\
+	    NULL, NUM)							\
+	X(GUEST_FPU_RESTORE, "restore_guest_fpustate", "entry",		\
+	    "vcpu", NUM, NULL, NUM)					\
+	X(SVM_SAVECTX, "svm_savectx", "entry", "vcpu", NUM, "cpu", NUM)	\
+	X(SVM_RESTORECTX, "svm_restorectx", "entry", "vcpu", NUM,	\
+	    "cpu", NUM)							\
+	X(VMX_SAVECTX, "vmx_savectx", "entry", "vcpu", NUM, "cpu", NUM)	\
+	X(VMX_RESTORECTX, "vmx_restorectx", "entry", "vcpu", NUM,	\
+	    "cpu", NUM)							\
+	X(VMENTRY, "vmentry", "entry", "vcpu", NUM, "kind", KIND)	\
+	X(VMEXIT, "vmexit", "exit", "vcpu", NUM, "reason", EXIT)	\
+	X(VMCS_CLEAR, "vmx", "vmclear", "vcpu", NUM, "cpu", NUM)	\
+	X(VMCS_LOAD, "vmx", "vmptrld", "vcpu", NUM, "cpu", NUM)		\
+	X(ASID_NEW, "svm", "new_asid", "vcpu", NUM, "asid", NUM)
+
+#define	TRACE_PROBE_ENUM(id, fn, name, a0, f0, a1, f1)	TR_##id,
 typedef enum trace_probe {
 	TR_NONE = 0,
-	TR_SAVECTX_ENTRY,	/* a0 = nodes on the list */
-	TR_SAVECTX_RETURN,
-	TR_RESTORECTX_ENTRY,	/* a0 = nodes on the list */
-	TR_RESTORECTX_RETURN,
-	TR_CTXOP_SAVE,		/* a0 = hook function, a1 = ctxop */
-	TR_CTXOP_RESTORE,	/* a0 = hook function, a1 = ctxop */
-	TR_CTXOP_ATTACH,	/* a0 = ctxop, a1 = thread attached to */
-	TR_CTXOP_DETACH,	/* a0 = ctxop, a1 = thread detached from */
-	TR_FPU_SAVE,		/* a0 = area */
-	TR_FPU_RESTORE,		/* a0 = area */
-	TR_SWTCH,		/* a0 = old thread, a1 = new thread */
-	TR_MIGRATE,		/* a0 = from cpu, a1 = to cpu */
-	TR_THREAD_CREATE,	/* a0 = new thread */
-	TR_THREAD_FREE,		/* a0 = thread being freed */
-	TR_VM_RUN_ENTRY,	/* a0 = vcpu */
-	TR_VM_RUN_EXIT,		/* a0 = vcpu, a1 = vm_exitcode */
-	TR_GUEST_FPU_SAVE,	/* save_guest_fpustate: a0 = vcpu */
-	TR_GUEST_FPU_RESTORE,	/* restore_guest_fpustate: a0 = vcpu */
-	TR_SVM_SAVECTX,		/* a0 = vcpu, a1 = cpu */
-	TR_SVM_RESTORECTX,	/* a0 = vcpu, a1 = cpu */
-	TR_VMX_SAVECTX,		/* a0 = vcpu, a1 = cpu */
-	TR_VMX_RESTORECTX,	/* a0 = vcpu, a1 = cpu */
-	TR_VMENTRY,		/* VMRUN/VMLAUNCH/VMRESUME: a0 = vcpu, a1 = kind */
-	TR_VMEXIT,		/* a0 = vcpu, a1 = vm_exitcode */
-	TR_VMCS_CLEAR,		/* VMCLEAR: a0 = vcpu, a1 = cpu */
-	TR_VMCS_LOAD,		/* VMPTRLD: a0 = vcpu, a1 = cpu */
-	TR_ASID_NEW,		/* a0 = vcpu, a1 = new ASID/VPID */
+	TRACE_PROBES(TRACE_PROBE_ENUM)
 	TR_NPROBES
 } trace_probe_t;
+#undef TRACE_PROBE_ENUM
+
+/* TR_VMENTRY's kind: which instruction entered the guest. */
+enum trace_entry_kind {
+	TR_ENTRY_VMRUN, TR_ENTRY_VMLAUNCH, TR_ENTRY_VMRESUME
+};
 
 typedef struct trace_rec {
 	u64 tr_seq;		/* global order of writing */

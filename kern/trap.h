@@ -11,6 +11,37 @@ struct regs {
 	u64 rip, cs, rflags, rsp, ss;
 };
 
+/*
+ * intr.asm builds this frame (the stubs' pushes, regs_capture's stores at
+ * fixed offsets): a field moved here must fail the build.
+ */
+#define	REGS_OFF(f, off) _Static_assert(offsetof(struct regs, f) == (off), \
+    "struct regs." #f " at " #off " in intr.asm")
+REGS_OFF(r15, 0);
+REGS_OFF(r14, 8);
+REGS_OFF(r13, 16);
+REGS_OFF(r12, 24);
+REGS_OFF(r11, 32);
+REGS_OFF(r10, 40);
+REGS_OFF(r9, 48);
+REGS_OFF(r8, 56);
+REGS_OFF(rbp, 64);
+REGS_OFF(rdi, 72);
+REGS_OFF(rsi, 80);
+REGS_OFF(rdx, 88);
+REGS_OFF(rcx, 96);
+REGS_OFF(rbx, 104);
+REGS_OFF(rax, 112);
+REGS_OFF(vector, 120);
+REGS_OFF(err, 128);
+REGS_OFF(rip, 136);
+REGS_OFF(cs, 144);
+REGS_OFF(rflags, 152);
+REGS_OFF(rsp, 160);
+REGS_OFF(ss, 168);
+#undef REGS_OFF
+_Static_assert(sizeof (struct regs) == 176, "struct regs: intr.asm frame");
+
 #define	T_DIVIDE	0
 #define	T_NMI		2
 #define	T_BPT		3

@@ -261,9 +261,34 @@ ktest_run(const char *suites)
  * Run one KTEST_PANIC test. Reaching the end of it is the failure: the
  * misuse it commits was not caught.
  */
+/*
+ * panic_test=list: every KTEST_PANIC test with the text its panic must
+ * contain, one "# panic_test SUITE/NAME: TEXT" line each (the host builds
+ * its panic runs from this, as KUnit's kunit.action=list).
+ */
+static __noreturn void
+list_panic_tests(void)
+{
+	int n = 0;
+
+	kprintf("TAP version 13\n");
+	for (const ktest_t *t = __ktests_start; t < __ktests_end; t++) {
+		if (t->kt_panic == NULL)
+			continue;
+		kprintf("# panic_test %s/%s: %s\n", t->kt_suite, t->kt_name,
+		    t->kt_panic);
+		n++;
+	}
+	kprintf("# %d panic tests\n1..0\n", n);
+	kprintf("# bhyvelet: shutdown status=0\n");
+	kernel_shutdown(0);
+}
+
 void
 ktest_run_panic(const char *which)
 {
+	if (strcmp(which, "list") == 0)
+		list_panic_tests();
 	const ktest_t *t = find_test(which, true);
 
 	VERIFY(t != NULL, "ktest_run_panic: no panic test %s", which);

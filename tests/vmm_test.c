@@ -44,6 +44,7 @@ struct job {
 	u64 host_bad;		/* host FPU mismatches seen around vm_run */
 	char host_why[100];
 	u64 exits, switches_in_window, migrations_in_window;
+	u64 exits_by_code;	/* the per-exit counters, summed */
 	u64 preemptions;
 };
 
@@ -89,6 +90,8 @@ job_thread(void *arg)
 		check_host_fpu(NULL, j);
 	struct vcpu *v = j->vm->vm_vcpu[0];
 	j->exits = v->vc_stats[VMM_STAT_VMEXIT_TOTAL];
+	for (int c = 0; c < VM_EXIT_NCODES; c++)
+		j->exits_by_code += v->vc_stats[VMM_STAT_VMEXIT_NONE + c];
 	j->switches_in_window = v->vc_stats[VMM_STAT_SWITCH_IN_WINDOW];
 	j->migrations_in_window = v->vc_stats[VMM_STAT_MIGRATE_IN_WINDOW];
 	j->preemptions = curthread->t_npreempt - pre;
@@ -104,10 +107,14 @@ start_job(struct job *j)
 	return (thread_create(j->guest, job_thread, j, -1));
 }
 
+/* Every exit is counted once, under the code vm_run acted on. */
 static void
 run_job(struct job *j)
 {
 	thread_join(start_job(j));
+	KT_EXPECT(j->exits == j->exits_by_code, "%s: %lu exits but the "
+	    "per-exit counters sum to %lu", j->guest, j->exits,
+	    j->exits_by_code);
 }
 
 KTEST(vmm, hello_console)

@@ -31,20 +31,21 @@ u64 vmm_switch_in_window, vmm_migrate_in_window;
  * final save (invariant 8); the check in swtch() must catch it. */
 bool vmm_inject_detach_gap;
 
-#define	VMM_STAT_DESC(id, desc)	desc,
-#define	VMM_STAT_NAME(id, desc)	#id,
-const char *const vmm_stat_desc[VMM_NSTATS] = { VMM_STATS(VMM_STAT_DESC) };
-const char *const vmm_stat_name[VMM_NSTATS] = { VMM_STATS(VMM_STAT_NAME) };
+#define	VMM_STAT_EXIT_DESC(code, name, desc)	desc,
+#define	VMM_STAT_EXIT_NAME(code, name, desc)	"VMEXIT_" #code,
+#define	VMM_STAT_DESC(id, desc)			desc,
+#define	VMM_STAT_NAME(id, desc)			#id,
+const char *const vmm_stat_desc[VMM_NSTATS] = {
+	"exits not decoded", VM_EXITS(VMM_STAT_EXIT_DESC)
+	VMM_STATS(VMM_STAT_DESC)
+};
+const char *const vmm_stat_name[VMM_NSTATS] = {
+	"VMEXIT_NONE", VM_EXITS(VMM_STAT_EXIT_NAME) VMM_STATS(VMM_STAT_NAME)
+};
 
+#define	VM_EXIT_NAME(code, name, desc)	name,
 static const char *const exitcode_names[VM_EXIT_NCODES] = {
-	[VM_EXIT_NONE] = "none", [VM_EXIT_CPUID] = "cpuid",
-	[VM_EXIT_RDMSR] = "rdmsr", [VM_EXIT_WRMSR] = "wrmsr",
-	[VM_EXIT_HLT] = "hlt", [VM_EXIT_HYPERCALL] = "hypercall",
-	[VM_EXIT_XSETBV] = "xsetbv", [VM_EXIT_NPF] = "npf",
-	[VM_EXIT_INTR] = "intr", [VM_EXIT_HANDLED] = "handled",
-	[VM_EXIT_INOUT] = "inout",
-	[VM_EXIT_SHUTDOWN] = "shutdown", [VM_EXIT_OUTOFMAP] = "outofmap",
-	[VM_EXIT_VMFAIL] = "vmfail", [VM_EXIT_UNHANDLED] = "unhandled",
+	"none", VM_EXITS(VM_EXIT_NAME)
 };
 
 const char *
@@ -91,12 +92,16 @@ vmm_cpu_init(void)
  * (every component), and the guest's XCR0 is live only while its state
  * is: a guest XCR0 of x87 alone must not make XSAVE drop its XMM
  * registers, which SSE code can use whatever XCR0 says. Called with
- * preemption disabled: at the top of the run loop, or from
- * vmm_restorectx.
+ * preemption disabled (at the top of the run loop, or from
+ * vmm_restorectx) on a CPU that holds no guest's FPU; the save, on the
+ * CPU that holds this vCPU's.
  */
 void
 restore_guest_fpustate(struct vcpu *vcpu)
 {
+	VERIFY(kpreempt_disabled(), "restore_guest_fpustate: %s with "
+	    "preemption enabled", vcpu->vc_name);
+	ASSERT3P(CPU->cpu_guest_fpu, ==, NULL);
 	TRACE(TR_GUEST_FPU_RESTORE, vcpu, 0);
 	/*
 	 * Plain XSAVE for the host area: its first save may come right after
@@ -119,6 +124,9 @@ restore_guest_fpustate(struct vcpu *vcpu)
 void
 save_guest_fpustate(struct vcpu *vcpu)
 {
+	VERIFY(kpreempt_disabled(), "save_guest_fpustate: %s with "
+	    "preemption enabled", vcpu->vc_name);
+	ASSERT3P(CPU->cpu_guest_fpu, ==, vcpu);
 	TRACE(TR_GUEST_FPU_SAVE, vcpu, 0);
 	if (fpu_has_xsave) {
 		vcpu->vc_guest_xcr0 = fpu_xgetbv(0);
@@ -193,8 +201,7 @@ vm_create(const char *name, u64 memsize, int nvcpus)
 	strlcpy(vm->vm_name, name, sizeof (vm->vm_name));
 	vm->vm_memsize = memsize;
 	vm->vm_mem = page_alloc_contig(memsize / PAGESIZE, PAGESIZE, KM_SLEEP);
-	vm->vm_nested_root = page_alloc(KM_SLEEP);
-	mutex_init(&vm->vm_map_lock, "vm_map");
+	vmm_gpt_init(&vm->vm_gpt, vmm_ops->pte_ops);
 	vm->vm_nvcpus = nvcpus;
 	VERIFY(vmm_ops->vm_init(vm) == 0, "vm_create: backend vm_init");
 	for (int i = 0; i < nvcpus; i++) {
@@ -231,7 +238,7 @@ vm_destroy(struct vm *vm)
 		kmem_free(vcpu, sizeof (*vcpu));
 	}
 	vmm_ops->vm_cleanup(vm);
-	vmm_gpt_free(vm);
+	vmm_gpt_fini(&vm->vm_gpt);
 	page_free_contig(vm->vm_mem, vm->vm_memsize / PAGESIZE);
 	kmem_free(vm, sizeof (*vm));
 }
@@ -281,6 +288,12 @@ vcpu_kill(struct vcpu *vcpu, const char *fmt, ...)
 
 /* ---- in-kernel exit handling ---------------------------------------- */
 
+/*
+ * Each exit vm_run's loop can finish has a vm_handle_* function: true
+ * means go back into the guest, false return to the caller (the handler
+ * may turn the exit into another code, e.g. an NPF into OUTOFMAP).
+ */
+
 #define	MSR_SCRATCH	0x40000010
 
 static void
@@ -290,8 +303,8 @@ skip(struct vcpu *vcpu, const struct vm_exit *vme)
 		vm_setreg(vcpu, VM_REG_RIP, vme->rip + vme->inst_length);
 }
 
-static void
-emulate_cpuid(struct vcpu *vcpu)
+static bool
+vm_handle_cpuid(struct vcpu *vcpu, struct vm_exit *vme)
 {
 	u32 leaf = (u32)vm_getreg(vcpu, VM_REG_RAX);
 	u32 sub = (u32)vm_getreg(vcpu, VM_REG_RCX);
@@ -320,11 +333,14 @@ emulate_cpuid(struct vcpu *vcpu)
 	vm_setreg(vcpu, VM_REG_RBX, b);
 	vm_setreg(vcpu, VM_REG_RCX, c);
 	vm_setreg(vcpu, VM_REG_RDX, d);
+	skip(vcpu, vme);
+	return (true);
 }
 
-static void
-emulate_rdmsr(struct vcpu *vcpu, u32 msr)
+static bool
+vm_handle_rdmsr(struct vcpu *vcpu, struct vm_exit *vme)
 {
+	u32 msr = vme->u.msr.msr;
 	u64 v = 0;
 
 	if (msr == MSR_EFER)
@@ -333,15 +349,51 @@ emulate_rdmsr(struct vcpu *vcpu, u32 msr)
 		v = vcpu->vc_scratch_msr;
 	vm_setreg(vcpu, VM_REG_RAX, (u32)v);
 	vm_setreg(vcpu, VM_REG_RDX, v >> 32);
+	skip(vcpu, vme);
+	return (true);
 }
 
-static void
-emulate_wrmsr(struct vcpu *vcpu, u32 msr, u64 v)
+static bool
+vm_handle_wrmsr(struct vcpu *vcpu, struct vm_exit *vme)
 {
+	u32 msr = vme->u.msr.msr;
+
 	if (msr == MSR_EFER)
-		vm_setreg(vcpu, VM_REG_EFER, v);
+		vm_setreg(vcpu, VM_REG_EFER, vme->u.msr.value);
 	else if (msr == MSR_SCRATCH)
-		vcpu->vc_scratch_msr = v;
+		vcpu->vc_scratch_msr = vme->u.msr.value;
+	skip(vcpu, vme);
+	return (true);
+}
+
+/* No interrupts to wait for yet: a HLT just goes on. */
+static bool
+vm_handle_hlt(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	struct vm *vm = vcpu->vc_vm;
+
+	skip(vcpu, vme);
+	/* Tests: a migration inside the run window every N HLTs (this one
+	 * is counted after its handler, hence the + 1). */
+	if (vm->vm_migrate_every != 0 && ncpus > 1 &&
+	    (vcpu->vc_stats[VMM_STAT_VMEXIT_HLT] + 1) % vm->vm_migrate_every
+	    == 0) {
+		thread_bind((CPU->cpu_id + 1) % ncpus);
+		thread_bind(-1);
+	}
+	return (true);
+}
+
+/* Function 1 returns RBX + 1 (the guests' round-trip check). */
+static bool
+vm_handle_hypercall(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	u64 fn = vm_getreg(vcpu, VM_REG_RAX) & 0xffffffff;
+	u64 rbx = vm_getreg(vcpu, VM_REG_RBX);
+
+	vm_setreg(vcpu, VM_REG_RAX, fn == 1 ? (u32)(rbx + 1) : 0xffffffffUL);
+	skip(vcpu, vme);
+	return (true);
 }
 
 /* XCR0 rules (SDM 13.3): x87 always, AVX needs SSE, AVX-512 needs AVX. */
@@ -359,113 +411,110 @@ xcr0_valid(u64 v)
 	return (true);
 }
 
-/* true: handled, go back into the guest; false: return to the caller. */
 static bool
-handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
+vm_handle_xsetbv(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	u64 v = vme->u.xsetbv.xcr0;
+
+	if ((u32)vm_getreg(vcpu, VM_REG_RCX) != 0 || !xcr0_valid(v)) {
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "XSETBV of invalid XCR0 0x%lx (host allows 0x%lx); "
+		    "#GP injection is not implemented", v, fpu_xcr0);
+		vme->exitcode = VM_EXIT_UNHANDLED;
+		return (false);
+	}
+	kpreempt_disable();
+	vcpu->vc_guest_xcr0 = v;
+	if ((vcpu->vtc_status & VTCS_FPU_RESTORED) != 0)
+		fpu_xsetbv(v);
+	kpreempt_enable();
+	skip(vcpu, vme);
+	return (true);
+}
+
+/* A nested page fault: RAM is mapped on demand, anything else stops. */
+static bool
+vm_handle_npf(struct vcpu *vcpu, struct vm_exit *vme)
 {
 	struct vm *vm = vcpu->vc_vm;
+	u64 gpa = vme->u.npf.gpa;
 
-	switch (vme->exitcode) {
-	case VM_EXIT_CPUID:
-		vmm_stat_incr(vcpu, VMEXIT_CPUID);
-		emulate_cpuid(vcpu);
-		skip(vcpu, vme);
-		return (true);
-	case VM_EXIT_RDMSR:
-		vmm_stat_incr(vcpu, VMEXIT_RDMSR);
-		emulate_rdmsr(vcpu, vme->u.msr.msr);
-		skip(vcpu, vme);
-		return (true);
-	case VM_EXIT_WRMSR:
-		vmm_stat_incr(vcpu, VMEXIT_WRMSR);
-		emulate_wrmsr(vcpu, vme->u.msr.msr, vme->u.msr.value);
-		skip(vcpu, vme);
-		return (true);
-	case VM_EXIT_HLT:
-		/* No interrupts to wait for: a HLT just goes on. */
-		vmm_stat_incr(vcpu, VMEXIT_HLT);
-		skip(vcpu, vme);
-		if (vm->vm_migrate_every != 0 && ncpus > 1 &&
-		    vcpu->vc_stats[VMM_STAT_VMEXIT_HLT] % vm->vm_migrate_every
-		    == 0) {
-			/* Tests: a migration inside the run window. */
-			thread_bind((CPU->cpu_id + 1) % ncpus);
-			thread_bind(-1);
-		}
-		return (true);
-	case VM_EXIT_HYPERCALL: {
-		vmm_stat_incr(vcpu, VMEXIT_HYPERCALL);
-		u64 fn = vm_getreg(vcpu, VM_REG_RAX) & 0xffffffff;
-		u64 rbx = vm_getreg(vcpu, VM_REG_RBX);
-		vm_setreg(vcpu, VM_REG_RAX, fn == 1 ? (u32)(rbx + 1) :
-		    0xffffffffUL);
-		skip(vcpu, vme);
-		return (true);
-	}
-	case VM_EXIT_XSETBV: {
-		vmm_stat_incr(vcpu, VMEXIT_XSETBV);
-		u64 v = vme->u.xsetbv.xcr0;
-		if ((u32)vm_getreg(vcpu, VM_REG_RCX) != 0 || !xcr0_valid(v)) {
-			ksnprintf(vme->reason, sizeof (vme->reason),
-			    "XSETBV of invalid XCR0 0x%lx (host allows 0x%lx); "
-			    "#GP injection is not implemented", v, fpu_xcr0);
-			vme->exitcode = VM_EXIT_UNHANDLED;
-			return (false);
-		}
-		kpreempt_disable();
-		vcpu->vc_guest_xcr0 = v;
-		if ((vcpu->vtc_status & VTCS_FPU_RESTORED) != 0)
-			fpu_xsetbv(v);
-		kpreempt_enable();
-		skip(vcpu, vme);
-		return (true);
-	}
-	case VM_EXIT_NPF: {
-		vmm_stat_incr(vcpu, VMEXIT_NPF);
-		u64 gpa = vme->u.npf.gpa;
-		if (gpa < vm->vm_memsize) {
-			u64 page = P2ALIGN(gpa, PAGESIZE);
-			mutex_enter(&vm->vm_map_lock);
-			bool ok = vmm_gpt_map(vm, page, vm->vm_mem + page);
-			mutex_exit(&vm->vm_map_lock);
-			if (ok)
-				return (true);
-			vme->exitcode = VM_EXIT_UNHANDLED;
-			ksnprintf(vme->reason, sizeof (vme->reason),
-			    "out of host memory for nested page tables (gpa "
-			    "0x%lx)", gpa);
-			return (false);
-		}
+	if (gpa >= vm->vm_memsize) {
 		vme->exitcode = VM_EXIT_OUTOFMAP;
 		ksnprintf(vme->reason, sizeof (vme->reason),
 		    "guest touched gpa 0x%lx outside its %lu KiB of RAM "
 		    "(rip 0x%lx)", gpa, vm->vm_memsize >> 10, vme->rip);
-		vmm_stat_incr(vcpu, VMEXIT_OUTOFMAP);
 		return (false);
 	}
-	case VM_EXIT_INTR:
-		vmm_stat_incr(vcpu, VMEXIT_INTR);
+	u64 page = P2ALIGN(gpa, PAGESIZE);
+	mutex_enter(&vm->vm_gpt.gpt_lock);
+	bool ok = vmm_gpt_map(&vm->vm_gpt, page, vm->vm_mem + page);
+	mutex_exit(&vm->vm_gpt.gpt_lock);
+	if (ok)
 		return (true);
-	case VM_EXIT_HANDLED:
-		vmm_stat_incr(vcpu, VMEXIT_BACKEND);
-		return (true);
-	case VM_EXIT_INOUT:
-		vmm_stat_incr(vcpu, VMEXIT_INOUT);
-		skip(vcpu, vme);
-		if (vme->u.inout.in) {
-			vcpu->vc_pending_in = true;
-			vcpu->vc_pending_in_bytes = vme->u.inout.bytes;
-		}
+	vme->exitcode = VM_EXIT_UNHANDLED;
+	ksnprintf(vme->reason, sizeof (vme->reason),
+	    "out of host memory for nested page tables (gpa 0x%lx)", gpa);
+	return (false);
+}
+
+/* Port I/O goes to the caller's device model; an IN completes later. */
+static bool
+vm_handle_inout(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	skip(vcpu, vme);
+	if (vme->u.inout.in) {
+		vcpu->vc_pending_in = true;
+		vcpu->vc_pending_in_bytes = vme->u.inout.bytes;
+	}
+	return (false);
+}
+
+/*
+ * The backends' shared port I/O decode: the port, size and direction
+ * they read out of their exit information, and the guest's RAX for an
+ * OUT. String and REP forms are not emulated yet and stop the guest.
+ */
+void
+vm_exit_inout(struct vm_exit *vme, u16 port, u8 bytes, bool in, bool string,
+    u64 rax)
+{
+	VERIFY3U(bytes, <=, 4);
+	if (string) {
+		vme->exitcode = VM_EXIT_UNHANDLED;
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "string or REP port I/O (port 0x%x) is not emulated", port);
+		return;
+	}
+	vme->exitcode = VM_EXIT_INOUT;
+	vme->u.inout.port = port;
+	vme->u.inout.bytes = bytes;
+	vme->u.inout.in = in;
+	if (!in)
+		vme->u.inout.eax = (u32)(rax & (~0UL >> (64 - 8 * bytes)));
+}
+
+static bool
+handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	switch (vme->exitcode) {
+	case VM_EXIT_CPUID:	return (vm_handle_cpuid(vcpu, vme));
+	case VM_EXIT_RDMSR:	return (vm_handle_rdmsr(vcpu, vme));
+	case VM_EXIT_WRMSR:	return (vm_handle_wrmsr(vcpu, vme));
+	case VM_EXIT_HLT:	return (vm_handle_hlt(vcpu, vme));
+	case VM_EXIT_HYPERCALL:	return (vm_handle_hypercall(vcpu, vme));
+	case VM_EXIT_XSETBV:	return (vm_handle_xsetbv(vcpu, vme));
+	case VM_EXIT_NPF:	return (vm_handle_npf(vcpu, vme));
+	case VM_EXIT_INOUT:	return (vm_handle_inout(vcpu, vme));
+	case VM_EXIT_INTR:	return (true);	/* the host took it */
+	case VM_EXIT_HANDLED:	return (true);	/* the backend finished it */
+	case VM_EXIT_NONE:
+		vme->exitcode = VM_EXIT_UNHANDLED;
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "the %s backend decoded no exit code (hardware reason "
+		    "0x%lx)", vmm_ops->name, vme->hw_reason);
 		return (false);
-	case VM_EXIT_SHUTDOWN:
-		vmm_stat_incr(vcpu, VMEXIT_SHUTDOWN);
-		return (false);
-	case VM_EXIT_VMFAIL:
-		vmm_stat_incr(vcpu, VMEXIT_VMFAIL);
-		return (false);
-	default:
-		vmm_stat_incr(vcpu, VMEXIT_UNHANDLED);
-		return (false);
+	default:		return (false);	/* stops the vCPU */
 	}
 }
 
@@ -534,8 +583,10 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 		/* A preemption pending from the guest's time is taken here,
 		 * with the guest FPU still loaded: vmm_savectx saves it. */
 		kpreempt_enable();
+		bool resume = handle_exit(vcpu, vme);
 		vmm_stat_incr(vcpu, VMEXIT_TOTAL);
-		if (!handle_exit(vcpu, vme))
+		vmm_stat_exit(vcpu, vme->exitcode);
+		if (!resume)
 			break;
 	}
 

@@ -29,28 +29,6 @@ enum vm_reg {
 	VM_REG_CR4, VM_REG_EFER, VM_REG_LAST
 };
 
-/* Why vm_run() returned, or what the backend decoded (vm_exit.exitcode). */
-enum vm_exitcode {
-	VM_EXIT_NONE = 0,
-	/* handled in the kernel (vm_run loops) */
-	VM_EXIT_CPUID,
-	VM_EXIT_RDMSR,
-	VM_EXIT_WRMSR,
-	VM_EXIT_HLT,
-	VM_EXIT_HYPERCALL,
-	VM_EXIT_XSETBV,
-	VM_EXIT_NPF,		/* nested page fault: RAM is mapped on demand */
-	VM_EXIT_INTR,		/* a host interrupt */
-	VM_EXIT_HANDLED,	/* the backend finished it itself (VMX CR0) */
-	/* returned to the caller */
-	VM_EXIT_INOUT,		/* port I/O: the vCPU thread's device model */
-	VM_EXIT_SHUTDOWN,	/* triple fault */
-	VM_EXIT_OUTOFMAP,	/* guest touched memory outside its map */
-	VM_EXIT_VMFAIL,		/* entry failed its consistency checks */
-	VM_EXIT_UNHANDLED,	/* an exit we do not emulate */
-	VM_EXIT_NCODES
-};
-
 struct vm_exit {
 	enum vm_exitcode exitcode;
 	u64 rip;		/* of the exiting instruction */
@@ -85,6 +63,13 @@ struct vmm_pte_ops {
 	bool (*pte_present)(u64 pte);
 	paddr_t (*pte_addr)(u64 pte);
 };
+
+/* One nested page table: EPT or NPT by its pte_ops. */
+typedef struct vmm_gpt {
+	paddr_t gpt_root;			/* [c] PML4 */
+	const struct vmm_pte_ops *gpt_ops;	/* [c] */
+	kmutex_t gpt_lock;			/* guards the tables */
+} vmm_gpt_t;
 
 /* The backend table, after bhyve's struct vmm_ops. */
 struct vmm_ops {
@@ -148,8 +133,8 @@ struct vm {
 	char vm_name[VM_NAMELEN];	/* [c] */
 	paddr_t vm_mem;			/* [c] guest RAM: host-contiguous */
 	u64 vm_memsize;			/* [c] bytes; gpa 0 .. memsize */
-	paddr_t vm_nested_root;		/* [c] NPT/EPT PML4 */
-	kmutex_t vm_map_lock;		/* guards the nested tables */
+	vmm_gpt_t vm_gpt;		/* [c] root and format; the tables
+					   under vm_gpt.gpt_lock */
 	int vm_nvcpus;			/* [c] */
 	struct vcpu *vm_vcpu[VM_MAXCPU];/* [c] */
 	void *vm_backend;		/* [c] */
@@ -175,16 +160,18 @@ void vcpu_kill(struct vcpu *, const char *fmt, ...) __printflike(2, 3);
 /* The owning thread gives the vCPU up (before vm_destroy). */
 void vcpu_release(struct vcpu *);
 
-/* The nested page tables (vmm_gpt.c), shared by EPT and NPT. */
-bool vmm_gpt_map(struct vm *, u64 gpa, paddr_t hpa);
-paddr_t vmm_gpt_lookup(struct vm *, u64 gpa);
-void vmm_gpt_free(struct vm *);
+/* The nested page tables (vmm_gpt.c), shared by EPT and NPT. Map takes
+ * gpt_lock held. */
+void vmm_gpt_init(vmm_gpt_t *, const struct vmm_pte_ops *);
+bool vmm_gpt_map(vmm_gpt_t *, u64 gpa, paddr_t hpa);
+void vmm_gpt_fini(vmm_gpt_t *);
+/* The backends' shared port I/O decode (vmm.c). */
+void vm_exit_inout(struct vm_exit *, u16 port, u8 bytes, bool in,
+    bool string, u64 rax);
 
 /* The FPU halves of vmm_savectx/vmm_restorectx. */
 void save_guest_fpustate(struct vcpu *);
 void restore_guest_fpustate(struct vcpu *);
-
-const char *vm_exitcode_name(enum vm_exitcode);
 
 /* Counts over all VMs since boot (for tests and the monitor). */
 extern u64 vmm_total_attach, vmm_total_detach;

@@ -1,8 +1,9 @@
 /*
  * Nested page tables: one 4-level walker for EPT and NPT alike. Only the
- * entry format differs, and that comes from the backend's vmm_pte_ops
- * (as illumos's vmm_pte_ops). Guest RAM is mapped 4 KiB at a time, on
- * demand, from the nested page faults the guest takes.
+ * entry format differs, and that comes from the vmm_pte_ops the table was
+ * made with (as illumos's vmm_gpt.c with its vmm_pte_ops). A leaf: it
+ * knows a root, an entry format and a lock, not VMs. Guest RAM is mapped
+ * 4 KiB at a time, on demand, from the nested page faults the guest takes.
  */
 #include "vmm.h"
 #include "../pmem.h"
@@ -16,13 +17,24 @@ index_at(u64 gpa, int level)		/* level 3 = PML4 ... 0 = PT */
 	return ((int)((gpa >> (12 + 9 * level)) & 511));
 }
 
+void
+vmm_gpt_init(vmm_gpt_t *gpt, const struct vmm_pte_ops *ops)
+{
+	gpt->gpt_ops = ops;
+	gpt->gpt_root = page_alloc(KM_SLEEP);
+	mutex_init(&gpt->gpt_lock, "vmm_gpt");
+}
+
 /* Map the 4 KiB page at gpa to hpa; false if out of memory for tables. */
 bool
-vmm_gpt_map(struct vm *vm, u64 gpa, paddr_t hpa)
+vmm_gpt_map(vmm_gpt_t *gpt, u64 gpa, paddr_t hpa)
 {
-	const struct vmm_pte_ops *ops = vmm_ops->pte_ops;
-	u64 *table = phys_to_virt(vm->vm_nested_root);
+	const struct vmm_pte_ops *ops = gpt->gpt_ops;
+	u64 *table = phys_to_virt(gpt->gpt_root);
 
+	VERIFY(mutex_owned(&gpt->gpt_lock),
+	    "vmm_gpt_map: gpa 0x%lx without the table's lock", gpa);
+	ASSERT3U(gpa & PAGEOFFSET, ==, 0);
 	for (int level = GPT_LEVELS - 1; level > 0; level--) {
 		u64 *pte = &table[index_at(gpa, level)];
 		if (!ops->pte_present(*pte)) {
@@ -35,24 +47,6 @@ vmm_gpt_map(struct vm *vm, u64 gpa, paddr_t hpa)
 	}
 	table[index_at(gpa, 0)] = ops->pte_leaf(hpa);
 	return (true);
-}
-
-/* The host page behind gpa, or 0 if unmapped. */
-paddr_t
-vmm_gpt_lookup(struct vm *vm, u64 gpa)
-{
-	const struct vmm_pte_ops *ops = vmm_ops->pte_ops;
-	u64 *table = phys_to_virt(vm->vm_nested_root);
-
-	for (int level = GPT_LEVELS - 1; level >= 0; level--) {
-		u64 pte = table[index_at(gpa, level)];
-		if (!ops->pte_present(pte))
-			return (0);
-		if (level == 0)
-			return (ops->pte_addr(pte) | (gpa & PAGEOFFSET));
-		table = phys_to_virt(ops->pte_addr(pte));
-	}
-	return (0);
 }
 
 static void
@@ -70,10 +64,10 @@ free_level(const struct vmm_pte_ops *ops, paddr_t table_pa, int level)
 	page_free(table_pa);
 }
 
-/* Free every table, the root included (the RAM pages are the VM's). */
+/* Free every table, the root included (the pages mapped are not ours). */
 void
-vmm_gpt_free(struct vm *vm)
+vmm_gpt_fini(vmm_gpt_t *gpt)
 {
-	free_level(vmm_ops->pte_ops, vm->vm_nested_root, GPT_LEVELS - 1);
-	vm->vm_nested_root = 0;
+	free_level(gpt->gpt_ops, gpt->gpt_root, GPT_LEVELS - 1);
+	gpt->gpt_root = 0;
 }

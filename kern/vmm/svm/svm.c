@@ -153,7 +153,7 @@ svm_vcpu_init(struct vcpu *vcpu)
 	/* Host interrupts stay under the host's RFLAGS.IF: they exit. */
 	*vmcb64(sv, VMCB_VINTR) = VINTR_MASKING;
 	*vmcb64(sv, VMCB_NP_ENABLE) = 1;
-	*vmcb64(sv, VMCB_N_CR3) = vcpu->vc_vm->vm_nested_root;
+	*vmcb64(sv, VMCB_N_CR3) = vcpu->vc_vm->vm_gpt.gpt_root;
 	*vmcb64(sv, VMCB_G_PAT) = 0x0007040600070406UL;
 
 	set_seg(sv, VMCB_CS, 0, 0x9b, 0xffff, 0);
@@ -224,7 +224,7 @@ svm_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 
 	*(u8 *)(sv->sv_vmcb + VMCB_TLB_CONTROL) = svm_pick_asid(vcpu, sv);
 	*vmcb32(sv, VMCB_CLEAN) = svm_has_clean ? sv->sv_clean : 0;
-	TRACE(TR_VMENTRY, vcpu, 0);
+	TRACE(TR_VMENTRY, vcpu, TR_ENTRY_VMRUN);
 	__asm__ __volatile__("clgi; sti" ::: "memory");
 	svm_run(&sv->sv_gregs, sv->sv_vmcb_pa, sc->sc_host_save);
 	__asm__ __volatile__("cli; stgi" ::: "memory");

@@ -11,6 +11,25 @@ struct svm_gregs {
 	u64 r8, r9, r10, r11, r12, r13, r14, r15;
 };
 
+/* svm_run.asm's G_* offsets: a field moved here must fail the build. */
+#define	SVM_G_OFF(f, off) _Static_assert(offsetof(struct svm_gregs, f) == (off), \
+    "svm_gregs." #f ": G_* in svm_run.asm")
+SVM_G_OFF(rbx, 0);
+SVM_G_OFF(rcx, 8);
+SVM_G_OFF(rdx, 16);
+SVM_G_OFF(rsi, 24);
+SVM_G_OFF(rdi, 32);
+SVM_G_OFF(rbp, 40);
+SVM_G_OFF(r8, 48);
+SVM_G_OFF(r9, 56);
+SVM_G_OFF(r10, 64);
+SVM_G_OFF(r11, 72);
+SVM_G_OFF(r12, 80);
+SVM_G_OFF(r13, 88);
+SVM_G_OFF(r14, 96);
+SVM_G_OFF(r15, 104);
+#undef SVM_G_OFF
+
 struct svm_vcpu {
 	paddr_t sv_vmcb_pa;		/* [c] */
 	u8 *sv_vmcb;			/* [c] direct-map view */

@@ -17,28 +17,16 @@ length(struct svm_vcpu *sv, u64 rip, u32 fixed)
 	return (fixed);
 }
 
+/* IOIO's EXITINFO1 (APM vol. 2, 15.10.2); EXITINFO2 is the next RIP. */
 static void
 decode_ioio(struct svm_vcpu *sv, struct vm_exit *vme, u64 info1, u64 info2)
 {
 	u32 sz = (u32)(info1 >> IOIO_SZ_SHIFT) & 7;	/* SZ8, SZ16, SZ32 */
 
-	if ((info1 & (IOIO_STR | IOIO_REP)) != 0) {
-		vme->exitcode = VM_EXIT_UNHANDLED;
-		ksnprintf(vme->reason, sizeof (vme->reason),
-		    "string or REP port I/O (port 0x%lx) is not emulated",
-		    info1 >> 16);
-		return;
-	}
-	vme->exitcode = VM_EXIT_INOUT;
-	vme->u.inout.port = (u16)(info1 >> 16);
-	vme->u.inout.in = (info1 & IOIO_IN) != 0;
-	vme->u.inout.bytes = sz == 4 ? 4 : (sz == 2 ? 2 : 1);
-	vme->inst_length = (u32)(info2 - vme->rip);	/* EXITINFO2 = next rip */
-	if (!vme->u.inout.in) {
-		u64 mask = vme->u.inout.bytes == 4 ? 0xffffffffUL :
-		    (vme->u.inout.bytes == 2 ? 0xffffUL : 0xffUL);
-		vme->u.inout.eax = (u32)(*vmcb64(sv, VMCB_RAX) & mask);
-	}
+	vm_exit_inout(vme, (u16)(info1 >> 16), sz == 4 ? 4 : (sz == 2 ? 2 : 1),
+	    (info1 & IOIO_IN) != 0, (info1 & (IOIO_STR | IOIO_REP)) != 0,
+	    *vmcb64(sv, VMCB_RAX));
+	vme->inst_length = (u32)(info2 - vme->rip);
 }
 
 void

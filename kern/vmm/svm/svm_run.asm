@@ -18,7 +18,8 @@
 bits 64
 section .text
 
-; struct svm_gregs in kern/vmm/svm/svm.c: the guest GPRs VMRUN leaves alone.
+; struct svm_gregs in kern/vmm/svm/svm.h (offsets checked there): the guest
+; GPRs VMRUN leaves alone.
 G_RBX	equ 0
 G_RCX	equ 8
 G_RDX	equ 16

@@ -301,7 +301,7 @@ vmx_load(struct vcpu *vcpu)
 	 */
 	struct vmx_vm *xm = vcpu->vc_vm->vm_backend;
 	if ((xm->vm_ept_cpus & (1UL << cpu)) == 0) {
-		invept_single(vcpu->vc_vm->vm_nested_root | EPTP_WB_4LEVEL);
+		invept_single(vcpu->vc_vm->vm_gpt.gpt_root | EPTP_WB_4LEVEL);
 		__atomic_or_fetch(&xm->vm_ept_cpus, 1UL << cpu,
 		    __ATOMIC_SEQ_CST);
 	}
@@ -361,7 +361,7 @@ write_guest_reset(struct vcpu *vcpu)
 	vmwrite_raw(VMCS_IO_BITMAP_A, xm->vm_iobitmaps);
 	vmwrite_raw(VMCS_IO_BITMAP_B, xm->vm_iobitmaps + PAGESIZE);
 	vmwrite_raw(VMCS_MSR_BITMAP, xm->vm_msrbitmap);
-	vmwrite_raw(VMCS_EPTP, vcpu->vc_vm->vm_nested_root | EPTP_WB_4LEVEL);
+	vmwrite_raw(VMCS_EPTP, vcpu->vc_vm->vm_gpt.gpt_root | EPTP_WB_4LEVEL);
 	vmwrite_raw(VMCS_VPID, vx->vx_vpid);
 	vmwrite_raw(VMCS_LINK_POINTER, ~0UL);
 	/* CR0.NE and CR4.VMXE are ours (fixed bits); PG changes exit so we
@@ -456,7 +456,8 @@ vmx_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 
 	if (vx->vx_vmcs_cpu != CPU->cpu_id)
 		vmx_load(vcpu);		/* the first entry of this vm_run */
-	TRACE(TR_VMENTRY, vcpu, vx->vx_launched ? 2 : 1);
+	TRACE(TR_VMENTRY, vcpu, vx->vx_launched ? TR_ENTRY_VMRESUME :
+	    TR_ENTRY_VMLAUNCH);
 	int rc = vmx_run(&vx->vx_gregs, vx->vx_launched);
 	if (rc != 0) {
 		u64 err = rc == 2 ? vmread_raw(VMCS_INSTRUCTION_ERROR) : 0;

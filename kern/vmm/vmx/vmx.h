@@ -12,6 +12,28 @@ struct vmx_gregs {
 	u64 cr2;
 };
 
+/* vmx_run.asm's G_* offsets: a field moved here must fail the build. */
+#define	VMX_G_OFF(f, off) _Static_assert(offsetof(struct vmx_gregs, f) == (off), \
+    "vmx_gregs." #f ": G_* in vmx_run.asm")
+VMX_G_OFF(rax, 0);
+VMX_G_OFF(rbx, 8);
+VMX_G_OFF(rcx, 16);
+VMX_G_OFF(rdx, 24);
+VMX_G_OFF(rsi, 32);
+VMX_G_OFF(rdi, 40);
+VMX_G_OFF(rbp, 48);
+VMX_G_OFF(r8, 56);
+VMX_G_OFF(r9, 64);
+VMX_G_OFF(r10, 72);
+VMX_G_OFF(r11, 80);
+VMX_G_OFF(r12, 88);
+VMX_G_OFF(r13, 96);
+VMX_G_OFF(r14, 104);
+VMX_G_OFF(r15, 112);
+VMX_G_OFF(cr2, 120);
+#undef VMX_G_OFF
+_Static_assert(VMCS_HOST_RSP == 0x6c14, "VMCS_HOST_RSP in vmx_run.asm");
+
 struct vmx_vcpu {
 	paddr_t vx_vmcs_pa;		/* [c] */
 	u16 vx_vpid;			/* [c] */

@@ -84,27 +84,15 @@ cr_access(struct vcpu *vcpu, struct vm_exit *vme, u64 qual)
 	return (true);
 }
 
+/* The I/O exit qualification (SDM vol. 3, table 28-5). */
 static void
 decode_io(struct vcpu *vcpu, struct vm_exit *vme, u64 qual)
 {
 	struct vmx_vcpu *vx = vcpu->vc_backend;
 
-	if ((qual & ((1U << 4) | (1U << 5))) != 0) {
-		vme->exitcode = VM_EXIT_UNHANDLED;
-		ksnprintf(vme->reason, sizeof (vme->reason),
-		    "string or REP port I/O (port 0x%lx) is not emulated",
-		    qual >> 16);
-		return;
-	}
-	vme->exitcode = VM_EXIT_INOUT;
-	vme->u.inout.port = (u16)(qual >> 16);
-	vme->u.inout.bytes = (u8)((qual & 7) + 1);
-	vme->u.inout.in = (qual & (1U << 3)) != 0;
-	if (!vme->u.inout.in) {
-		u64 mask = vme->u.inout.bytes == 4 ? 0xffffffffUL :
-		    (vme->u.inout.bytes == 2 ? 0xffffUL : 0xffUL);
-		vme->u.inout.eax = (u32)(vx->vx_gregs.rax & mask);
-	}
+	vm_exit_inout(vme, (u16)(qual >> 16), (u8)((qual & 7) + 1),
+	    (qual & (1U << 3)) != 0, (qual & ((1U << 4) | (1U << 5))) != 0,
+	    vx->vx_gregs.rax);
 }
 
 static const char *

@@ -17,6 +17,7 @@
 bits 64
 section .text
 
+; struct vmx_gregs in kern/vmm/vmx/vmx.h (offsets checked there).
 G_RAX	equ 0
 G_RBX	equ 8
 G_RCX	equ 16

@@ -1,0 +1,42 @@
+/*
+ * Every exit vm_run() knows, declared once (as NOVA and bhyve keep one
+ * list): X(CODE, "name", "what its counter counts"). The enum
+ * vm_exitcode, vm_exitcode_name() and one per-vCPU counter per exit
+ * (VMM_STAT_VMEXIT_<CODE>, vmm_stat.h) are generated from it, and trace
+ * dumps print the names, so nothing outside this list knows the numbers.
+ *
+ * The first group is finished inside vm_run's loop, the second makes
+ * vm_run return to its caller. OUTOFMAP is not a hardware exit: vm_run
+ * turns an NPF outside guest RAM into it.
+ */
+#ifndef _KERN_VMM_VMM_EXIT_H
+#define _KERN_VMM_VMM_EXIT_H
+
+#define	VM_EXITS(X)							\
+	X(CPUID,	"cpuid",	"CPUID exits")			\
+	X(RDMSR,	"rdmsr",	"RDMSR exits")			\
+	X(WRMSR,	"wrmsr",	"WRMSR exits")			\
+	X(HLT,		"hlt",		"HLT exits")			\
+	X(HYPERCALL,	"hypercall",	"VMMCALL/VMCALL exits")		\
+	X(XSETBV,	"xsetbv",	"XSETBV exits")			\
+	X(NPF,		"npf",		"nested page faults on RAM (mapped on demand)") \
+	X(INTR,		"intr",		"host interrupts while in the guest") \
+	X(HANDLED,	"handled",	"exits the backend finished (VMX CR0/CR4)") \
+	X(INOUT,	"inout",	"port I/O exits to the device model") \
+	X(SHUTDOWN,	"shutdown",	"triple faults (and double faults)") \
+	X(OUTOFMAP,	"outofmap",	"accesses outside the guest's RAM") \
+	X(VMFAIL,	"vmfail",	"failed guest entries")		\
+	X(UNHANDLED,	"unhandled",	"exits not emulated")
+
+/* Why vm_run() returned, or what the backend decoded (vm_exit.exitcode). */
+#define	VM_EXIT_ENUM(code, name, desc)	VM_EXIT_##code,
+enum vm_exitcode {
+	VM_EXIT_NONE = 0,		/* not decoded (a backend bug) */
+	VM_EXITS(VM_EXIT_ENUM)
+	VM_EXIT_NCODES
+};
+#undef VM_EXIT_ENUM
+
+const char *vm_exitcode_name(enum vm_exitcode);
+
+#endif
