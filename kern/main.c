@@ -32,6 +32,7 @@
 #include "ctx/ctxop.h"
 #include "vmm/vmm.h"
 #include "vmm/vmm_dev.h"
+#include "tunable.h"
 #include "../tests/ktest.h"
 #include "../tests/kbench.h"
 
@@ -177,6 +178,7 @@ parse_cmdline(void)
 		first = false;
 		*eq = '\0';
 		const char *val = eq + 1;
+		const ktunable_t *tu;
 		if (strcmp(tok, "suite") == 0) {
 			strlcpy(opt_suite, val, sizeof (opt_suite));
 		} else if (strcmp(tok, "hz") == 0) {
@@ -205,10 +207,6 @@ parse_cmdline(void)
 		} else if (strcmp(tok, "guest_param") == 0) {
 			if (!parse_u32(val, &opt_guest_param))
 				bail("bad value for guest_param: '%s'", val);
-		} else if (strcmp(tok, "ctx_legacy_restore") == 0) {
-			ctx_legacy_restore = strcmp(val, "0") != 0;
-		} else if (strcmp(tok, "ctx_validate") == 0) {
-			ctx_validate = strcmp(val, "0") != 0;
 		} else if (strcmp(tok, "platform") == 0) {
 			strlcpy(opt_platform, val, sizeof (opt_platform));
 		} else if (strcmp(tok, "test_panic") == 0) {
@@ -216,6 +214,11 @@ parse_cmdline(void)
 				bail("bad value for test_panic: '%s' (1 or "
 				    "pagefault)", val);
 			strlcpy(opt_test_panic, val, sizeof (opt_test_panic));
+		} else if ((tu = ktunable_find(tok)) != NULL) {
+			if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
+				bail("bad value for a switch: '%s' (0 or 1)",
+				    val);
+			*tu->tu_var = strcmp(val, "1") == 0;
 		} else {
 			bail("unknown switch '%s'", tok);
 		}
@@ -259,8 +262,7 @@ main_thread(void *arg __unused)
 	    (pmem_pages_total() - pmem_pages_used()) >> 8, hz, opt_platform);
 	if (opt_test_panic[0] != '\0')
 		test_panic_outer();
-	if (ctx_legacy_restore)
-		kprintf("# ctx_legacy_restore=1: restorectx walks newest first\n");
+	ktunable_list_set();
 	if (opt_panic_test[0] != '\0')
 		ktest_run_panic(opt_panic_test);	/* shuts down */
 	if (opt_bench[0] != '\0')

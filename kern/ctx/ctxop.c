@@ -17,12 +17,15 @@
 #include "../trace.h"
 #include "../apic.h"
 #include "../x86.h"
+#include "../tunable.h"
 
-bool ctx_legacy_restore;
-bool ctx_validate;
-
-/* Fault injection for tests: attach without kpreempt_disable, slowly. */
-bool ctx_inject_unsafe_edit;
+/* Switches (tunable.h): the tests turn these on to show a check catches
+ * the bug, or to check more. */
+KTUNABLE_CMDLINE(ctx_legacy_restore, "restorectx walks newest first, as "
+    "illumos did before bug 12477 (the tests must catch it)");
+KTUNABLE_CMDLINE(ctx_validate, "check every ctxop ring at every switch");
+KTUNABLE_TEST(ctx_inject_unsafe_edit, "ctxop_attach links the node without "
+    "kpreempt_disable, slowly (the ring check must catch it)");
 
 struct ctxop *
 ctxop_allocate(const struct ctxop_template *ct, void *arg)

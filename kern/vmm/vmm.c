@@ -22,14 +22,16 @@
 #include "../console.h"
 #include "../trace.h"
 #include "../x86.h"
+#include "../tunable.h"
 
 const struct vmm_ops *vmm_ops;
 u64 vmm_total_attach, vmm_total_detach;
 u64 vmm_switch_in_window, vmm_migrate_in_window;
 
-/* Fault injection for tests: let a switch fall between detach and the
- * final save (invariant 8); the check in swtch() must catch it. */
-bool vmm_inject_detach_gap;
+/* Switches (tunable.h). Per VM, tests also set vm_migrate_every (move
+ * the vCPU thread every N HLTs) and call the backend's corrupt_state. */
+KTUNABLE_TEST(vmm_inject_detach_gap, "vm_run lets a switch fall between "
+    "detach and the final save (the check in swtch() must catch it)");
 
 #define	VMM_STAT_EXIT_DESC(code, name, desc)	desc,
 #define	VMM_STAT_EXIT_NAME(code, name, desc)	"VMEXIT_" #code,
@@ -227,10 +229,12 @@ vm_destroy(struct vm *vm)
 {
 	for (int i = 0; i < vm->vm_nvcpus; i++) {
 		struct vcpu *vcpu = vm->vm_vcpu[i];
-		VERIFY(vcpu->vc_thread == NULL && vcpu->vc_owner == NULL,
+		/* Claim the vCPU as vm_run does, so that a first vm_run
+		 * racing with us finds it owned instead of freed. */
+		kthread_t *owner = atomic_cas(&vcpu->vc_owner, NULL, curthread);
+		VERIFY(owner == NULL && vcpu->vc_thread == NULL,
 		    "vm_destroy: %s is inside vm_run (owned by %s)",
-		    vcpu->vc_name, vcpu->vc_owner != NULL ?
-		    vcpu->vc_owner->t_name : "?");
+		    vcpu->vc_name, owner != NULL ? owner->t_name : "?");
 		vmm_ops->vcpu_cleanup(vcpu);
 		ctxop_free(vcpu->vc_ctxop);
 		fpu_area_fini(&vcpu->vc_guest_fpu);
