@@ -509,7 +509,7 @@ verify:
         call    puthex64
         PUTS64  msg_close
         mov     eax, ebp
-        mov     dx, PORT_EXIT
+        mov     dx, PORT_VERDICT
         out     dx, eax
 .park:  hlt
         jmp     .park

@@ -216,7 +216,7 @@ fail:
         call    puthex64
         PUTS64  msg_close
         mov     eax, r13d
-        mov     dx, PORT_EXIT
+        mov     dx, PORT_VERDICT
         out     dx, eax
 .park:  hlt
         jmp     .park

@@ -13,6 +13,7 @@
  * leaving; the rest (port I/O, shutdown, failures) return to the caller.
  */
 #include "vmm.h"
+#include "vmm_dev.h"
 #include "../ctx/ctxop.h"
 #include "../thread.h"
 #include "../cpu.h"
@@ -298,8 +299,6 @@ vcpu_kill(struct vcpu *vcpu, const char *fmt, ...)
  * may turn the exit into another code, e.g. an NPF into OUTOFMAP).
  */
 
-#define	MSR_SCRATCH	0x40000010
-
 static void
 skip(struct vcpu *vcpu, const struct vm_exit *vme)
 {
@@ -388,14 +387,14 @@ vm_handle_hlt(struct vcpu *vcpu, struct vm_exit *vme)
 	return (true);
 }
 
-/* Function 1 returns RBX + 1 (the guests' round-trip check). */
+/* HC_ECHO returns RBX + 1 (the guests' round-trip check). */
 static bool
 vm_handle_hypercall(struct vcpu *vcpu, struct vm_exit *vme)
 {
 	u64 fn = vm_getreg(vcpu, VM_REG_RAX) & 0xffffffff;
 	u64 rbx = vm_getreg(vcpu, VM_REG_RBX);
 
-	vm_setreg(vcpu, VM_REG_RAX, fn == 1 ? (u32)(rbx + 1) : 0xffffffffUL);
+	vm_setreg(vcpu, VM_REG_RAX, fn == HC_ECHO ? (u32)(rbx + 1) : 0xffffffffUL);
 	skip(vcpu, vme);
 	return (true);
 }

@@ -7,12 +7,6 @@
 #include "../thread.h"
 #include "../cpu.h"
 
-#define	COM1		0x3f8
-#define	PORT_VERDICT	0x4f0
-#define	PORT_REPORT	0x4f4
-#define	PORT_PARAM	0x4f8
-#define	PORT_MEMSIZE	0x4fc
-
 static void
 console_char(struct vcpu *vcpu, struct vcpu_result *r, char c)
 {
@@ -43,13 +37,13 @@ port_io(struct vcpu *vcpu, struct vcpu_result *r, struct vm_exit *vme)
 	r->inouts++;
 	if (vme->u.inout.in) {
 		switch (port) {
-		case COM1 + 5:			/* LSR: transmitter empty */
+		case COM1_LSR:			/* transmitter empty */
 			vme->u.inout.eax = 0x60;
 			break;
 		case PORT_PARAM:
 			vme->u.inout.eax = vcpu->vc_vm->vm_param;
 			break;
-		case PORT_MEMSIZE:
+		case PORT_RAMSIZE:
 			vme->u.inout.eax = (u32)vcpu->vc_vm->vm_memsize;
 			break;
 		default:

@@ -15,6 +15,16 @@
 
 #include "vmm.h"
 
+/* The guest ABI, by the same names as guest/common.inc uses. */
+#define	COM1		0x3f8		/* UART THR */
+#define	COM1_LSR	0x3fd		/* UART LSR (bit 5: THR empty) */
+#define	PORT_VERDICT	0x4f0		/* out eax: end the guest (0 = pass) */
+#define	PORT_REPORT	0x4f4		/* out eax: log a value */
+#define	PORT_PARAM	0x4f8		/* in eax: the VM's parameter */
+#define	PORT_RAMSIZE	0x4fc		/* in eax: guest RAM in bytes */
+#define	HC_ECHO		1		/* hypercall: eax=1, ebx=v -> v + 1 */
+#define	MSR_SCRATCH	0x40000010	/* a per-vCPU 64-bit scratch MSR */
+
 struct vcpu_result {
 	bool done;		/* the guest wrote its verdict */
 	u32 verdict;
