@@ -91,12 +91,6 @@ backtrace_walk(uintptr_t fp, int first, int max)
 	}
 }
 
-void
-backtrace_from(uintptr_t fp, int max)
-{
-	backtrace_walk(fp, 0, max);
-}
-
 __noreturn void
 kernel_shutdown(int status)
 {

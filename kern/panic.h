@@ -12,8 +12,6 @@ struct regs;
 __noreturn void panic(const char *fmt, ...) __printflike(1, 2);
 __noreturn void panic_regs(const struct regs *, const char *fmt, ...)
     __printflike(2, 3);
-/* Print a backtrace starting at the frame pointer fp. */
-void backtrace_from(uintptr_t fp, int max);
 /* Symbolize a kernel text address: returns the name and sets *off. */
 const char *ksym_lookup(uintptr_t addr, uintptr_t *off);
 /* Address of a function by name, 0 if unknown. */

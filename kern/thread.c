@@ -629,16 +629,3 @@ sched_cpu_start(cpu_t *cp)
 	intr_enable();
 	idle_loop(cp);
 }
-
-void
-thread_dump(kthread_t *t)
-{
-	static const char *const states[] = { "free", "run", "onproc",
-	    "sleep", "zomb" };
-
-	kprintf("thread %lu %s: %s cpu%d bound=%d preempt=%d switches=%lu "
-	    "preemptions=%lu migrations=%lu\n", t->t_id, t->t_name,
-	    states[t->t_state], t->t_cpu != NULL ? t->t_cpu->cpu_id : -1,
-	    t->t_bound, t->t_preempt, t->t_nswitch, t->t_npreempt,
-	    t->t_nmigrate);
-}

@@ -92,7 +92,6 @@ void thread_yield(void);
 void thread_bind(int cpu);
 /* Sleep for at least ticks clock ticks. */
 void delay(u64 ticks);
-void thread_dump(kthread_t *);
 size_t thread_count(void);
 
 void kpreempt_disable(void);

@@ -60,8 +60,8 @@ trace_init(void)
 	}
 }
 
-static void
-record(kthread_t *t, trace_probe_t p, u64 a0, u64 a1)
+void
+trace_rec(trace_probe_t p, u64 a0, u64 a1)
 {
 	bool s = intr_save();
 	cpu_t *cp = CPU;
@@ -81,7 +81,7 @@ record(kthread_t *t, trace_probe_t p, u64 a0, u64 a1)
 		trace_rec_t *rec = &r->tr_recs[r->tr_count];
 		rec->tr_seq = seq;
 		rec->tr_time = gethrtime();
-		rec->tr_thread = (u64)(uintptr_t)t;
+		rec->tr_thread = (u64)(uintptr_t)curthread;
 		rec->tr_a0 = a0;
 		rec->tr_a1 = a1;
 		rec->tr_cpu = (u16)cp->cpu_id;
@@ -92,19 +92,6 @@ record(kthread_t *t, trace_probe_t p, u64 a0, u64 a1)
 	barrier();
 	r->tr_busy = 0;
 	intr_restore(s);
-}
-
-void
-trace_rec(trace_probe_t p, u64 a0, u64 a1)
-{
-	record(curthread, p, a0, a1);
-}
-
-/* For records about a thread other than the one running (migration). */
-void
-trace_rec_thread(kthread_t *t, trace_probe_t p, u64 a0, u64 a1)
-{
-	record(t, p, a0, a1);
 }
 
 /* Stop writers and wait for the ones in flight. */

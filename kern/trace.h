@@ -78,18 +78,12 @@ extern volatile bool trace_on;		/* off: probes cost one load */
 
 void trace_init(void);			/* after kmem_init */
 void trace_rec(trace_probe_t, u64 a0, u64 a1);
-struct kthread;
-void trace_rec_thread(struct kthread *, trace_probe_t, u64 a0, u64 a1);
 void trace_reset(void);			/* empty all rings, zero drop counts */
 void trace_dump(void);			/* print and empty the rings */
 u64 trace_dropped(void);
 u64 trace_count(trace_probe_t);		/* records of a probe now */
 void trace_set_limit(u32 records_per_ring);	/* 0: the whole ring */
 
-#define	TRACE_T(t, p, a0, a1) do {					\
-	if (unlikely(trace_on))						\
-		trace_rec_thread((t), (p), (u64)(a0), (u64)(a1));	\
-} while (0)
 #define	TRACE(p, a0, a1) do {						\
 	if (unlikely(trace_on))						\
 		trace_rec((p), (u64)(a0), (u64)(a1));			\

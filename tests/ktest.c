@@ -61,12 +61,6 @@ ktest_fail(const char *file, int line, const char *fmt, ...)
 		kprintf("# also: %s (%s:%d)\n", msg, file, line);
 }
 
-bool
-ktest_failed(void)
-{
-	return (cur_failed);
-}
-
 void
 ktest_skip(const char *reason)
 {

@@ -40,7 +40,6 @@ typedef struct ktest {
 /* Record a failure (the first reason is printed); the test goes on. */
 void ktest_fail(const char *file, int line, const char *fmt, ...)
     __printflike(3, 4);
-bool ktest_failed(void);
 /* Mark the running test skipped (e.g. a CPU feature is missing). */
 void ktest_skip(const char *reason);
 /* A "# ..." diagnostic line in the TAP stream. */
