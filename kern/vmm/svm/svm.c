@@ -206,10 +206,18 @@ svm_pick_asid(struct vcpu *vcpu, struct svm_vcpu *sv)
 		sc->sc_asid_next = 1;
 		flush = TLB_FLUSH_ALL;
 	}
+	/*
+	 * New to this CPU: whatever it cached of this VMCB (if anything)
+	 * may be older than the VMCB, so every clean bit goes. A new
+	 * generation on the same CPU changes the ASID only.
+	 */
+	if (sv->sv_asid_cpu != cp->cpu_id)
+		sv->sv_clean = 0;
+	else
+		sv->sv_clean &= ~VMCB_CLEAN_ASID;
 	sv->sv_asid = sc->sc_asid_next++;
 	sv->sv_asid_gen = sc->sc_asid_gen;
 	sv->sv_asid_cpu = cp->cpu_id;
-	sv->sv_clean = 0;
 	*vmcb32(sv, VMCB_ASID) = sv->sv_asid;
 	vmm_stat_incr(vcpu, ASID_NEW);
 	TRACE(TR_ASID_NEW, vcpu, sv->sv_asid);
@@ -223,13 +231,18 @@ svm_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 	struct svm_cpu *sc = CPU->cpu_vmm;
 
 	*(u8 *)(sv->sv_vmcb + VMCB_TLB_CONTROL) = svm_pick_asid(vcpu, sv);
+	sv->sv_clean_entry = sv->sv_clean;
 	*vmcb32(sv, VMCB_CLEAN) = svm_has_clean ? sv->sv_clean : 0;
 	TRACE(TR_VMENTRY, vcpu, TR_ENTRY_VMRUN);
 	__asm__ __volatile__("clgi; sti" ::: "memory");
 	svm_run(&sv->sv_gregs, sv->sv_vmcb_pa, sc->sc_host_save);
 	__asm__ __volatile__("cli; stgi" ::: "memory");
-	/* Everything but what we change ourselves stays as it was. */
-	sv->sv_clean = 0xffffffffU & ~(1U << 2) & ~(1U << 5);
+	/*
+	 * The CPU's cached copy now matches the VMCB, the fields #VMEXIT
+	 * wrote included: every defined group is clean until the host
+	 * changes one (svm_setreg, svm_pick_asid, svm_restorectx).
+	 */
+	sv->sv_clean = VMCB_CLEAN_ALL;
 	svm_decode_exit(vcpu, vme);
 }
 
@@ -282,8 +295,12 @@ svm_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
 	if (r == VM_REG_EFER)
 		v |= EFER_SVME;
 	*gpr(sv, r) = v;
-	if (r >= VM_REG_CR0)
-		sv->sv_clean &= ~(1U << 5);	/* CRx/EFER changed */
+	/* RAX, RSP, RIP and RFLAGS are loaded on every VMRUN: no bit. */
+	if (r == VM_REG_CR2)
+		sv->sv_clean &= ~VMCB_CLEAN_CR2;
+	else if (r == VM_REG_CR0 || r == VM_REG_CR3 || r == VM_REG_CR4 ||
+	    r == VM_REG_EFER)
+		sv->sv_clean &= ~VMCB_CLEAN_CRX;
 }
 
 /*
@@ -320,6 +337,7 @@ svm_corrupt_state(struct vcpu *vcpu)
 
 	/* VMRUN requires guest EFER.SVME: clearing it fails the checks. */
 	*vmcb64(sv, VMCB_EFER) &= ~EFER_SVME;
+	sv->sv_clean &= ~VMCB_CLEAN_CRX;
 }
 
 static u64

@@ -39,6 +39,9 @@ struct svm_vcpu {
 	int sv_asid_cpu;		/* [p] -1: none yet */
 	int sv_lastcpu;			/* [p] CPU of the last svm_savectx */
 	u32 sv_clean;			/* [p] VMCB clean bits for next VMRUN */
+	u32 sv_clean_entry;		/* [p] sv_clean at the last VMRUN (the
+					   VMCB gets it where the CPU has
+					   VmcbClean; tests read it here) */
 };
 
 static inline u64 *

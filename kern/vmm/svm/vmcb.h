@@ -74,6 +74,26 @@
 #define	INTERCEPT_SKINIT	(1U << 6)
 #define	INTERCEPT_XSETBV	(1U << 13)
 
+/*
+ * VMCB clean bits (APM vol. 2, 15.15.3): a set bit tells the CPU that
+ * the host has not changed that group of fields since the last VMRUN of
+ * this VMCB on this CPU, so it may use its cached copy. Bits 31:12 are
+ * reserved and always written 0.
+ */
+#define	VMCB_CLEAN_I		(1U << 0)	/* intercepts, TSC offset, ... */
+#define	VMCB_CLEAN_IOPM		(1U << 1)	/* IOPM_BASE, MSRPM_BASE */
+#define	VMCB_CLEAN_ASID		(1U << 2)
+#define	VMCB_CLEAN_TPR		(1U << 3)	/* V_TPR, V_IRQ, V_INTR_* */
+#define	VMCB_CLEAN_NP		(1U << 4)	/* NP_ENABLE, N_CR3, G_PAT */
+#define	VMCB_CLEAN_CRX		(1U << 5)	/* CR0, CR3, CR4, EFER */
+#define	VMCB_CLEAN_DRX		(1U << 6)	/* DR6, DR7 */
+#define	VMCB_CLEAN_DT		(1U << 7)	/* GDTR, IDTR */
+#define	VMCB_CLEAN_SEG		(1U << 8)	/* CS, DS, ES, SS, CPL */
+#define	VMCB_CLEAN_CR2		(1U << 9)
+#define	VMCB_CLEAN_LBR		(1U << 10)	/* DBGCTL, LBR MSRs */
+#define	VMCB_CLEAN_AVIC		(1U << 11)
+#define	VMCB_CLEAN_ALL		0xfffU		/* every defined bit */
+
 #define	VINTR_MASKING		(1UL << 24)
 #define	TLB_FLUSH_NOTHING	0
 #define	TLB_FLUSH_ALL		1
