@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="gcc make binutils nasm python3 qemu-system-x86 bochs bochs-term bochsbios vgabios
-grub-pc-bin grub-common xorriso mtools cppcheck $*"
+grub-pc-bin grub-common xorriso mtools cppcheck gdb $*"
 # bochs-term: Debian's bochs has no built-in display; the scripts use display_library: term.
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
