@@ -21,7 +21,7 @@ typedef enum tstate {
 
 typedef struct kthread {
 	/*
-	 * resume() (swtch.asm) knows these two offsets.
+	 * resume() (intr.asm) knows these two offsets.
 	 * t_sp: stack pointer saved by resume() when the thread switches out.
 	 * t_live: 1 from the moment a CPU loads the thread's registers until
 	 * resume() has saved them again. Another CPU that picks the thread
