@@ -5,6 +5,7 @@
  */
 #include "ktest.h"
 #include "../kern/vmm/io/vatpic.h"
+#include "../kern/vmm/io/vatpit.h"
 
 /* --- helpers --- */
 
@@ -321,5 +322,325 @@ KTEST(vio, pic_spurious)
 	pic_out(pic, 0x21, 0x00);
 	KT_EXPECT(pending(pic) == 0x26, "IRQ6 lost its edge: 0x%x",
 	    pending(pic));
+	vatpic_destroy(pic);
+}
+
+/* --- 8254 --- */
+
+struct fake_clock {
+	hrtime_t now;
+};
+
+static hrtime_t
+fake_clock_read(void *arg)
+{
+	return (((struct fake_clock *)arg)->now);
+}
+
+/* The first ns of input clock k (for a clock that started at 0). */
+static hrtime_t
+tick_ns(u64 k)
+{
+	return ((k * 1000000000ULL + VATPIT_HZ - 1) / VATPIT_HZ);
+}
+
+static void
+pit_out(struct vatpit *pit, u16 port, u32 v)
+{
+	KT_EXPECT(vatpit_io(pit, port, false, 1, &v) == 0,
+	    "vatpit refused port 0x%x", port);
+}
+
+static u32
+pit_in(struct vatpit *pit, u16 port)
+{
+	u32 v = 0xdead;
+
+	KT_EXPECT(vatpit_io(pit, port, true, 1, &v) == 0,
+	    "vatpit refused port 0x%x", port);
+	return (v);
+}
+
+/* Latch and read a lo/hi channel, as a guest's delay loop does. */
+static u32
+pit_latched_count(struct vatpit *pit, int c)
+{
+	pit_out(pit, 0x43, PIT_SC(c) | PIT_RW_LATCH);
+	u32 lo = pit_in(pit, 0x40 + c);
+	return (lo | pit_in(pit, 0x40 + c) << 8);
+}
+
+static u32
+pit_status(struct vatpit *pit, int c)
+{
+	pit_out(pit, 0x43, PIT_SC(3) | PIT_RB_NOCOUNT | PIT_RB_CH(c));
+	return (pit_in(pit, 0x40 + c));
+}
+
+static void
+pit_program(struct vatpit *pit, int c, int mode, u32 count)
+{
+	pit_out(pit, 0x43, PIT_SC(c) | PIT_RW_LOHI | PIT_MODE(mode));
+	pit_out(pit, 0x40 + c, count & 0xff);
+	pit_out(pit, 0x40 + c, (count >> 8) & 0xff);
+}
+
+static bool
+out2(struct vatpit *pit)
+{
+	return ((pit_in(pit, 0x61) & PORTB_OUT2) != 0);
+}
+
+/* Take IRQ0 if it is there: accept and EOI. */
+static bool
+take_irq0(struct vatpic *pic)
+{
+	if (pending(pic) != 0x20)
+		return (false);
+	vatpic_intr_accepted(pic, 0x20);
+	pic_out(pic, 0x20, 0x20);
+	return (true);
+}
+
+KTEST(vio, pit_mode2_period_irq0)
+{
+	struct fake_clock fc = { 0 };
+	struct vatpic *pic = vatpic_create(NULL, NULL);
+	struct vatpit *pit = vatpit_create(pic, fake_clock_read, &fc);
+	u32 v;
+
+	KT_EXPECT(vatpit_io(pit, 0x44, true, 1, &v) == -1, "claimed 0x44");
+	pic_init(pic, 0x01);
+	pit_program(pit, 0, 2, 1193);
+	KT_EXPECT(pit_latched_count(pit, 0) == 1193, "count %u at 0",
+	    pit_latched_count(pit, 0));
+	fc.now = tick_ns(1);
+	KT_EXPECT(pit_latched_count(pit, 0) == 1192, "count %u at 1",
+	    pit_latched_count(pit, 0));
+	fc.now = tick_ns(1192);
+	KT_EXPECT(pit_latched_count(pit, 0) == 1, "count %u at 1192",
+	    pit_latched_count(pit, 0));
+	KT_EXPECT(!(pit_status(pit, 0) & PIT_ST_OUT), "OUT high at count 1");
+	vatpit_update(pit);
+	KT_EXPECT(pending(pic) == -1, "IRQ0 before the period ended");
+	fc.now = tick_ns(1193);
+	KT_EXPECT(pit_latched_count(pit, 0) == 1193, "no reload: %u",
+	    pit_latched_count(pit, 0));
+	KT_EXPECT(pit_status(pit, 0) & PIT_ST_OUT, "OUT low after reload");
+	vatpit_update(pit);
+	KT_EXPECT(take_irq0(pic), "no IRQ0 after one period");
+	/* Five periods without an update: one IRQ0 (they coalesce). */
+	fc.now = tick_ns(6 * 1193 + 5);
+	vatpit_update(pit);
+	KT_EXPECT(take_irq0(pic), "no IRQ0 after six periods");
+	vatpit_update(pit);
+	KT_EXPECT(!take_irq0(pic), "a second IRQ0 for the same edges");
+	/* The next edge is period 7, exactly. */
+	hrtime_t d = vatpit_next_deadline(pit);
+	KT_EXPECT(d == tick_ns(7 * 1193), "deadline %lu, want %lu", d,
+	    tick_ns(7 * 1193));
+	fc.now = d - 1;
+	vatpit_update(pit);
+	KT_EXPECT(!take_irq0(pic), "IRQ0 1 ns before the deadline");
+	fc.now = d;
+	KT_EXPECT(vatpit_next_deadline(pit) == d, "deadline moved");
+	vatpit_update(pit);
+	KT_EXPECT(take_irq0(pic), "no IRQ0 at the deadline");
+	KT_EXPECT(vatpit_next_deadline(pit) > d, "deadline did not advance");
+	vatpit_destroy(pit);
+	vatpic_destroy(pic);
+}
+
+KTEST(vio, pit_mode3_square_port61)
+{
+	struct fake_clock fc = { 0 };
+	struct vatpit *pit = vatpit_create(NULL, fake_clock_read, &fc);
+
+	pit_out(pit, 0x61, PORTB_GATE2 | PORTB_SPEAKER);
+	KT_EXPECT((pit_in(pit, 0x61) & 0x03) == 0x03, "port 0x61 bits 0-1 "
+	    "read 0x%x", pit_in(pit, 0x61));
+	pit_program(pit, 2, 3, 100);
+	KT_EXPECT(out2(pit), "OUT2 low at the start");
+	fc.now = tick_ns(10);
+	KT_EXPECT(pit_latched_count(pit, 2) == 80, "mode 3 counts by 2: %u",
+	    pit_latched_count(pit, 2));
+	fc.now = tick_ns(49);
+	KT_EXPECT(out2(pit), "OUT2 low at 49");
+	fc.now = tick_ns(50);
+	KT_EXPECT(!out2(pit), "OUT2 high at 50");
+	fc.now = tick_ns(99);
+	KT_EXPECT(!out2(pit), "OUT2 high at 99");
+	fc.now = tick_ns(100);
+	KT_EXPECT(out2(pit), "OUT2 low at 100");
+	fc.now = tick_ns(160);
+	KT_EXPECT(!out2(pit), "OUT2 high at 160");
+	/* Gate low forces OUT high; the rising gate restarts the period. */
+	pit_out(pit, 0x61, 0);
+	KT_EXPECT(out2(pit), "OUT2 low with the gate low");
+	fc.now = tick_ns(170);
+	pit_out(pit, 0x61, PORTB_GATE2);
+	fc.now = tick_ns(219);
+	KT_EXPECT(out2(pit), "OUT2 low 49 clocks after the gate rose");
+	fc.now = tick_ns(220);
+	KT_EXPECT(!out2(pit), "OUT2 high 50 clocks after the gate rose");
+	vatpit_destroy(pit);
+}
+
+KTEST(vio, pit_mode0_port61_gate)
+{
+	struct fake_clock fc = { 0 };
+	struct vatpit *pit = vatpit_create(NULL, fake_clock_read, &fc);
+
+	pit_out(pit, 0x61, PORTB_GATE2);
+	pit_program(pit, 2, 0, 1000);
+	KT_EXPECT(!out2(pit), "mode 0 OUT2 high at once");
+	fc.now = tick_ns(500);
+	pit_out(pit, 0x61, 0);			/* pause */
+	fc.now = tick_ns(5000);
+	KT_EXPECT(!out2(pit), "OUT2 high with the count paused");
+	KT_EXPECT(pit_latched_count(pit, 2) == 500, "paused count %u",
+	    pit_latched_count(pit, 2));
+	pit_out(pit, 0x61, PORTB_GATE2);
+	fc.now = tick_ns(5499);
+	KT_EXPECT(!out2(pit), "OUT2 high before terminal count");
+	fc.now = tick_ns(5500);
+	KT_EXPECT(out2(pit), "OUT2 low at terminal count");
+	fc.now = tick_ns(5510);
+	KT_EXPECT(pit_latched_count(pit, 2) == 65526, "count after terminal "
+	    "count %u", pit_latched_count(pit, 2));
+	KT_EXPECT(out2(pit), "mode 0 OUT2 fell again");
+	vatpit_destroy(pit);
+}
+
+KTEST(vio, pit_access_modes)
+{
+	struct fake_clock fc = { 0 };
+	struct vatpit *pit = vatpit_create(NULL, fake_clock_read, &fc);
+
+	/* Channel 2 with its gate low holds its count: reads are stable. */
+	pit_out(pit, 0x43, PIT_SC(2) | PIT_RW_LO);
+	pit_out(pit, 0x42, 0x50);
+	KT_EXPECT(pit_in(pit, 0x42) == 0x50, "lo-only read 0x%x",
+	    pit_in(pit, 0x42));
+	KT_EXPECT(pit_in(pit, 0x42) == 0x50, "lo-only second read 0x%x",
+	    pit_in(pit, 0x42));
+	pit_out(pit, 0x43, PIT_SC(2) | PIT_RW_HI);
+	pit_out(pit, 0x42, 0x12);
+	KT_EXPECT(pit_in(pit, 0x42) == 0x12, "hi-only read 0x%x",
+	    pit_in(pit, 0x42));
+	pit_out(pit, 0x43, PIT_SC(2) | PIT_RW_LO);	/* same count, lo */
+	pit_out(pit, 0x42, 0x00);
+	pit_out(pit, 0x43, PIT_SC(2) | PIT_RW_HI);
+	pit_out(pit, 0x42, 0x12);
+	pit_out(pit, 0x43, PIT_SC(2) | PIT_RW_LO);
+	KT_EXPECT(pit_in(pit, 0x42) == 0x00, "0x1200 read lo 0x%x",
+	    pit_in(pit, 0x42));
+	pit_out(pit, 0x43, PIT_SC(2) | PIT_RW_LOHI);
+	pit_out(pit, 0x42, 0x34);
+	pit_out(pit, 0x42, 0x12);
+	u32 lo = pit_in(pit, 0x42), hi = pit_in(pit, 0x42);
+	KT_EXPECT(lo == 0x34 && hi == 0x12, "lo/hi read 0x%x 0x%x", lo, hi);
+	lo = pit_in(pit, 0x42);
+	KT_EXPECT(lo == 0x34, "the flip-flop went wrong: 0x%x", lo);
+	/* A control word resets the flip-flop after half a read. */
+	pit_out(pit, 0x43, PIT_SC(2) | PIT_RW_LOHI);
+	pit_out(pit, 0x42, 0x78);
+	pit_out(pit, 0x42, 0x56);
+	lo = pit_in(pit, 0x42);
+	KT_EXPECT(lo == 0x78, "flip-flop not reset: 0x%x", lo);
+	vatpit_destroy(pit);
+}
+
+KTEST(vio, pit_latch_and_readback)
+{
+	struct fake_clock fc = { 0 };
+	struct vatpit *pit = vatpit_create(NULL, fake_clock_read, &fc);
+
+	pit_out(pit, 0x43, PIT_SC(0) | PIT_RW_LOHI | PIT_MODE(2));
+	KT_EXPECT(pit_status(pit, 0) & PIT_ST_NULL, "no count yet, null "
+	    "count clear");
+	pit_out(pit, 0x40, 0);
+	pit_out(pit, 0x40, 0);			/* 65536 */
+	fc.now = tick_ns(100);
+	pit_out(pit, 0x43, PIT_SC(0) | PIT_RW_LATCH);
+	fc.now = tick_ns(300);
+	u32 lo = pit_in(pit, 0x40), hi = pit_in(pit, 0x40);
+	KT_EXPECT((lo | hi << 8) == 65436, "latched %u, want 65436",
+	    lo | hi << 8);
+	lo = pit_in(pit, 0x40);
+	hi = pit_in(pit, 0x40);
+	KT_EXPECT((lo | hi << 8) == 65236, "live %u after the latch was "
+	    "read, want 65236", lo | hi << 8);
+	/* A second latch before the read does not replace the first. */
+	pit_out(pit, 0x43, PIT_SC(0) | PIT_RW_LATCH);
+	fc.now = tick_ns(400);
+	pit_out(pit, 0x43, PIT_SC(0) | PIT_RW_LATCH);
+	lo = pit_in(pit, 0x40);
+	hi = pit_in(pit, 0x40);
+	KT_EXPECT((lo | hi << 8) == 65236, "relatched %u", lo | hi << 8);
+	/* Read-back of status and count: status first. */
+	fc.now = tick_ns(500);
+	pit_out(pit, 0x43, PIT_SC(3) | PIT_RB_CH(0) | PIT_RB_CH(2));
+	u32 st = pit_in(pit, 0x40);
+	KT_EXPECT(st == (PIT_ST_OUT | PIT_RW_LOHI | PIT_MODE(2)),
+	    "status 0x%x", st);
+	lo = pit_in(pit, 0x40);
+	hi = pit_in(pit, 0x40);
+	KT_EXPECT((lo | hi << 8) == 65036, "read-back count %u", lo | hi << 8);
+	/* Channel 2 was latched by the same command. */
+	st = pit_in(pit, 0x42);
+	KT_EXPECT((st & 0x0e) == 0 && (st & PIT_ST_NULL),
+	    "channel 2 status 0x%x (never programmed)", st);
+	/* Channel 1 exists too. */
+	pit_program(pit, 1, 2, 18);
+	fc.now = tick_ns(505);
+	KT_EXPECT(pit_latched_count(pit, 1) == 13, "channel 1 count %u",
+	    pit_latched_count(pit, 1));
+	vatpit_destroy(pit);
+}
+
+KTEST(vio, pit_next_deadline)
+{
+	struct fake_clock fc = { 0 };
+	struct vatpic *pic = vatpic_create(NULL, NULL);
+	struct vatpit *pit = vatpit_create(pic, fake_clock_read, &fc);
+
+	pic_init(pic, 0x01);
+	KT_EXPECT(vatpit_next_deadline(pit) == 0, "deadline %lu unprogrammed",
+	    vatpit_next_deadline(pit));
+	pit_program(pit, 0, 0, 500);		/* one-shot */
+	KT_EXPECT(vatpit_next_deadline(pit) == tick_ns(500), "one-shot "
+	    "deadline %lu", vatpit_next_deadline(pit));
+	fc.now = tick_ns(2000);
+	KT_EXPECT(vatpit_next_deadline(pit) == tick_ns(500), "overdue edge "
+	    "must keep its deadline");
+	vatpit_update(pit);
+	KT_EXPECT(take_irq0(pic), "mode 0 terminal count gave no IRQ0");
+	KT_EXPECT(vatpit_next_deadline(pit) == 0, "one-shot fired, deadline "
+	    "%lu", vatpit_next_deadline(pit));
+	fc.now = tick_ns(90000);
+	vatpit_update(pit);
+	KT_EXPECT(!take_irq0(pic), "mode 0 fired twice");
+	/* 20000 s after boot ns * 1193182 overflows u64: periods stay right. */
+	fc.now = 20000ULL * 1000000000ULL + 123;
+	pit_program(pit, 0, 2, 1193);
+	hrtime_t first = vatpit_next_deadline(pit), d = first;
+	KT_EXPECT(first - fc.now >= 999000 && first - fc.now <= 1001000,
+	    "first period %lu ns", first - fc.now);
+	int irqs = 0;
+	for (int i = 0; i < 1000; i++) {
+		fc.now = d;
+		vatpit_update(pit);
+		irqs += take_irq0(pic);
+		hrtime_t next = vatpit_next_deadline(pit);
+		KT_EXPECT(next > d, "deadline went from %lu to %lu", d, next);
+		d = next;
+	}
+	KT_EXPECT(irqs == 1000, "%d IRQ0s in 1000 periods", irqs);
+	/* 1000 periods of 1193 clocks: 999,847,468 ns. */
+	hrtime_t span = d - first;
+	KT_EXPECT(span >= 999847468 - 1 && span <= 999847468 + 1,
+	    "1000 periods took %lu ns", span);
+	vatpit_destroy(pit);
 	vatpic_destroy(pic);
 }
