@@ -1,11 +1,13 @@
 /*
  * Suite "vio": the PC device models of kern/vmm/io/ (8259A pair, 8254,
  * CMOS RTC), each programmed through its *_io function as a guest would.
- * The PIT and RTC run on a fake clock the tests move by hand.
+ * The PIT and RTC run on a fake clock the tests move by hand. This file:
+ * the PIC and PIT; vio_rtc_test.c: the RTC.
  */
 #include "ktest.h"
 #include "../kern/vmm/io/vatpic.h"
 #include "../kern/vmm/io/vatpit.h"
+#include "vio_test.h"
 
 /* --- helpers --- */
 
@@ -326,16 +328,6 @@ KTEST(vio, pic_spurious)
 }
 
 /* --- 8254 --- */
-
-struct fake_clock {
-	hrtime_t now;
-};
-
-static hrtime_t
-fake_clock_read(void *arg)
-{
-	return (((struct fake_clock *)arg)->now);
-}
 
 /* The first ns of input clock k (for a clock that started at 0). */
 static hrtime_t
