@@ -101,8 +101,8 @@ HOOK_PROBE = {'ctxop:save': SAVE, 'ctxop:restore': RESTORE}
 VMPTRLD, VMCLEAR = 'vmx:vmptrld', 'vmx:vmclear'
 VMENTRY, VMEXIT, NEW_ASID = 'vmentry:entry', 'vmexit:exit', 'svm:new_asid'
 OWNER_PROBES = (VMPTRLD, VMCLEAR, VMENTRY, VMEXIT, NEW_ASID)
-ENTRY_KIND = {0: 'VMRUN', 1: 'VMLAUNCH', 2: 'VMRESUME'}
-VM_EXIT_VMFAIL = 13     # enum vm_exitcode in kern/vmm/vmm.h: the entry failed
+ENTRY_KIND = {'vmrun': 'VMRUN', 'vmlaunch': 'VMLAUNCH', 'vmresume': 'VMRESUME'}
+VM_EXIT_VMFAIL = 'vmfail'   # the exit name of a failed entry
 OWNER_HISTORY = 6       # ownership records of the vCPU shown with a violation
 
 
@@ -811,12 +811,12 @@ class DumpChecker:
         st.cleared_at = rec
 
     def vmentry(self, rec, vcpu, st):
-        kind = self._int_arg(rec, 'kind', vcpu)
-        if kind == 0:
+        kind = rec.args.get('kind')
+        if kind == 'vmrun':
             self.svm_entry(rec, vcpu, st)
             return
         if kind not in ENTRY_KIND:
-            raise Violation('vmentry:entry with an unknown kind=%d' % kind, rec.thread, rec,
+            raise Violation('vmentry:entry with an unknown kind=%s' % kind, rec.thread, rec,
                             vcpu=vcpu)
         name = ENTRY_KIND[kind]
         if not st.vmx_known:
@@ -833,9 +833,9 @@ class DumpChecker:
                 '%s entry on cpu%d but VMCS current on cpu%d' % (name, rec.cpu, st.current),
                 rec, vcpu, st, ['made current by the vmptrld at %s (CPU %d)'
                                 % (self._at(st.loaded_at), st.current)])
-        if kind == 2 and st.launched is False:
+        if kind == 'vmresume' and st.launched is False:
             if st.failed_launch is not None:
-                why = ['the VMLAUNCH at %s failed (vmexit reason=%d: VMFAIL), so the VMCS '
+                why = ['the VMLAUNCH at %s failed (vmexit reason=%s), so the VMCS '
                        'was never launched' % (self._at(st.failed_launch), VM_EXIT_VMFAIL)]
             else:
                 why = ['the first entry after the vmptrld at %s must be a VMLAUNCH'
@@ -845,23 +845,23 @@ class DumpChecker:
                            % self._at(st.cleared_at))
             self.owner_violation('VMRESUME after VMCLEAR: VMRESUME on cpu%d of a VMCS not '
                                  'launched since its vmptrld' % rec.cpu, rec, vcpu, st, why)
-        if kind == 1 and st.launched is True:
+        if kind == 'vmlaunch' and st.launched is True:
             self.owner_violation(
                 'VMLAUNCH on cpu%d of a VMCS already launched (no vmclear since; the entry '
                 'must be a VMRESUME)' % rec.cpu, rec, vcpu, st,
                 ['launched by the entry at %s' % self._at(st.launched_by)])
         # Launched from here on, unless its vmexit:exit says the entry failed.
         st.pending = rec
-        if kind == 1 or st.launched is None:
+        if kind == 'vmlaunch' or st.launched is None:
             st.launched = True
             st.launched_by = rec
 
     def vmexit(self, rec, st):
         e = st.pending
         st.pending = None
-        if e is None or rec.args.get('reason') != str(VM_EXIT_VMFAIL):
+        if e is None or rec.args.get('reason') != VM_EXIT_VMFAIL:
             return
-        if e.args.get('kind') == '1':
+        if e.args.get('kind') == 'vmlaunch':
             st.launched = False         # a failed VMLAUNCH leaves the launch state clear
             st.launched_by = None
             st.failed_launch = e
