@@ -61,10 +61,6 @@ class Record:
     thread: str             # lower-case hex
     args: Dict[str, str]
 
-    def arg(self, key):
-        v = self.args.get(key)
-        return v.lower() if v is not None and v.lower().startswith('0x') else v
-
     def where(self):
         return 'line %d, SEQ %d, CPU %d' % (self.lineno, self.seq, self.cpu)
 
@@ -121,18 +117,12 @@ def parse_dumps(lines):
     return dumps
 
 
-def read_lines(path):
-    with open(path, 'rb') as f:
-        return f.read().decode('utf-8', 'replace').split('\n')
-
-
 class Violation(Exception):
-    def __init__(self, rule, record, details=(), thread=None, vcpu=None):
+    def __init__(self, rule, record, details=(), vcpu=None):
         super().__init__(rule)
         self.rule = rule            # one line: what went wrong
         self.record = record        # where it was found
         self.details = list(details)
-        self.thread = thread or record.thread
         self.vcpu = vcpu
 
 
@@ -182,15 +172,6 @@ def parse_inner(text):
     return Inner(hook, names)
 
 
-def parse_require(text):
-    """'RULE[,RULE...]' -> a list of rule names."""
-    names = [n.strip() for n in text.split(',') if n.strip()]
-    bad = [n for n in names if n not in RULES]
-    if not names or bad:
-        raise ValueError('--require wants rules out of %s: %r' % (','.join(RULES), text))
-    return names
-
-
 def add_rule_arguments(ap, order_flag):
     """The rule options, shared with run.py (which calls --order --trace-order)."""
     ap.add_argument(order_flag, dest='order', action='append', default=[],
@@ -216,10 +197,7 @@ class Walk:
     kind: str               # SAVE or RESTORE
     entry: Record
     hooks: List[Record] = field(default_factory=list)
-
-    @property
-    def ops(self):
-        return [h.arg('op') for h in self.hooks]
+    ops: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -238,7 +216,6 @@ class Body:
     rules: List[Inner]
     top: List[int]                      # per rule: highest rank seen (-1: none)
     seen: List[set]                     # per rule: ranks seen
-    hits: List[Record] = field(default_factory=list)
 
 
 class DumpChecker:
@@ -283,8 +260,8 @@ class DumpChecker:
             elif p in ('ctxop_attach:attach', 'ctxop_detach:detach'):
                 self.edit(rec, p == 'ctxop_attach:attach')
             elif p == 'thread:free':
-                self.threads.pop(rec.arg('thread'), None)
-                self.bodies.pop(rec.arg('thread'), None)
+                self.threads.pop(rec.args.get('thread'), None)
+                self.bodies.pop(rec.args.get('thread'), None)
             elif self.owner and p == 'svm:new_asid':
                 self.vcpu(rec)[1][rec.cpu] = rec
             elif self.owner and p == 'vmentry:entry' and rec.args.get('kind') == 'vmrun':
@@ -300,8 +277,9 @@ class DumpChecker:
     def hook(self, rec, kind):
         walk = self.state(rec.thread).walk
         if walk is not None and walk.kind == kind:
-            self.names[(kind, rec.arg('op'))] = rec.args.get('hook', '?')
+            self.names[(kind, rec.args.get('op'))] = rec.args.get('hook', '?')
             walk.hooks.append(rec)
+            walk.ops.append(rec.args.get('op'))
 
     def walk_return(self, rec, kind):
         st = self.state(rec.thread)
@@ -320,8 +298,8 @@ class DumpChecker:
             st.last_save, st.edits = walk, 0
 
     def edit(self, rec, attach):
-        st = self.threads.get(rec.arg('thread'))
-        op = rec.arg('op')
+        st = self.threads.get(rec.args.get('thread'))
+        op = rec.args.get('op')
         if st is None or st.model is None:
             return
         if op in st.model:
@@ -330,23 +308,15 @@ class DumpChecker:
             st.model.insert(0, op)
         st.edits += 1
 
-    def label(self, op, kind):
-        return '%s %s' % (op, self.names.get((kind, op), '?'))
-
     def mismatch(self, rec, st, walk):
         kind, got = walk.kind, walk.ops
         expected = st.model if kind == SAVE else st.model[::-1]
-        if kind == SAVE:
-            rule, order = 'save does not match the list', 'newest->oldest'
-        else:
-            rule, order = 'restore does not mirror save', 'oldest->newest'
-        rule += ': expected [%s] got [%s]' % tuple(
+        rule = ('save does not match the list' if kind == SAVE else
+                'restore does not mirror save') + ': expected [%s] got [%s]' % tuple(
             ', '.join(self.names.get((kind, op), op) for op in ops) for ops in (expected, got))
-        details = ['%s  %-40s %s' % ('pos', 'expected (%s)' % order, 'got')]
-        for i in range(max(len(expected), len(got))):
-            e = self.label(expected[i], kind) if i < len(expected) else '-'
-            g = self.label(got[i], kind) if i < len(got) else '-'
-            details.append('%3d  %-40s %s%s' % (i, e, g, '' if e == g else '   <<'))
+        details = ['op= expected (%s): %s' % ('newest first' if kind == SAVE else
+                                              'oldest first', ' '.join(expected)),
+                   'op= got: %s' % ' '.join(got)]
         if kind == RESTORE and len(got) > 1 and got == expected[::-1]:
             details.append('the restore ran newest->oldest, the same order as save '
                            '(the legacy order)')
@@ -380,37 +350,30 @@ class DumpChecker:
         """Before the record's own handling: end, extend or open its thread's hook call."""
         p = rec.probe
         body = self.bodies.get(rec.thread)
-        if body is not None:
-            if p.startswith('ctxop:') or p in WALK_ENTRY or p in WALK_RETURN:
-                self.close_body(rec.thread)
-            else:
-                self.inner_step(rec, body)
+        if body is not None and (p.startswith('ctxop:') or p in WALK_ENTRY or
+                                 p in WALK_RETURN):
+            self.close_body(rec.thread)
+        elif body is not None:
+            self.inner_step(rec, body)
         rules = self.inner.get(rec.args.get('hook')) if p in HOOK else None
         if rules:
             self.bodies[rec.thread] = Body(rec, rules, [-1] * len(rules),
                                            [set() for _ in rules])
 
     def inner_step(self, rec, body):
-        matched = False
         for i, rule in enumerate(body.rules):
             k = rule.rank(rec.probe)
             if k is None:
                 continue
-            matched = True
             body.seen[i].add(k)
             if k < body.top[i]:
-                body.hits.append(rec)
                 raise Violation(
                     '--inner %s: in the body of a %s call, %s ran after %s'
                     % (rule, rule.hook, rule.names[k], rule.names[body.top[i]]), rec,
                     ['the %s call (%s hook) began at %s' % (rule.hook, HOOK[body.start.probe],
                                                            body.start.where()),
-                     'required order: ' + ', '.join(rule.names),
-                     'listed functions in this call so far: '
-                     + ', '.join('%s (line %d)' % (h.probe, h.lineno) for h in body.hits)])
+                     'required order: ' + ', '.join(rule.names)])
             body.top[i] = k
-        if matched:
-            body.hits.append(rec)
 
     def close_body(self, thread):
         body = self.bodies.pop(thread)
@@ -420,7 +383,7 @@ class DumpChecker:
     # -- asid --
 
     def vcpu(self, rec):
-        v = rec.arg('vcpu')
+        v = rec.args.get('vcpu')
         if v is None:
             raise Violation('%s record without vcpu=' % rec.probe, rec)
         return self.vcpus.setdefault(v, [None, {}])
@@ -436,7 +399,7 @@ class DumpChecker:
                 ['its previous entry was on cpu%d at %s; no svm:new_asid for it on cpu%d since'
                  % (last.cpu, last.where(), rec.cpu)]
                 + ['svm:new_asid since then on cpu%d at %s' % (c, r.where())
-                   for c, r in sorted(asids.items())], vcpu=rec.arg('vcpu'))
+                   for c, r in sorted(asids.items())], vcpu=rec.args.get('vcpu'))
         st[0] = rec
         asids.clear()
 
@@ -445,7 +408,7 @@ def format_violation(dump, v):
     recs = dump.records
     i = next(k for k, r in enumerate(recs) if r is v.record)
     out = [v.rule, '  rule broken at log line %d (dump %d, begun at line %d), thread %s%s'
-           % (v.record.lineno, dump.index, dump.begin_lineno, v.thread,
+           % (v.record.lineno, dump.index, dump.begin_lineno, v.record.thread,
               ', vcpu %s' % v.vcpu if v.vcpu else '')]
     out += ['  ' + d for d in v.details]
     out.append('  records around it (log line: record):')
@@ -526,7 +489,9 @@ def check_log(path, orders=(), inner=(), owner=True, require=()):
     names that must check at least one record."""
     orders = [parse_order(o) if isinstance(o, str) else o for o in orders]
     inner = [parse_inner(i) if isinstance(i, str) else i for i in inner]
-    return check_lines(read_lines(path), orders, inner, owner, require)
+    with open(path, 'rb') as f:
+        lines = f.read().decode('utf-8', 'replace').split('\n')
+    return check_lines(lines, orders, inner, owner, require)
 
 
 def report(res, quiet=False):
@@ -554,10 +519,9 @@ def main(argv=None):
     ap.add_argument('--quiet', action='store_true', help='print only the summary line')
     a = ap.parse_args(argv)
     orders, inner = parse_rule_arguments(ap, a)
-    try:
-        require = [r for text in a.require for r in parse_require(text)]
-    except ValueError as e:
-        ap.error(str(e))
+    require = [r.strip() for text in a.require for r in text.split(',') if r.strip()]
+    if set(require) - set(RULES):
+        ap.error('--require wants rules out of %s: %s' % (','.join(RULES), ','.join(require)))
     try:
         res = check_log(a.log, orders, inner, a.vcpu_owner, require)
     except OSError as e:

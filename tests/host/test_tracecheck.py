@@ -11,7 +11,6 @@ import os
 import sys
 import tempfile
 import unittest
-import unittest.mock
 from contextlib import redirect_stdout, redirect_stderr
 
 sys.dont_write_bytecode = True
