@@ -30,9 +30,6 @@ static struct trace_ring rings[NCPU];
 static u32 ring_limit = TRACE_RING_RECS;	/* records kept per ring */
 static u64 trace_seq;
 
-/* Transitional: numbers until tracecheck.py reads the names. */
-#define	TRACE_NAMES_PENDING_CHECKER	0
-
 enum trace_argfmt { TA_NUM, TA_SYM, TA_EXIT, TA_KIND };
 
 struct trace_arg {
@@ -171,11 +168,10 @@ print_arg(const struct trace_arg *arg, u64 v)
 			kprintf(" %s=%s", arg->name, n);
 			return;
 		}
-	} else if (arg->fmt == TA_EXIT && TRACE_NAMES_PENDING_CHECKER) {
+	} else if (arg->fmt == TA_EXIT) {
 		kprintf(" %s=%s", arg->name, vm_exitcode_name(v));
 		return;
-	} else if (arg->fmt == TA_KIND && TRACE_NAMES_PENDING_CHECKER &&
-	    v < ARRAY_SIZE(kinds)) {
+	} else if (arg->fmt == TA_KIND && v < ARRAY_SIZE(kinds)) {
 		kprintf(" %s=%s", arg->name, kinds[v]);
 		return;
 	}
