@@ -5,15 +5,19 @@
   python3 scripts/check.py --platform P --cpus N --suite S [--expect]
                                                 one configuration only (make check SUITE=...)
 
-Prints one line per run and, last, exactly one line "N passed, M failed", where N and M count
-the TAP results (ok / not ok) of every run, one per expectation case, one extra failure for
-each run that died (panic, hang, bail out, plan mismatch), one result per run whose log holds
-trace dumps (scripts/tracecheck.py's verdict), and one per host unit test (tests/host).
-Exit status 0 iff M == 0.
+Prints one line per run and, last, exactly one line "N passed, M failed, K skipped", where N
+and M count the TAP results (ok / not ok) of every run, one per expectation case, one extra
+failure for each run that died (panic, hang, bail out, plan mismatch), one result per run whose
+log holds trace dumps (scripts/tracecheck.py's verdict), and one per host unit test
+(tests/host); K counts the skipped ones (ok ... # SKIP, unittest skips), which are not passes.
+Where a virtualization backend is expected (BACKEND_EXPECTED: QEMU TCG and Bochs offer SVM or
+VMX) a skipped vmm test is a failure, unless it skipped for too few CPUs or because it is
+written for the other backend. Exit status 0 iff M == 0.
 
 Expectation cases (the default matrix, or --expect): the fixed ones in EXPECTATIONS, one
-"expect-panic suite/name" per KTEST_PANIC(suite, name, "text") in tests/*.c (boots with
-panic_test=suite/name and wants a panic line holding the text), and
+"expect-panic suite/name" per KTEST_PANIC test the kernel lists when booted once with
+panic_test=list (that boot is one result; each case boots with panic_test=suite/name and wants
+a panic line holding the listed text), and
 expect-tracecheck-catches-legacy-order, expect-vmm-legacy-order-caught (SVM on QEMU) and
 expect-vmx-legacy-order-caught (VMX on Bochs). Trace dumps of
 ordinary runs are checked with TRACE_ORDERS, TRACE_INNER and the vCPU ownership rule
@@ -23,7 +27,6 @@ Only the Python standard library is used.
 """
 
 import argparse
-import glob
 import io
 import os
 import re
@@ -182,45 +185,48 @@ EXPECTATIONS = [
      'suite=vmm/fpu_guest_switches ctx_legacy_restore=1', expect_tracecheck_violation, 400),
 ]
 
-# KTEST_PANIC(suite, name, "expected text"): in tests/*.c; the text may be several literals.
-KTEST_PANIC_RE = re.compile(r'\bKTEST_PANIC\(\s*(\w+)\s*,\s*(\w+)\s*,\s*'
-                            r'((?:"(?:\\.|[^"\\\n])*"\s*)+)\)')
-C_COMMENT_OR_STRING_RE = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"'
-                                    r"|'(?:\\.|[^'\\\n])*'", re.DOTALL)
-C_ESCAPES = {'n': '\n', 't': '\t', 'r': '\r', '0': '\0'}
+# panic_test=list prints one "# panic_test SUITE/NAME: TEXT" line per KTEST_PANIC test
+# (tests/ktest.c: list_panic_tests), TEXT being what its panic must contain.
+PANIC_LIST_RE = re.compile(r'^# panic_test (\w+)/(\w+): (.*)$')
+PANIC_LIST_TIMEOUT = 60
 
 
-def _uncomment(src):
-    return C_COMMENT_OR_STRING_RE.sub(
-        lambda m: ' ' if m.group(0)[0] == '/' else m.group(0), src)
-
-
-def _c_string(literals):
-    """The value of adjacent C string literals ("a" "b")."""
-    out = ''
-    for lit in re.findall(r'"((?:\\.|[^"\\\n])*)"', literals):
-        out += re.sub(r'\\(.)', lambda m: C_ESCAPES.get(m.group(1), m.group(1)), lit)
-    return out
-
-
-def ktest_panic_cases(root=ROOT):
-    """[(suite, name, expected text)] from the KTEST_PANIC lines of tests/*.c, in file order."""
-    cases, seen = [], set()
-    for path in sorted(glob.glob(os.path.join(root, 'tests', '*.c'))):
-        with open(path, encoding='utf-8', errors='replace') as f:
-            src = _uncomment(f.read())
-        for m in KTEST_PANIC_RE.finditer(src):
-            key = (m.group(1), m.group(2))
-            if key not in seen:
-                seen.add(key)
-                cases.append((m.group(1), m.group(2), _c_string(m.group(3))))
+def panic_cases_from_log(log):
+    """[(suite, name, expected text)] from a panic_test=list boot's log, in its order."""
+    cases = []
+    for line in log.lines:
+        m = PANIC_LIST_RE.match(line)
+        if m and m.groups() not in cases:
+            cases.append(m.groups())
     return cases
 
 
-def expectation_jobs():
+def list_panic_cases(a):
+    """Boot once with panic_test=list. Returns (cases, passed, failed, lines to print)."""
+    log_path = os.path.join(a.logdir, 'panic-test-list.log')
+    try:
+        res = run.run_kernel('qemu', 1, a.mem, 'panic_test=list', PANIC_LIST_TIMEOUT,
+                             log_path, False, a.kernel)
+    except Exception as e:  # noqa: BLE001 -- a broken host setup: one failure
+        return [], 0, 1, ['FAIL panic_test=list: runner error: %s: %s'
+                          % (type(e).__name__, e)]
+    cases = panic_cases_from_log(res.log)
+    head = '%s panic_test=list' % res.describe()
+    if not res.ok:
+        return [], 0, 1, ['FAIL %s: %s (%.1f s)' % (head, res.verdict.reason, res.elapsed)] + \
+            ['    ' + l for l in run.failure_details(res)]
+    if not cases:
+        return [], 0, 1, ['FAIL %s: no "# panic_test S/N: text" lines in %s'
+                          % (head, log_path)]
+    return cases, 1, 0, ['PASS %s (%d KTEST_PANIC tests, %.1f s)'
+                         % (head, len(cases), res.elapsed)]
+
+
+def expectation_jobs(panic_cases):
+    """The expectation cases; panic_cases from list_panic_cases."""
     jobs = [Job(name, platform, cpus, cmdline, fn, timeout)
             for name, platform, cpus, cmdline, fn, timeout in EXPECTATIONS]
-    for suite, name, text in ktest_panic_cases():
+    for suite, name, text in panic_cases:
         jobs.append(Job('expect-panic %s/%s' % (suite, name), 'qemu-tcg', 2,
                         'panic_test=%s/%s' % (suite, name), expect_panic_text(text), 60))
     return jobs
@@ -241,15 +247,20 @@ class _CountingResult(unittest.TestResult):
 
 
 def run_host_tests(root=ROOT):
-    """Returns (passed, failed, lines to print)."""
+    """Returns (passed, failed, skipped, lines to print)."""
     start = os.path.join(root, 'tests', 'host')
     if not os.path.isdir(start):
-        return 0, 0, []
+        return 0, 0, 0, []
     try:
         suite = unittest.TestLoader().discover(start, pattern='test*.py', top_level_dir=start)
     except Exception as e:  # noqa: BLE001 -- a broken test tree is one failure
-        return 0, 1, ['FAIL host unittests: cannot load tests/host: %s: %s'
-                      % (type(e).__name__, e)]
+        return 0, 1, 0, ['FAIL host unittests: cannot load tests/host: %s: %s'
+                         % (type(e).__name__, e)]
+    return run_test_suite(suite)
+
+
+def run_test_suite(suite):
+    """Run a unittest suite quietly: (passed, failed, skipped, lines to print)."""
     res = _CountingResult()
     out = io.StringIO()
     saved = sys.stdout, sys.stderr
@@ -258,18 +269,73 @@ def run_host_tests(root=ROOT):
         suite.run(res)
     finally:
         sys.stdout, sys.stderr = saved
-    passed = res.successes + len(res.skipped) + len(res.expectedFailures)
+    passed = res.successes + len(res.expectedFailures)
+    skipped = len(res.skipped)
     bad = [(t, tb) for t, tb in res.failures + res.errors] + \
         [(t, 'unexpected success') for t in res.unexpectedSuccesses]
+    sk = ', %d skipped' % skipped if skipped else ''
     if not bad:
         if passed == 0:
-            return 0, 1, ['FAIL host unittests: no tests found in tests/host']
-        return passed, 0, ['PASS host unittests (%d tests)' % passed]
-    lines = ['FAIL host unittests: %d of %d failed' % (len(bad), passed + len(bad))]
+            return 0, 1, skipped, ['FAIL host unittests: no tests passed in tests/host%s' % sk]
+        return passed, 0, skipped, ['PASS host unittests (%d tests%s)' % (passed, sk)]
+    lines = ['FAIL host unittests: %d of %d failed%s' % (len(bad), passed + len(bad), sk)]
     for t, tb in bad:
         tail = [l for l in tb.strip().split('\n') if l.strip()][-1:]
         lines.append('    FAIL %s: %s' % (t.id(), tail[0].strip() if tail else ''))
-    return passed, len(bad), lines
+    return passed, len(bad), skipped, lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting a run's TAP results.
+
+# The backend each platform must have (run.resolve_platform's names); None: some backend,
+# which one depends on the host (KVM with nested virtualization).
+BACKEND_EXPECTED = {'qemu-tcg': 'SVM', 'qemu-grub': 'SVM', 'bochs-svm': 'SVM',
+                    'bochs-vmx': 'VMX', 'qemu-kvm': None}
+# Skip reasons (ktest_skip) that hold even where a backend is expected.
+CPU_COUNT_SKIP_RE = re.compile(r'^needs \d+ CPUs\b')
+OTHER_BACKEND_SKIP_RE = re.compile(r'^not the (\w+) backend\b')
+
+
+class Counts:
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+        self.lines = []     # one "    FAIL ..." line per skip counted as a failure
+
+
+def skip_is_failure(test, platform):
+    """A vmm test skipped where a backend must exist, for a reason other than the CPU count
+    or being written for the other backend: the backend was not found (or not used)."""
+    if test.suite != 'vmm' or platform not in BACKEND_EXPECTED:
+        return False
+    if CPU_COUNT_SKIP_RE.match(test.reason):
+        return False
+    m = OTHER_BACKEND_SKIP_RE.match(test.reason)
+    expected = BACKEND_EXPECTED[platform]
+    return not (m and (expected is None or m.group(1).upper() != expected))
+
+
+def tap_counts(log, platform):
+    """A run's TAP results: passed (skips apart), failed, skipped."""
+    c = Counts()
+    for t in log.tests:
+        if t.failed:
+            c.failed += 1
+        elif t.directive != 'SKIP':
+            c.passed += 1
+        elif skip_is_failure(t, platform):
+            c.failed += 1
+            c.lines.append('    FAIL %s skipped on %s, where a %s backend is expected: %s'
+                           % (t.desc, platform, BACKEND_EXPECTED[platform] or 'VMX or SVM',
+                              t.reason))
+        else:
+            c.skipped += 1
+    return c
+
+
+def summary_line(passed, failed, skipped):
+    """check.py's last line."""
+    return '%d passed, %d failed, %d skipped' % (passed, failed, skipped)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,6 +348,7 @@ class Checker:
         self.cond = threading.Condition(self.lock)
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
         self.failures = []
 
     def emit(self, lines):
@@ -306,7 +373,7 @@ class Checker:
         res = job.result
         if job.error:
             lines = ['FAIL %s: runner error: %s' % (job.name, job.error)]
-            p, f = 0, 1
+            p, f, s = 0, 1, 0
         elif job.expect:
             ok, why = job.expect(res)
             head = '%s %s %s %s' % ('PASS' if ok else 'FAIL', job.name, res.describe(),
@@ -316,18 +383,22 @@ class Checker:
             else:
                 lines = ['%s: %s (%.1f s)' % (head, why, res.elapsed)]
                 lines += ['    ' + l for l in run.failure_details(res)]
-            p, f = (1, 0) if ok else (0, 1)
+            p, f, s = (1, 0, 0) if ok else (0, 1, 0)
         else:
             v = res.verdict
+            c = tap_counts(res.log, res.platform)
             head = '%s %s' % (res.describe(), job.name)
             stats = '%s, %.1f s' % (tap.summary(res.log), res.elapsed)
-            if v.ok:
+            if v.ok and not c.failed:
                 lines = ['PASS %s (%s)' % (head, stats)]
+            elif v.ok:
+                lines = ['FAIL %s: %d vmm test%s skipped (%s)'
+                         % (head, c.failed, '' if c.failed == 1 else 's', stats)]
+                lines += c.lines
             else:
                 lines = ['FAIL %s: %s (%s)' % (head, v.reason, stats)]
-                lines += ['    ' + l for l in run.failure_details(res)]
-            p = len(res.log.passed)
-            f = len(res.log.failed)
+                lines += ['    ' + l for l in run.failure_details(res)] + c.lines
+            p, f, s = c.passed, c.failed, c.skipped
             if not v.ok and v.kind != 'not_ok':
                 f += 1  # died (panic, hang, bail out) or otherwise broken: one more failure
             for d in res.diag:
@@ -341,6 +412,7 @@ class Checker:
         with self.lock:
             self.passed += p
             self.failed += f
+            self.skipped += s
             if f:
                 self.failures += [l for l in lines if l.startswith('FAIL')]
         self.emit(lines)
@@ -396,7 +468,7 @@ class Checker:
                     self.cond.wait()
 
 
-def build_jobs(a):
+def build_jobs(a, panic_cases=()):
     extra = (' ' + a.extra) if a.extra else ''
     single = bool(a.platform or a.cpus or a.suite)
     jobs = []
@@ -410,9 +482,13 @@ def build_jobs(a):
             platform, cpus, suite = entry[:3]
             words = ' '.join(('suite=' + suite,) + tuple(entry[3:]))
             jobs.append(Job(words, platform, cpus, words + extra))
-    if not single or a.expect:
-        jobs += expectation_jobs()
+    if wants_expectations(a):
+        jobs += expectation_jobs(panic_cases)
     return jobs
+
+
+def wants_expectations(a):
+    return not (a.platform or a.cpus or a.suite) or a.expect
 
 
 def main(argv=None):
@@ -437,17 +513,26 @@ def main(argv=None):
 
     if not os.path.isfile(a.kernel):
         print('check: %s not found: build it first (make)' % a.kernel)
-        print('0 passed, 1 failed')
+        print(summary_line(0, 1, 0))
         return 1
     os.makedirs(a.logdir, exist_ok=True)
-    jobs = build_jobs(a)
+    c = Checker(a)
+    panic_cases, listed = [], []
+    if wants_expectations(a):
+        panic_cases, lp, lf, listed = list_panic_cases(a)
+        c.passed += lp
+        c.failed += lf
+        if lf:
+            c.failures.append(listed[0])
+    jobs = build_jobs(a, panic_cases)
     qplat, note = run.resolve_platform('qemu')
     print('check: %d runs, %d at a time; qemu is %s (%s); logs in %s'
           % (len(jobs), a.jobs, qplat, note, a.logdir), flush=True)
-    c = Checker(a)
-    hp, hf, hlines = run_host_tests()
+    c.emit(listed)
+    hp, hf, hs, hlines = run_host_tests()
     c.passed += hp
     c.failed += hf
+    c.skipped += hs
     if hf:
         c.failures.append(hlines[0])
     c.emit(hlines)
@@ -463,7 +548,7 @@ def main(argv=None):
         print('failed runs:')
         for l in c.failures:
             print('  ' + l)
-    print('%d passed, %d failed' % (c.passed, c.failed), flush=True)
+    print(summary_line(c.passed, c.failed, c.skipped), flush=True)
     return 0 if c.failed == 0 else 1
 
 

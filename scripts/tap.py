@@ -2,7 +2,7 @@
 
 The kernel's side of the protocol:
   ok N - suite/name                  a passed test
-  ok N - suite/name # SKIP reason    a skipped test (counts as passed)
+  ok N - suite/name # SKIP reason    a skipped test (not failed; check.py counts it apart)
   not ok N - suite/name: reason      a failed test
   # text                             a comment
   1..N                               the plan (printed at the end)
@@ -33,14 +33,19 @@ PANIC_BLOCK_LINES = 40
 
 
 class Test:
-    __slots__ = ('ok', 'num', 'desc', 'directive', 'line')
+    __slots__ = ('ok', 'num', 'desc', 'directive', 'reason', 'line')
 
-    def __init__(self, ok, num, desc, directive, line):
+    def __init__(self, ok, num, desc, directive, line, reason=''):
         self.ok = ok                # True for "ok"
         self.num = num              # int or None
         self.desc = desc            # "suite/name[: reason]" without the directive
         self.directive = directive  # None, "SKIP" or "TODO"
+        self.reason = reason        # the directive's text ("needs 2 CPUs"), or ''
         self.line = line
+
+    @property
+    def suite(self):
+        return self.desc.split('/', 1)[0] if '/' in self.desc else ''
 
     @property
     def failed(self):
@@ -67,6 +72,7 @@ class Log:
 
     @property
     def passed(self):
+        """Tests that did not fail, skipped ones included."""
         return [t for t in self.tests if not t.failed]
 
     @property
@@ -147,12 +153,12 @@ def parse_text(text):
             ok = m.group(1) == 'ok'
             num = int(m.group(2)) if m.group(2) is not None else None
             desc = m.group(3)
-            directive = None
+            directive, reason = None, ''
             d = DIRECTIVE_RE.search(desc)
             if d:
-                directive = d.group(1).upper()
+                directive, reason = d.group(1).upper(), d.group(2).strip()
                 desc = desc[:d.start()].rstrip()
-            log.tests.append(Test(ok, num, desc, directive, s))
+            log.tests.append(Test(ok, num, desc, directive, s, reason))
     return log
 
 
