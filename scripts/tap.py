@@ -7,7 +7,8 @@ The kernel's side of the protocol:
   # text                             a comment
   1..N                               the plan (printed at the end)
   Bail out! text                     the kernel gave up (bad command line, ...)
-  panic[cpuN]: text                  a panic, followed by registers and a backtrace
+  panic[cpuN]/thread=...: text       a panic (kern/panic.c), always at the start of a line,
+                                     followed by registers and a backtrace
   # bhyvelet: shutdown status=0|1|panic   always the last line
   # trace begin: ... / # trace end: ...   a trace dump (scripts/tracecheck.py checks it); the
                                      lines in between are trace records, not TAP
@@ -22,6 +23,9 @@ TEST_RE = re.compile(r'^(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?(.*)$')
 PLAN_RE = re.compile(r'^1\.\.(\d+)\b')
 SHUTDOWN_RE = re.compile(r'^# bhyvelet: shutdown status=(\S+)')
 BAIL_RE = re.compile(r'^Bail out!')
+# Only the kernel's own panic line: it starts a console line (panic.c prints a newline first).
+# Guest console lines are "[name/vcpuN] text", so a guest printing "panic[cpu" never matches.
+PANIC_RE = re.compile(r'^panic\[cpu\d+\]')
 # A backtrace line with a resolved symbol: "  #0 0xffffffff80101234 func_name+0x1c"
 BACKTRACE_SYM_RE = re.compile(r'#\d+\s+0x[0-9a-fA-F]+\s+[A-Za-z_]\w*\+0x[0-9a-fA-F]+')
 DIRECTIVE_RE = re.compile(r'\s#\s*(SKIP|TODO)\b\s*(.*)$', re.IGNORECASE)
@@ -115,8 +119,7 @@ def parse_text(text):
         log.lines.append(line)
         idx = len(log.lines) - 1
         s = line.strip()
-        if log.panic_index is None and not s.startswith('#') and \
-                (s.startswith('panic[') or 'panic[cpu' in s):
+        if log.panic_index is None and PANIC_RE.match(line):
             log.panic_index = idx
         m = SHUTDOWN_RE.match(s)
         if m:
