@@ -19,7 +19,8 @@ Expectation cases (the default matrix, or --expect): the fixed ones in EXPECTATI
 panic_test=list (that boot is one result; each case boots with panic_test=suite/name and wants
 a panic line holding the listed text), and
 expect-tracecheck-catches-legacy-order, expect-vmm-legacy-order-caught (SVM on QEMU) and
-expect-vmx-legacy-order-caught (VMX on Bochs). Trace dumps of
+expect-vmx-legacy-order-caught (VMX on Bochs), and expect-guest-module (scripts/run.py --guest
+build/guest/hello.bin: the guest=module path, one QEMU boot). Trace dumps of
 ordinary runs are checked with TRACE_ORDERS, TRACE_INNER and the vCPU ownership rule
 (TRACE_VCPU_OWNER: VMCS current on one CPU, VMLAUNCH/VMRESUME, SVM ASID per CPU); the expectation
 cases use the mirror rule alone.
@@ -30,6 +31,7 @@ import argparse
 import io
 import os
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -90,6 +92,11 @@ class Job:
     @property
     def bochs(self):
         return self.platform.startswith('bochs')
+
+    def run(self, a, log_path):
+        """Boot once; returns a run.RunResult."""
+        return run.run_kernel(self.platform, self.cpus, a.mem, self.cmdline,
+                              self.timeout or a.timeout, log_path, False, a.kernel, self.judge)
 
     def log_name(self, platform):
         slug = self.name.replace(' ', '-').replace('=', '-').replace(',', '+').replace('/', '_')
@@ -172,6 +179,65 @@ def expect_tracecheck_violation(res):
     return True, 'TAP passed and tracecheck caught: %s' % tc.violation_text.split('\n', 1)[0]
 
 
+GUEST_MODULE_IMAGE = os.path.join(ROOT, 'build', 'guest', 'hello.bin')
+GUEST_MODULE_TEXT = 'Hello from a bhyvelet guest (real mode)'   # guest/hello.asm's line
+
+
+class RunPyJob(Job):
+    """A job that boots through scripts/run.py itself (its command-line paths, e.g. --guest),
+    as a person would; its result also holds run.py's exit status and output."""
+
+    def __init__(self, name, platform, cpus, options, expect, timeout):
+        super().__init__(name, platform, cpus, ' '.join(options), expect, timeout)
+        self.options = options
+
+    def argv(self, log_path, kernel='build/kernel.bin'):
+        return [sys.executable, os.path.join(ROOT, 'scripts', 'run.py'),
+                '--platform', self.platform, '--cpus', str(self.cpus), '--kernel', kernel,
+                '--timeout', '%g' % self.timeout, '--log', log_path] + self.options
+
+    def run(self, a, log_path):
+        start = time.monotonic()
+        p = subprocess.run(self.argv(log_path, a.kernel), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=self.timeout + 30)
+        res = run.RunResult()
+        res.platform, _ = run.resolve_platform(self.platform)
+        res.cpus, res.timeout, res.log_path = self.cpus, float(self.timeout), log_path
+        res.elapsed = time.monotonic() - start
+        res.log = tap.parse_file(log_path)
+        res.verdict = tap.judge_notap(res.log)
+        res.runner_rc = p.returncode
+        res.runner_output = p.stdout.decode('utf-8', 'replace').splitlines()
+        return res
+
+
+def _log_has(res, pattern):
+    return any(re.search(pattern, l) for l in res.log.lines)
+
+
+def expect_guest_module(res):
+    """run.py --guest build/guest/hello.bin: the image goes in as the boot module, the kernel
+    runs it with guest=module, the guest's line comes out, and run.py passes (status 0)."""
+    out = ' | '.join(res.runner_output[-3:])
+    if res.runner_rc != 0:
+        return False, 'run.py --guest exited with status %s: %s' % (res.runner_rc, out)
+    if not any(l.startswith('PASS ') for l in res.runner_output):
+        return False, 'run.py printed no PASS line: %s' % out
+    size = os.path.getsize(GUEST_MODULE_IMAGE) if os.path.exists(GUEST_MODULE_IMAGE) else -1
+    if not _log_has(res, r"bhyvelet: guest image from the boot module '[^']*hello\.bin', %d "
+                    r"bytes$" % size):
+        return False, 'no "guest image from the boot module \'...hello.bin\', %d bytes" line' \
+            % size
+    if not _log_has(res, r'\[module/vcpu0\] ' + re.escape(GUEST_MODULE_TEXT) + '$'):
+        return False, 'no "[module/vcpu0] %s" line' % GUEST_MODULE_TEXT
+    if not _log_has(res, r"bhyvelet: guest 'module' finished with verdict 0x0 \(pass\)$"):
+        return False, "no \"guest 'module' finished with verdict 0x0 (pass)\" line"
+    if res.log.shutdown != '0' or not res.verdict.ok:
+        return False, 'the kernel did not shut down with status 0: %s' % res.verdict.reason
+    return _ended_early(res, 'the module ran as the guest and passed; run.py exited 0')
+
+
 EXPECTATIONS = [
     ('expect-panic', 'qemu', 2, 'test_panic=1', expect_panic, 60),
     ('expect-bad-suite', 'qemu', 1, 'suite=nosuchsuite', expect_bail('nosuchsuite'), 60),
@@ -226,6 +292,9 @@ def expectation_jobs(panic_cases):
     """The expectation cases; panic_cases from list_panic_cases."""
     jobs = [Job(name, platform, cpus, cmdline, fn, timeout)
             for name, platform, cpus, cmdline, fn, timeout in EXPECTATIONS]
+    jobs.append(RunPyJob('expect-guest-module', 'qemu', 1,
+                         ['--quiet', '--guest', os.path.relpath(GUEST_MODULE_IMAGE)],
+                         expect_guest_module, 60))
     for suite, name, text in panic_cases:
         jobs.append(Job('expect-panic %s/%s' % (suite, name), 'qemu-tcg', 2,
                         'panic_test=%s/%s' % (suite, name), expect_panic_text(text), 60))
@@ -362,9 +431,7 @@ class Checker:
         platform, _ = run.resolve_platform(job.platform)
         log_path = os.path.join(a.logdir, job.log_name(platform))
         try:
-            job.result = run.run_kernel(job.platform, job.cpus, a.mem, job.cmdline,
-                                        job.timeout or a.timeout, log_path, False, a.kernel,
-                                        job.judge)
+            job.result = job.run(a, log_path)
         except Exception as e:  # a broken host setup: count the run as failed, keep going
             job.error = '%s: %s' % (type(e).__name__, e)
         self.account(job)

@@ -91,6 +91,65 @@ class PanicList(unittest.TestCase):
         self.assertFalse(hasattr(check, 'ktest_panic_cases'))
 
 
+GUEST_LOG = """bhyvelet booting
+cmdline: /work/wD/build/kernel.bin guest=module platform=qemu-tcg
+bhyvelet: guest image from the boot module '/work/wD/build/guest/hello.bin', %d bytes
+bhyvelet: running guest 'module' on svm (vCPU thread main)
+[module/vcpu0] Hello from a bhyvelet guest (real mode)
+bhyvelet: guest 'module' finished with verdict 0x0 (pass)
+bhyvelet: 84 exits: VMEXIT_NPF=1 VMEXIT_INOUT=83 VMEXIT_TOTAL=84
+# bhyvelet: shutdown status=0
+"""
+
+
+class GuestModule(unittest.TestCase):
+    def result(self, text, rc=0, out='PASS qemu-tcg cpus=1 (shutdown status=0, 0.4 s)'):
+        res = check.run.RunResult()
+        res.platform, res.cpus, res.timeout, res.elapsed = 'qemu-tcg', 1, 60.0, 0.4
+        res.log = tap.parse_text(text)
+        res.verdict = tap.judge_notap(res.log)
+        res.runner_rc, res.runner_output = rc, out.split('\n')
+        return res
+
+    def size(self):
+        return os.path.getsize(check.GUEST_MODULE_IMAGE) if \
+            os.path.exists(check.GUEST_MODULE_IMAGE) else 298
+
+    def test_the_job_runs_run_py_with_guest(self):
+        jobs = [j for j in check.expectation_jobs([]) if j.name == 'expect-guest-module']
+        self.assertEqual(len(jobs), 1)
+        argv = jobs[0].argv('build/logs/x.log')
+        self.assertTrue(argv[1].endswith('scripts/run.py'), argv)
+        self.assertIn('--guest', argv)
+        self.assertTrue(argv[argv.index('--guest') + 1].endswith('build/guest/hello.bin'))
+        self.assertEqual(argv[argv.index('--platform') + 1], 'qemu')
+
+    def test_a_good_run_passes(self):
+        ok, why = check.expect_guest_module(self.result(GUEST_LOG % self.size()))
+        self.assertTrue(ok, why)
+
+    def test_run_py_failing_fails(self):
+        ok, why = check.expect_guest_module(self.result(GUEST_LOG % self.size(), rc=1))
+        self.assertFalse(ok)
+        self.assertIn('status 1', why)
+
+    def test_missing_guest_line_fails(self):
+        text = (GUEST_LOG % self.size()).replace('Hello from', 'Goodbye from')
+        ok, why = check.expect_guest_module(self.result(text))
+        self.assertFalse(ok)
+        self.assertIn('Hello from a bhyvelet guest', why)
+
+    def test_wrong_size_fails(self):
+        ok, why = check.expect_guest_module(self.result(GUEST_LOG % (self.size() + 1)))
+        self.assertFalse(ok, why)
+
+    def test_failed_verdict_fails(self):
+        text = (GUEST_LOG % self.size()).replace('0x0 (pass)', '0x1 (fail)').replace(
+            'status=0', 'status=1')
+        ok, why = check.expect_guest_module(self.result(text, rc=1))
+        self.assertFalse(ok)
+
+
 class HostTestCounting(unittest.TestCase):
     def test_host_skips_are_not_passes(self):
         class T(unittest.TestCase):
