@@ -212,8 +212,9 @@ class RunPyJob(Job):
         return res
 
 
-def _log_has(res, pattern):
-    return any(re.search(pattern, l) for l in res.log.lines)
+def _message(res, pattern):
+    """Is there a kernel message line ("[cpuN] text") whose text matches pattern whole?"""
+    return any(re.fullmatch(pattern, t) for t in res.log.message_texts())
 
 
 def expect_guest_module(res):
@@ -225,13 +226,13 @@ def expect_guest_module(res):
     if not any(l.startswith('PASS ') for l in res.runner_output):
         return False, 'run.py printed no PASS line: %s' % out
     size = os.path.getsize(GUEST_MODULE_IMAGE) if os.path.exists(GUEST_MODULE_IMAGE) else -1
-    if not _log_has(res, r"bhyvelet: guest image from the boot module '[^']*hello\.bin', %d "
-                    r"bytes$" % size):
+    if not _message(res, r"bhyvelet: guest image from the boot module '[^']*hello\.bin', %d "
+                    r"bytes" % size):
         return False, 'no "guest image from the boot module \'...hello.bin\', %d bytes" line' \
             % size
-    if not _log_has(res, r'\[module/vcpu0\] ' + re.escape(GUEST_MODULE_TEXT) + '$'):
-        return False, 'no "[module/vcpu0] %s" line' % GUEST_MODULE_TEXT
-    if not _log_has(res, r"bhyvelet: guest 'module' finished with verdict 0x0 \(pass\)$"):
+    if not _message(res, r'\[module/vcpu0\] ' + re.escape(GUEST_MODULE_TEXT)):
+        return False, 'no "[cpuN] [module/vcpu0] %s" line' % GUEST_MODULE_TEXT
+    if not _message(res, r"bhyvelet: guest 'module' finished with verdict 0x0 \(pass\)"):
         return False, "no \"guest 'module' finished with verdict 0x0 (pass)\" line"
     if res.log.shutdown != '0' or not res.verdict.ok:
         return False, 'the kernel did not shut down with status 0: %s' % res.verdict.reason

@@ -13,6 +13,9 @@ The kernel's side of the protocol:
   # trace begin: ... / # trace end: ...   a trace dump (scripts/tracecheck.py checks it); the
                                      lines in between are trace records, not TAP
   # bench: NAME value=V unit=U       one benchmark measurement (scripts/bench.py)
+  [cpuN] text                        a kernel message (cmn_err CE_NOTE, kern/console.c) from
+                                     CPU N: boot notes, "[name/vcpuN] text" guest console
+  [cpuN] WARNING: text               lines, ...; CE_WARN adds "WARNING: ". Not TAP.
 
 Only the standard library is used; run.py and check.py import this module.
 """
@@ -33,7 +36,20 @@ TRACE_BEGIN_RE = re.compile(r'^# trace begin:')
 TRACE_END_RE = re.compile(r'^# trace end\b')
 BENCH_RE = re.compile(r'^# bench:\s+(\S+)\s+value=(\S+)\s+unit=(\S+)')
 
+# A kernel message line (cmn_err): "[cpuN] text" or "[cpuN] WARNING: text".
+MESSAGE_RE = re.compile(r'^\[cpu(\d+)\] (WARNING: )?(.*)$')
+
 PANIC_BLOCK_LINES = 40
+
+
+class Message:
+    __slots__ = ('cpu', 'warning', 'text', 'index')
+
+    def __init__(self, cpu, warning, text, index):
+        self.cpu = cpu              # the CPU that printed it
+        self.warning = warning      # True for CE_WARN
+        self.text = text            # without the prefix (and without "WARNING: ")
+        self.index = index          # into Log.lines
 
 
 class Test:
@@ -69,6 +85,7 @@ class Log:
         self.shutdown = None     # status string of the shutdown line, e.g. "0"
         self.trace_dumps = 0     # "# trace begin:" lines
         self.bench = []          # (name, value string, unit) of "# bench:" lines
+        self.messages = []       # Message for each "[cpuN] ..." kernel message line
 
     @property
     def plan(self):
@@ -98,6 +115,9 @@ class Log:
 
     def has_backtrace_symbol(self):
         return any(BACKTRACE_SYM_RE.search(l) for l in self.panic_block())
+
+    def message_texts(self):
+        return [m.text for m in self.messages]
 
     def tail(self, n=20):
         return self.lines[-n:]
@@ -146,6 +166,10 @@ def parse_text(text):
             continue
         if BAIL_RE.match(s):
             log.bail.append(s)
+            continue
+        m = MESSAGE_RE.match(line)
+        if m:
+            log.messages.append(Message(int(m.group(1)), bool(m.group(2)), m.group(3), idx))
             continue
         m = PLAN_RE.match(s)
         if m:

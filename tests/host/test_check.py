@@ -56,8 +56,8 @@ class SkipCounting(unittest.TestCase):
         self.assertEqual(check.summary_line(5, 1, 2), '5 passed, 1 failed, 2 skipped')
 
 
-PANIC_LIST_LOG = """bhyvelet booting
-cmdline: panic_test=list platform=qemu-tcg
+PANIC_LIST_LOG = """[cpu0] bhyvelet booting
+[cpu0] cmdline: panic_test=list platform=qemu-tcg
 TAP version 13
 # panic_test ctx/misuse_double_attach: already attached
 # panic_test vmm/destroy_while_running: is inside vm_run
@@ -77,7 +77,7 @@ class PanicList(unittest.TestCase):
 
     def test_guest_text_is_not_a_list_entry(self):
         log = tap.parse_text(PANIC_LIST_LOG.replace(
-            '# 3 panic', '[hello/vcpu0] # panic_test x/y: z\n# 3 panic'))
+            '# 3 panic', '[cpu0] [hello/vcpu0] # panic_test x/y: z\n# 3 panic'))
         self.assertEqual(len(check.panic_cases_from_log(log)), 3)
 
     def test_one_expect_panic_job_per_listed_case(self):
@@ -91,13 +91,13 @@ class PanicList(unittest.TestCase):
         self.assertFalse(hasattr(check, 'ktest_panic_cases'))
 
 
-GUEST_LOG = """bhyvelet booting
-cmdline: /work/wD/build/kernel.bin guest=module platform=qemu-tcg
-bhyvelet: guest image from the boot module '/work/wD/build/guest/hello.bin', %d bytes
-bhyvelet: running guest 'module' on svm (vCPU thread main)
-[module/vcpu0] Hello from a bhyvelet guest (real mode)
-bhyvelet: guest 'module' finished with verdict 0x0 (pass)
-bhyvelet: 84 exits: VMEXIT_NPF=1 VMEXIT_INOUT=83 VMEXIT_TOTAL=84
+GUEST_LOG = """[cpu0] bhyvelet booting
+[cpu0] cmdline: /work/wD/build/kernel.bin guest=module platform=qemu-tcg
+[cpu0] bhyvelet: guest image from the boot module '/work/wD/build/guest/hello.bin', %d bytes
+[cpu0] bhyvelet: running guest 'module' on svm (vCPU thread main)
+[cpu0] [module/vcpu0] Hello from a bhyvelet guest (real mode)
+[cpu0] bhyvelet: guest 'module' finished with verdict 0x0 (pass)
+[cpu0] bhyvelet: 84 exits: VMEXIT_NPF=1 VMEXIT_INOUT=83 VMEXIT_TOTAL=84
 # bhyvelet: shutdown status=0
 """
 
@@ -141,6 +141,11 @@ class GuestModule(unittest.TestCase):
 
     def test_wrong_size_fails(self):
         ok, why = check.expect_guest_module(self.result(GUEST_LOG % (self.size() + 1)))
+        self.assertFalse(ok, why)
+
+    def test_guest_line_must_be_a_kernel_message(self):
+        text = (GUEST_LOG % self.size()).replace('[cpu0] [module/vcpu0]', 'x [module/vcpu0]')
+        ok, why = check.expect_guest_module(self.result(text))
         self.assertFalse(ok, why)
 
     def test_failed_verdict_fails(self):

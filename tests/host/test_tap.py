@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
                                 'scripts'))
 import tap  # noqa: E402
 
-BOOT = 'bhyvelet booting\r\ncmdline: suite=boot platform=qemu-tcg\r\n'
+BOOT = '[cpu0] bhyvelet booting\r\n[cpu0] cmdline: suite=boot platform=qemu-tcg\r\n'
 SHUTDOWN = '# bhyvelet: shutdown status=%s\r\n'
 
 # What kern/panic.c prints: a newline, then the panic line at the start of a line.
@@ -79,6 +79,36 @@ class Parsing(unittest.TestCase):
         self.assertEqual(log.bench, [('ctx_switch', '1234', 'ns')])
 
 
+class Messages(unittest.TestCase):
+    """Kernel message lines (cmn_err): "[cpuN] text" or "[cpuN] WARNING: text"."""
+
+    LOG = ('[cpu0] bhyvelet booting\n'
+           '[cpu0] mp: 2 CPUs up\n'
+           'TAP version 13\n'
+           '[cpu1] [hello/vcpu0] Hello from a bhyvelet guest (real mode)\n'
+           '[cpu1] WARNING: kmem leak: kmem_alloc_64 buf=0x1000 size=64 caller=f+0x1\n'
+           'ok 1 - vmm/hello\n'
+           '1..1\n' + SHUTDOWN % '0')
+
+    def test_messages_carry_their_cpu(self):
+        log = parse(self.LOG)
+        self.assertEqual([(m.cpu, m.warning, m.text) for m in log.messages], [
+            (0, False, 'bhyvelet booting'),
+            (0, False, 'mp: 2 CPUs up'),
+            (1, False, '[hello/vcpu0] Hello from a bhyvelet guest (real mode)'),
+            (1, True, 'kmem leak: kmem_alloc_64 buf=0x1000 size=64 caller=f+0x1')])
+        self.assertEqual(log.message_texts(), [m.text for m in log.messages])
+
+    def test_tap_lines_stay_unprefixed_and_parse(self):
+        log = parse(self.LOG)
+        self.assertEqual([t.desc for t in log.tests], ['vmm/hello'])
+        self.assertEqual(tap.judge(log).kind, 'pass')
+
+    def test_a_prefixed_tap_line_is_not_tap(self):
+        log = parse('[cpu0] ok 1 - fake\n1..0\n' + SHUTDOWN % '0')
+        self.assertEqual(log.tests, [])
+
+
 class Panics(unittest.TestCase):
     def test_kernel_panic_is_detected(self):
         log = parse(BOOT + 'TAP version 13\nok 1 - boot/a' + PANIC)
@@ -96,8 +126,9 @@ class Panics(unittest.TestCase):
 
     def test_guest_text_holding_panic_cpu_is_not_a_panic(self):
         log = parse(BOOT + 'TAP version 13\n'
-                    '[hello/vcpu0] panic[cpu0]/thread=0x0 (x): fake\n'
-                    '[stress/vcpu1] guest says panic[cpu3] here\n'
+                    '[cpu1] [hello/vcpu0] panic[cpu0]/thread=0x0 (x): fake\n'
+                    '[cpu0] [stress/vcpu1] guest says panic[cpu3] here\n'
+                    '[hello/vcpu0] panic[cpu0]/thread=0x0 (x): unprefixed\n'
                     'ok 1 - vmm/hello\n1..1\n' + SHUTDOWN % '0')
         self.assertIsNone(log.panic_index)
         self.assertEqual(tap.judge(log).kind, 'pass')
