@@ -88,12 +88,12 @@ acpi_find_cpus(u32 *apicids, int max)
 	if (rsdp == NULL)
 		rsdp = find_rsdp_in(0xe0000, 0x20000);
 	if (rsdp == NULL) {
-		kprintf("acpi: no RSDP; running on the boot CPU only\n");
+		cmn_err(CE_WARN, "acpi: no RSDP; running on the boot CPU only");
 		return (0);
 	}
 	const struct sdt *madt = find_table(rsdp, "APIC");
 	if (madt == NULL) {
-		kprintf("acpi: no MADT; running on the boot CPU only\n");
+		cmn_err(CE_WARN, "acpi: no MADT; running on the boot CPU only");
 		return (0);
 	}
 	const u8 *p = (const u8 *)madt + sizeof (*madt) + 8;
@@ -111,7 +111,7 @@ acpi_find_cpus(u32 *apicids, int max)
 		p += p[1];
 	}
 	if (n > max) {
-		kprintf("acpi: %d CPUs, using the first %d\n", n, max);
+		cmn_err(CE_NOTE, "acpi: %d CPUs, using the first %d", n, max);
 		n = max;
 	}
 	return (n);

@@ -118,7 +118,7 @@ apic_init(void)
 	lapic = phys_to_virt(base & ~0xfffUL);
 	tsc_boot = rdtsc();
 	calibrate();
-	kprintf("apic: lapic at 0x%lx, timer %u Hz (/16), tsc %lu kHz\n",
+	cmn_err(CE_NOTE, "apic: lapic at 0x%lx, timer %u Hz (/16), tsc %lu kHz",
 	    base & ~0xfffUL, lapic_ticks_per_sec, tsc_hz / 1000);
 }
 

@@ -7,6 +7,7 @@
 #include "x86.h"
 #include "sync.h"
 #include "panic.h"
+#include "cpu.h"
 
 #define	COM1		0x3f8
 #define	UART_THR	0	/* transmit holding */
@@ -196,6 +197,47 @@ vkprintf(const char *fmt, va_list ap)
 	spin_lock(&console_lock);
 	format(&o, fmt, ap);
 	spin_unlock(&console_lock);
+}
+
+static void
+outf(struct outbuf *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	format(o, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The prefix, text and newline go out under one hold of the console lock;
+ * spin_lock disables interrupts, so the CPU read under it is the one
+ * printing.
+ */
+void
+vcmn_err(int ce, const char *fmt, va_list ap)
+{
+	struct outbuf o = { NULL, 0, 0 };
+	bool locked = !panicking;	/* as vkprintf */
+
+	if (locked)
+		spin_lock(&console_lock);
+	outf(&o, "[cpu%d] %s", CPU != NULL ? CPU->cpu_id : 0,
+	    ce == CE_WARN ? "WARNING: " : "");
+	format(&o, fmt, ap);
+	out_c(&o, '\n');
+	if (locked)
+		spin_unlock(&console_lock);
+}
+
+void
+cmn_err(int ce, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vcmn_err(ce, fmt, ap);
+	va_end(ap);
 }
 
 void

@@ -8,6 +8,17 @@
 #include "types.h"
 
 void console_init(void);
+/*
+ * A kernel message, one whole line, as illumos's cmn_err: "[cpuN] text"
+ * (CE_NOTE) or "[cpuN] WARNING: text" (CE_WARN), N the CPU printing it and
+ * the newline added. Boot notes, warnings and guest console lines use it.
+ * TAP output (ok/not ok, # comments, the plan, Bail out!), the panic block
+ * and trace dumps use kprintf, unprefixed: scripts/tap.py parses them.
+ */
+#define	CE_NOTE		1
+#define	CE_WARN		2
+void cmn_err(int ce, const char *fmt, ...) __printflike(2, 3);
+void vcmn_err(int ce, const char *fmt, va_list ap);
 void kprintf(const char *fmt, ...) __printflike(1, 2);
 void vkprintf(const char *fmt, va_list ap);
 int ksnprintf(char *buf, size_t len, const char *fmt, ...) __printflike(3, 4);

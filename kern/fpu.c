@@ -175,8 +175,8 @@ fpu_init(void)
 	fpu_area_init(&fpu_default);
 	fpu_load_default();
 
-	kprintf("fpu: %s xcr0=0x%lx area=%u bytes avx=%d avx512=%d "
-	    "xsaveopt=%d\n", fpu_has_xsave ? "xsave" : "fxsave",
+	cmn_err(CE_NOTE, "fpu: %s xcr0=0x%lx area=%u bytes avx=%d avx512=%d "
+	    "xsaveopt=%d", fpu_has_xsave ? "xsave" : "fxsave",
 	    (unsigned long)fpu_xcr0, fpu_save_size, fpu_has_avx,
 	    fpu_has_avx512, fpu_has_xsaveopt);
 }

@@ -1089,9 +1089,9 @@ leak_visit(const char *cname, char *buf, kmem_buftag_t *bt,
 		return (0);
 	if (la->print) {
 		sym_format(sym, sizeof (sym), bt->bt_caller);
-		kprintf("kmem leak: %s buf=0x%lx size=%lu caller=%s\n", cname,
-		    (unsigned long)(uintptr_t)buf, (unsigned long)bt->bt_size,
-		    sym);
+		cmn_err(CE_WARN, "kmem leak: %s buf=0x%lx size=%lu caller=%s",
+		    cname, (unsigned long)(uintptr_t)buf,
+		    (unsigned long)bt->bt_size, sym);
 	}
 	return (1);
 }
@@ -1127,7 +1127,8 @@ verify_visit(const char *cname, char *buf, kmem_buftag_t *bt,
 	size_t off;
 
 	if (bt->bt_buf != (uintptr_t)buf) {
-		kprintf("kmem_verify: %s buf=0x%lx: buftag smashed\n", cname, b);
+		cmn_err(CE_WARN, "kmem_verify: %s buf=0x%lx: buftag smashed",
+		    cname, b);
 		return (1);
 	}
 	if (state == KMEM_BUFTAG_BUSY)
@@ -1136,13 +1137,13 @@ verify_visit(const char *cname, char *buf, kmem_buftag_t *bt,
 		off = pattern_check(buf, usersize + 8, KMEM_FREE_PATTERN);
 		if (off == KMEM_NONE)
 			return (0);
-		kprintf("kmem_verify: %s buf=0x%lx: modified after free at "
-		    "offset %lu\n", cname, b, (unsigned long)off);
+		cmn_err(CE_WARN, "kmem_verify: %s buf=0x%lx: modified after "
+		    "free at offset %lu", cname, b, (unsigned long)off);
 		return (1);
 	}
 	if (state != KMEM_BUFTAG_ALLOC || bt->bt_size > usersize) {
-		kprintf("kmem_verify: %s buf=0x%lx: buftag smashed (state "
-		    "0x%lx size %lu)\n", cname, b, (unsigned long)state,
+		cmn_err(CE_WARN, "kmem_verify: %s buf=0x%lx: buftag smashed "
+		    "(state 0x%lx size %lu)", cname, b, (unsigned long)state,
 		    (unsigned long)bt->bt_size);
 		return (1);
 	}
@@ -1151,9 +1152,9 @@ verify_visit(const char *cname, char *buf, kmem_buftag_t *bt,
 		return (0);
 	char sym[64];
 	sym_format(sym, sizeof (sym), bt->bt_caller);
-	kprintf("kmem_verify: %s buf=0x%lx: redzone smashed at offset %lu "
-	    "(size %lu, allocated by %s)\n", cname, b, (unsigned long)off,
-	    (unsigned long)bt->bt_size, sym);
+	cmn_err(CE_WARN, "kmem_verify: %s buf=0x%lx: redzone smashed at "
+	    "offset %lu (size %lu, allocated by %s)", cname, b,
+	    (unsigned long)off, (unsigned long)bt->bt_size, sym);
 	return (1);
 }
 
@@ -1166,12 +1167,12 @@ kmem_verify(void)
 void
 kmem_stats(void)
 {
-	kprintf("kmem: %-20s %8s %8s %8s %8s %6s %10s\n", "cache", "bufsize",
-	    "chunk", "alloc", "free", "slabs", "allocs");
+	cmn_err(CE_NOTE, "kmem: %-20s %8s %8s %8s %8s %6s %10s", "cache",
+	    "bufsize", "chunk", "alloc", "free", "slabs", "allocs");
 	spin_lock(&kmem_caches_lock);
 	for (kmem_cache_t *cp = kmem_caches; cp != NULL; cp = cp->c_next) {
 		spin_lock(&cp->c_lock);
-		kprintf("kmem: %-20s %8lu %8lu %8lu %8lu %6lu %10lu\n",
+		cmn_err(CE_NOTE, "kmem: %-20s %8lu %8lu %8lu %8lu %6lu %10lu",
 		    cp->c_name, (unsigned long)cp->c_bufsize,
 		    (unsigned long)cp->c_chunksize,
 		    (unsigned long)cp->c_nalloc,
@@ -1181,7 +1182,7 @@ kmem_stats(void)
 	}
 	spin_unlock(&kmem_caches_lock);
 	spin_lock(&kmem_big_lock);
-	kprintf("kmem: %-20s %8s %8s %8lu %8s %6lu %10lu (pages)\n",
+	cmn_err(CE_NOTE, "kmem: %-20s %8s %8s %8lu %8s %6lu %10lu (pages)",
 	    "kmem_oversize", "-", "-", (unsigned long)kmem_big_count, "-",
 	    (unsigned long)kmem_big_pages, (unsigned long)kmem_big_nallocs);
 	spin_unlock(&kmem_big_lock);

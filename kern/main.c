@@ -98,8 +98,8 @@ run_guest(void)
 		image = phys_to_virt(bootmod.start);
 		len = bootmod.end - bootmod.start;
 		name = "module";
-		kprintf("bhyvelet: guest image from the boot module '%s', %lu "
-		    "bytes\n", bootmod.name, (u64)len);
+		cmn_err(CE_NOTE, "bhyvelet: guest image from the boot module "
+		    "'%s', %lu bytes", bootmod.name, (u64)len);
 	} else {
 		const struct guest_image *g = guest_find(opt_guest);
 		image = g->start;
@@ -108,28 +108,34 @@ run_guest(void)
 	struct vm *vm = vm_create_guest(name, image, len, 2UL << 20,
 	    opt_guest_param, why, sizeof (why));
 	if (vm == NULL) {
-		kprintf("bhyvelet: refusing guest '%s': %s\n", name, why);
+		cmn_err(CE_WARN, "bhyvelet: refusing guest '%s': %s", name,
+		    why);
 		kprintf("# bhyvelet: shutdown status=1\n");
 		kernel_shutdown(1);
 	}
 	struct vcpu_result r;
 	memset(&r, 0, sizeof (r));
-	kprintf("bhyvelet: running guest '%s' on %s (vCPU thread %s)\n", name,
-	    vmm_ops->name, curthread->t_name);
+	cmn_err(CE_NOTE, "bhyvelet: running guest '%s' on %s (vCPU thread "
+	    "%s)", name, vmm_ops->name, curthread->t_name);
 	bool ok = vcpu_run_loop(vm->vm_vcpu[0], &r);
 	if (r.done)
-		kprintf("bhyvelet: guest '%s' finished with verdict 0x%x (%s)\n",
-		    name, r.verdict, ok ? "pass" : "fail");
+		cmn_err(CE_NOTE, "bhyvelet: guest '%s' finished with verdict "
+		    "0x%x (%s)", name, r.verdict, ok ? "pass" : "fail");
 	else
-		kprintf("bhyvelet: guest '%s' was stopped: %s\n", name,
+		cmn_err(CE_NOTE, "bhyvelet: guest '%s' was stopped: %s", name,
 		    r.reason);
 	struct vcpu *vcpu = vm->vm_vcpu[0];
-	kprintf("bhyvelet: %lu exits:", vcpu->vc_stats[VMM_STAT_VMEXIT_TOTAL]);
-	for (int i = 1; i < VMM_NSTATS; i++) {
+	/* One message line: build it first (a long one is cut short). */
+	char stats[512];
+	size_t n = 0;
+	for (int i = 1; i < VMM_NSTATS && n < sizeof (stats); i++) {
 		if (vcpu->vc_stats[i] != 0)
-			kprintf(" %s=%lu", vmm_stat_name[i], vcpu->vc_stats[i]);
+			n += (size_t)ksnprintf(stats + n, sizeof (stats) - n,
+			    " %s=%lu", vmm_stat_name[i], vcpu->vc_stats[i]);
 	}
-	kprintf("\n");
+	stats[n < sizeof (stats) ? n : sizeof (stats) - 1] = '\0';
+	cmn_err(CE_NOTE, "bhyvelet: %lu exits:%s",
+	    vcpu->vc_stats[VMM_STAT_VMEXIT_TOTAL], stats);
 	vm_destroy(vm);
 	kprintf("# bhyvelet: shutdown status=%d\n", ok ? 0 : 1);
 	kernel_shutdown(ok ? 0 : 1);
@@ -258,7 +264,8 @@ test_panic_outer(void)
 static void
 main_thread(void *arg __unused)
 {
-	kprintf("bhyvelet: %d CPUs, %lu MiB free, hz=%u, platform=%s\n", ncpus,
+	cmn_err(CE_NOTE, "bhyvelet: %d CPUs, %lu MiB free, hz=%u, "
+	    "platform=%s", ncpus,
 	    (pmem_pages_total() - pmem_pages_used()) >> 8, hz, opt_platform);
 	if (opt_test_panic[0] != '\0')
 		test_panic_outer();
@@ -271,8 +278,8 @@ main_thread(void *arg __unused)
 		run_guest();				/* shuts down */
 	if (opt_suite[0] != '\0')
 		ktest_run(opt_suite);			/* shuts down */
-	kprintf("bhyvelet: nothing to do (give suite=NAME or guest=NAME); "
-	    "shutting down\n");
+	cmn_err(CE_NOTE, "bhyvelet: nothing to do (give suite=NAME or "
+	    "guest=NAME); shutting down");
 	kprintf("# bhyvelet: shutdown status=0\n");
 	kernel_shutdown(0);
 }
@@ -285,11 +292,12 @@ kmain(u32 magic, u32 mbinfo)
 	cpus[0].cpu_self = &cpus[0];
 	wrmsr(MSR_GS_BASE, (u64)(uintptr_t)&cpus[0]);
 	console_init();
-	kprintf("\nbhyvelet booting\n");
+	kprintf("\n");		/* end whatever the loader left on the line */
+	cmn_err(CE_NOTE, "bhyvelet booting");
 	VERIFY(magic == MB_BOOT_MAGIC,
 	    "kmain: not started by a multiboot loader (eax=0x%x)", magic);
 	copy_cmdline(mbinfo);
-	kprintf("cmdline: %s\n", cmdline);
+	cmn_err(CE_NOTE, "cmdline: %s", cmdline);
 
 	for (int i = 0; i < NCPU; i++)
 		spin_init(&cpus[i].cpu_runq.rq_lock, "runq");

@@ -82,11 +82,11 @@ mp_start_aps(void)
 		while (!cp->cpu_ready && gethrtime() < deadline)
 			cpu_pause();
 		if (!cp->cpu_ready) {
-			kprintf("mp: cpu with APIC id %u did not start\n",
-			    ids[i]);
+			cmn_err(CE_WARN,
+			    "mp: cpu with APIC id %u did not start", ids[i]);
 			continue;
 		}
 		ncpus++;
 	}
-	kprintf("mp: %d CPUs up\n", ncpus);
+	cmn_err(CE_NOTE, "mp: %d CPUs up", ncpus);
 }

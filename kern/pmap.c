@@ -57,7 +57,7 @@ pmap_init(void)
 	pml4[256] = pdpt_kpm | PTE_P | PTE_W;
 	pml4[511] = pdpt_kern | PTE_P | PTE_W;
 	set_cr3(kernel_pml4);
-	kprintf("pmap: direct map of %lu GiB at 0x%lx\n", ngb, KPM_BASE);
+	cmn_err(CE_NOTE, "pmap: direct map of %lu GiB at 0x%lx", ngb, KPM_BASE);
 }
 
 /* Used by every CPU to leave the boot page tables. */

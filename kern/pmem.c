@@ -128,7 +128,7 @@ pmem_init(paddr_t mbinfo)
 	pages_total -= pages_used;	/* what the allocator can hand out */
 	pages_used = 0;
 	hint = bmend >> PAGESHIFT;
-	kprintf("pmem: %lu MiB usable in %d ranges, top 0x%lx\n",
+	cmn_err(CE_NOTE, "pmem: %lu MiB usable in %d ranges, top 0x%lx",
 	    pages_total >> (20 - PAGESHIFT), nram, top);
 }
 

@@ -87,8 +87,7 @@ trap(struct regs *r)
 	if (handlers[v] != NULL)
 		handlers[v](r);
 	else if (v != VEC_SPURIOUS)
-		kprintf("trap: unexpected interrupt %d on cpu%d\n", v,
-		    cp->cpu_id);
+		cmn_err(CE_WARN, "trap: unexpected interrupt %d", v);
 	if (v != VEC_SPURIOUS)
 		apic_eoi();
 	cp->cpu_intr_depth--;

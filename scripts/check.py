@@ -5,17 +5,22 @@
   python3 scripts/check.py --platform P --cpus N --suite S [--expect]
                                                 one configuration only (make check SUITE=...)
 
-Prints one line per run and, last, exactly one line "N passed, M failed", where N and M count
-the TAP results (ok / not ok) of every run, one per expectation case, one extra failure for
-each run that died (panic, hang, bail out, plan mismatch), one result per run whose log holds
-trace dumps (scripts/tracecheck.py's verdict), and one per host unit test (tests/host).
-Exit status 0 iff M == 0.
+Prints one line per run and, last, exactly one line "N passed, M failed, K skipped", where N
+and M count the TAP results (ok / not ok) of every run, one per expectation case, one extra
+failure for each run that died (panic, hang, bail out, plan mismatch), one result per run whose
+log holds trace dumps (scripts/tracecheck.py's verdict), and one per host unit test
+(tests/host); K counts the skipped ones (ok ... # SKIP, unittest skips), which are not passes.
+Where a virtualization backend is expected (BACKEND_EXPECTED: QEMU TCG and Bochs offer SVM or
+VMX) a skipped vmm test is a failure, unless it skipped for too few CPUs or because it is
+written for the other backend. Exit status 0 iff M == 0.
 
 Expectation cases (the default matrix, or --expect): the fixed ones in EXPECTATIONS, one
-"expect-panic suite/name" per KTEST_PANIC(suite, name, "text") in tests/*.c (boots with
-panic_test=suite/name and wants a panic line holding the text), and
+"expect-panic suite/name" per KTEST_PANIC test the kernel lists when booted once with
+panic_test=list (that boot is one result; each case boots with panic_test=suite/name and wants
+a panic line holding the listed text), and
 expect-tracecheck-catches-legacy-order, expect-vmm-legacy-order-caught (SVM on QEMU) and
-expect-vmx-legacy-order-caught (VMX on Bochs). Trace dumps of
+expect-vmx-legacy-order-caught (VMX on Bochs), and expect-guest-module (scripts/run.py --guest
+build/guest/hello.bin: the guest=module path, one QEMU boot). Trace dumps of
 ordinary runs are checked with TRACE_ORDERS, TRACE_INNER and the vCPU ownership rule
 (TRACE_VCPU_OWNER: VMCS current on one CPU, VMLAUNCH/VMRESUME, SVM ASID per CPU); the expectation
 cases use the mirror rule alone.
@@ -23,10 +28,10 @@ Only the Python standard library is used.
 """
 
 import argparse
-import glob
 import io
 import os
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -87,6 +92,11 @@ class Job:
     @property
     def bochs(self):
         return self.platform.startswith('bochs')
+
+    def run(self, a, log_path):
+        """Boot once; returns a run.RunResult."""
+        return run.run_kernel(self.platform, self.cpus, a.mem, self.cmdline,
+                              self.timeout or a.timeout, log_path, False, a.kernel, self.judge)
 
     def log_name(self, platform):
         slug = self.name.replace(' ', '-').replace('=', '-').replace(',', '+').replace('/', '_')
@@ -169,6 +179,66 @@ def expect_tracecheck_violation(res):
     return True, 'TAP passed and tracecheck caught: %s' % tc.violation_text.split('\n', 1)[0]
 
 
+GUEST_MODULE_IMAGE = os.path.join(ROOT, 'build', 'guest', 'hello.bin')
+GUEST_MODULE_TEXT = 'Hello from a bhyvelet guest (real mode)'   # guest/hello.asm's line
+
+
+class RunPyJob(Job):
+    """A job that boots through scripts/run.py itself (its command-line paths, e.g. --guest),
+    as a person would; its result also holds run.py's exit status and output."""
+
+    def __init__(self, name, platform, cpus, options, expect, timeout):
+        super().__init__(name, platform, cpus, ' '.join(options), expect, timeout)
+        self.options = options
+
+    def argv(self, log_path, kernel='build/kernel.bin'):
+        return [sys.executable, os.path.join(ROOT, 'scripts', 'run.py'),
+                '--platform', self.platform, '--cpus', str(self.cpus), '--kernel', kernel,
+                '--timeout', '%g' % self.timeout, '--log', log_path] + self.options
+
+    def run(self, a, log_path):
+        start = time.monotonic()
+        p = subprocess.run(self.argv(log_path, a.kernel), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=self.timeout + 30)
+        res = run.RunResult()
+        res.platform, _ = run.resolve_platform(self.platform)
+        res.cpus, res.timeout, res.log_path = self.cpus, float(self.timeout), log_path
+        res.elapsed = time.monotonic() - start
+        res.log = tap.parse_file(log_path)
+        res.verdict = tap.judge_notap(res.log)
+        res.runner_rc = p.returncode
+        res.runner_output = p.stdout.decode('utf-8', 'replace').splitlines()
+        return res
+
+
+def _message(res, pattern):
+    """Is there a kernel message line ("[cpuN] text") whose text matches pattern whole?"""
+    return any(re.fullmatch(pattern, t) for t in res.log.message_texts())
+
+
+def expect_guest_module(res):
+    """run.py --guest build/guest/hello.bin: the image goes in as the boot module, the kernel
+    runs it with guest=module, the guest's line comes out, and run.py passes (status 0)."""
+    out = ' | '.join(res.runner_output[-3:])
+    if res.runner_rc != 0:
+        return False, 'run.py --guest exited with status %s: %s' % (res.runner_rc, out)
+    if not any(l.startswith('PASS ') for l in res.runner_output):
+        return False, 'run.py printed no PASS line: %s' % out
+    size = os.path.getsize(GUEST_MODULE_IMAGE) if os.path.exists(GUEST_MODULE_IMAGE) else -1
+    if not _message(res, r"bhyvelet: guest image from the boot module '[^']*hello\.bin', %d "
+                    r"bytes" % size):
+        return False, 'no "guest image from the boot module \'...hello.bin\', %d bytes" line' \
+            % size
+    if not _message(res, r'\[module/vcpu0\] ' + re.escape(GUEST_MODULE_TEXT)):
+        return False, 'no "[cpuN] [module/vcpu0] %s" line' % GUEST_MODULE_TEXT
+    if not _message(res, r"bhyvelet: guest 'module' finished with verdict 0x0 \(pass\)"):
+        return False, "no \"guest 'module' finished with verdict 0x0 (pass)\" line"
+    if res.log.shutdown != '0' or not res.verdict.ok:
+        return False, 'the kernel did not shut down with status 0: %s' % res.verdict.reason
+    return _ended_early(res, 'the module ran as the guest and passed; run.py exited 0')
+
+
 EXPECTATIONS = [
     ('expect-panic', 'qemu', 2, 'test_panic=1', expect_panic, 60),
     ('expect-bad-suite', 'qemu', 1, 'suite=nosuchsuite', expect_bail('nosuchsuite'), 60),
@@ -182,45 +252,51 @@ EXPECTATIONS = [
      'suite=vmm/fpu_guest_switches ctx_legacy_restore=1', expect_tracecheck_violation, 400),
 ]
 
-# KTEST_PANIC(suite, name, "expected text"): in tests/*.c; the text may be several literals.
-KTEST_PANIC_RE = re.compile(r'\bKTEST_PANIC\(\s*(\w+)\s*,\s*(\w+)\s*,\s*'
-                            r'((?:"(?:\\.|[^"\\\n])*"\s*)+)\)')
-C_COMMENT_OR_STRING_RE = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"'
-                                    r"|'(?:\\.|[^'\\\n])*'", re.DOTALL)
-C_ESCAPES = {'n': '\n', 't': '\t', 'r': '\r', '0': '\0'}
+# panic_test=list prints one "# panic_test SUITE/NAME: TEXT" line per KTEST_PANIC test
+# (tests/ktest.c: list_panic_tests), TEXT being what its panic must contain.
+PANIC_LIST_RE = re.compile(r'^# panic_test (\w+)/(\w+): (.*)$')
+PANIC_LIST_TIMEOUT = 60
 
 
-def _uncomment(src):
-    return C_COMMENT_OR_STRING_RE.sub(
-        lambda m: ' ' if m.group(0)[0] == '/' else m.group(0), src)
-
-
-def _c_string(literals):
-    """The value of adjacent C string literals ("a" "b")."""
-    out = ''
-    for lit in re.findall(r'"((?:\\.|[^"\\\n])*)"', literals):
-        out += re.sub(r'\\(.)', lambda m: C_ESCAPES.get(m.group(1), m.group(1)), lit)
-    return out
-
-
-def ktest_panic_cases(root=ROOT):
-    """[(suite, name, expected text)] from the KTEST_PANIC lines of tests/*.c, in file order."""
-    cases, seen = [], set()
-    for path in sorted(glob.glob(os.path.join(root, 'tests', '*.c'))):
-        with open(path, encoding='utf-8', errors='replace') as f:
-            src = _uncomment(f.read())
-        for m in KTEST_PANIC_RE.finditer(src):
-            key = (m.group(1), m.group(2))
-            if key not in seen:
-                seen.add(key)
-                cases.append((m.group(1), m.group(2), _c_string(m.group(3))))
+def panic_cases_from_log(log):
+    """[(suite, name, expected text)] from a panic_test=list boot's log, in its order."""
+    cases = []
+    for line in log.lines:
+        m = PANIC_LIST_RE.match(line)
+        if m and m.groups() not in cases:
+            cases.append(m.groups())
     return cases
 
 
-def expectation_jobs():
+def list_panic_cases(a):
+    """Boot once with panic_test=list. Returns (cases, passed, failed, lines to print)."""
+    log_path = os.path.join(a.logdir, 'panic-test-list.log')
+    try:
+        res = run.run_kernel('qemu', 1, a.mem, 'panic_test=list', PANIC_LIST_TIMEOUT,
+                             log_path, False, a.kernel)
+    except Exception as e:  # noqa: BLE001 -- a broken host setup: one failure
+        return [], 0, 1, ['FAIL panic_test=list: runner error: %s: %s'
+                          % (type(e).__name__, e)]
+    cases = panic_cases_from_log(res.log)
+    head = '%s panic_test=list' % res.describe()
+    if not res.ok:
+        return [], 0, 1, ['FAIL %s: %s (%.1f s)' % (head, res.verdict.reason, res.elapsed)] + \
+            ['    ' + l for l in run.failure_details(res)]
+    if not cases:
+        return [], 0, 1, ['FAIL %s: no "# panic_test S/N: text" lines in %s'
+                          % (head, log_path)]
+    return cases, 1, 0, ['PASS %s (%d KTEST_PANIC tests, %.1f s)'
+                         % (head, len(cases), res.elapsed)]
+
+
+def expectation_jobs(panic_cases):
+    """The expectation cases; panic_cases from list_panic_cases."""
     jobs = [Job(name, platform, cpus, cmdline, fn, timeout)
             for name, platform, cpus, cmdline, fn, timeout in EXPECTATIONS]
-    for suite, name, text in ktest_panic_cases():
+    jobs.append(RunPyJob('expect-guest-module', 'qemu', 1,
+                         ['--quiet', '--guest', os.path.relpath(GUEST_MODULE_IMAGE)],
+                         expect_guest_module, 60))
+    for suite, name, text in panic_cases:
         jobs.append(Job('expect-panic %s/%s' % (suite, name), 'qemu-tcg', 2,
                         'panic_test=%s/%s' % (suite, name), expect_panic_text(text), 60))
     return jobs
@@ -241,15 +317,20 @@ class _CountingResult(unittest.TestResult):
 
 
 def run_host_tests(root=ROOT):
-    """Returns (passed, failed, lines to print)."""
+    """Returns (passed, failed, skipped, lines to print)."""
     start = os.path.join(root, 'tests', 'host')
     if not os.path.isdir(start):
-        return 0, 0, []
+        return 0, 0, 0, []
     try:
         suite = unittest.TestLoader().discover(start, pattern='test*.py', top_level_dir=start)
     except Exception as e:  # noqa: BLE001 -- a broken test tree is one failure
-        return 0, 1, ['FAIL host unittests: cannot load tests/host: %s: %s'
-                      % (type(e).__name__, e)]
+        return 0, 1, 0, ['FAIL host unittests: cannot load tests/host: %s: %s'
+                         % (type(e).__name__, e)]
+    return run_test_suite(suite)
+
+
+def run_test_suite(suite):
+    """Run a unittest suite quietly: (passed, failed, skipped, lines to print)."""
     res = _CountingResult()
     out = io.StringIO()
     saved = sys.stdout, sys.stderr
@@ -258,18 +339,73 @@ def run_host_tests(root=ROOT):
         suite.run(res)
     finally:
         sys.stdout, sys.stderr = saved
-    passed = res.successes + len(res.skipped) + len(res.expectedFailures)
+    passed = res.successes + len(res.expectedFailures)
+    skipped = len(res.skipped)
     bad = [(t, tb) for t, tb in res.failures + res.errors] + \
         [(t, 'unexpected success') for t in res.unexpectedSuccesses]
+    sk = ', %d skipped' % skipped if skipped else ''
     if not bad:
         if passed == 0:
-            return 0, 1, ['FAIL host unittests: no tests found in tests/host']
-        return passed, 0, ['PASS host unittests (%d tests)' % passed]
-    lines = ['FAIL host unittests: %d of %d failed' % (len(bad), passed + len(bad))]
+            return 0, 1, skipped, ['FAIL host unittests: no tests passed in tests/host%s' % sk]
+        return passed, 0, skipped, ['PASS host unittests (%d tests%s)' % (passed, sk)]
+    lines = ['FAIL host unittests: %d of %d failed%s' % (len(bad), passed + len(bad), sk)]
     for t, tb in bad:
         tail = [l for l in tb.strip().split('\n') if l.strip()][-1:]
         lines.append('    FAIL %s: %s' % (t.id(), tail[0].strip() if tail else ''))
-    return passed, len(bad), lines
+    return passed, len(bad), skipped, lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting a run's TAP results.
+
+# The backend each platform must have (run.resolve_platform's names); None: some backend,
+# which one depends on the host (KVM with nested virtualization).
+BACKEND_EXPECTED = {'qemu-tcg': 'SVM', 'qemu-grub': 'SVM', 'bochs-svm': 'SVM',
+                    'bochs-vmx': 'VMX', 'qemu-kvm': None}
+# Skip reasons (ktest_skip) that hold even where a backend is expected.
+CPU_COUNT_SKIP_RE = re.compile(r'^needs \d+ CPUs\b')
+OTHER_BACKEND_SKIP_RE = re.compile(r'^not the (\w+) backend\b')
+
+
+class Counts:
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+        self.lines = []     # one "    FAIL ..." line per skip counted as a failure
+
+
+def skip_is_failure(test, platform):
+    """A vmm test skipped where a backend must exist, for a reason other than the CPU count
+    or being written for the other backend: the backend was not found (or not used)."""
+    if test.suite != 'vmm' or platform not in BACKEND_EXPECTED:
+        return False
+    if CPU_COUNT_SKIP_RE.match(test.reason):
+        return False
+    m = OTHER_BACKEND_SKIP_RE.match(test.reason)
+    expected = BACKEND_EXPECTED[platform]
+    return not (m and (expected is None or m.group(1).upper() != expected))
+
+
+def tap_counts(log, platform):
+    """A run's TAP results: passed (skips apart), failed, skipped."""
+    c = Counts()
+    for t in log.tests:
+        if t.failed:
+            c.failed += 1
+        elif t.directive != 'SKIP':
+            c.passed += 1
+        elif skip_is_failure(t, platform):
+            c.failed += 1
+            c.lines.append('    FAIL %s skipped on %s, where a %s backend is expected: %s'
+                           % (t.desc, platform, BACKEND_EXPECTED[platform] or 'VMX or SVM',
+                              t.reason))
+        else:
+            c.skipped += 1
+    return c
+
+
+def summary_line(passed, failed, skipped):
+    """check.py's last line."""
+    return '%d passed, %d failed, %d skipped' % (passed, failed, skipped)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,6 +418,7 @@ class Checker:
         self.cond = threading.Condition(self.lock)
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
         self.failures = []
 
     def emit(self, lines):
@@ -295,9 +432,7 @@ class Checker:
         platform, _ = run.resolve_platform(job.platform)
         log_path = os.path.join(a.logdir, job.log_name(platform))
         try:
-            job.result = run.run_kernel(job.platform, job.cpus, a.mem, job.cmdline,
-                                        job.timeout or a.timeout, log_path, False, a.kernel,
-                                        job.judge)
+            job.result = job.run(a, log_path)
         except Exception as e:  # a broken host setup: count the run as failed, keep going
             job.error = '%s: %s' % (type(e).__name__, e)
         self.account(job)
@@ -306,7 +441,7 @@ class Checker:
         res = job.result
         if job.error:
             lines = ['FAIL %s: runner error: %s' % (job.name, job.error)]
-            p, f = 0, 1
+            p, f, s = 0, 1, 0
         elif job.expect:
             ok, why = job.expect(res)
             head = '%s %s %s %s' % ('PASS' if ok else 'FAIL', job.name, res.describe(),
@@ -316,18 +451,22 @@ class Checker:
             else:
                 lines = ['%s: %s (%.1f s)' % (head, why, res.elapsed)]
                 lines += ['    ' + l for l in run.failure_details(res)]
-            p, f = (1, 0) if ok else (0, 1)
+            p, f, s = (1, 0, 0) if ok else (0, 1, 0)
         else:
             v = res.verdict
+            c = tap_counts(res.log, res.platform)
             head = '%s %s' % (res.describe(), job.name)
             stats = '%s, %.1f s' % (tap.summary(res.log), res.elapsed)
-            if v.ok:
+            if v.ok and not c.failed:
                 lines = ['PASS %s (%s)' % (head, stats)]
+            elif v.ok:
+                lines = ['FAIL %s: %d vmm test%s skipped (%s)'
+                         % (head, c.failed, '' if c.failed == 1 else 's', stats)]
+                lines += c.lines
             else:
                 lines = ['FAIL %s: %s (%s)' % (head, v.reason, stats)]
-                lines += ['    ' + l for l in run.failure_details(res)]
-            p = len(res.log.passed)
-            f = len(res.log.failed)
+                lines += ['    ' + l for l in run.failure_details(res)] + c.lines
+            p, f, s = c.passed, c.failed, c.skipped
             if not v.ok and v.kind != 'not_ok':
                 f += 1  # died (panic, hang, bail out) or otherwise broken: one more failure
             for d in res.diag:
@@ -341,6 +480,7 @@ class Checker:
         with self.lock:
             self.passed += p
             self.failed += f
+            self.skipped += s
             if f:
                 self.failures += [l for l in lines if l.startswith('FAIL')]
         self.emit(lines)
@@ -396,7 +536,7 @@ class Checker:
                     self.cond.wait()
 
 
-def build_jobs(a):
+def build_jobs(a, panic_cases=()):
     extra = (' ' + a.extra) if a.extra else ''
     single = bool(a.platform or a.cpus or a.suite)
     jobs = []
@@ -410,9 +550,13 @@ def build_jobs(a):
             platform, cpus, suite = entry[:3]
             words = ' '.join(('suite=' + suite,) + tuple(entry[3:]))
             jobs.append(Job(words, platform, cpus, words + extra))
-    if not single or a.expect:
-        jobs += expectation_jobs()
+    if wants_expectations(a):
+        jobs += expectation_jobs(panic_cases)
     return jobs
+
+
+def wants_expectations(a):
+    return not (a.platform or a.cpus or a.suite) or a.expect
 
 
 def main(argv=None):
@@ -437,17 +581,26 @@ def main(argv=None):
 
     if not os.path.isfile(a.kernel):
         print('check: %s not found: build it first (make)' % a.kernel)
-        print('0 passed, 1 failed')
+        print(summary_line(0, 1, 0))
         return 1
     os.makedirs(a.logdir, exist_ok=True)
-    jobs = build_jobs(a)
+    c = Checker(a)
+    panic_cases, listed = [], []
+    if wants_expectations(a):
+        panic_cases, lp, lf, listed = list_panic_cases(a)
+        c.passed += lp
+        c.failed += lf
+        if lf:
+            c.failures.append(listed[0])
+    jobs = build_jobs(a, panic_cases)
     qplat, note = run.resolve_platform('qemu')
     print('check: %d runs, %d at a time; qemu is %s (%s); logs in %s'
           % (len(jobs), a.jobs, qplat, note, a.logdir), flush=True)
-    c = Checker(a)
-    hp, hf, hlines = run_host_tests()
+    c.emit(listed)
+    hp, hf, hs, hlines = run_host_tests()
     c.passed += hp
     c.failed += hf
+    c.skipped += hs
     if hf:
         c.failures.append(hlines[0])
     c.emit(hlines)
@@ -463,7 +616,7 @@ def main(argv=None):
         print('failed runs:')
         for l in c.failures:
             print('  ' + l)
-    print('%d passed, %d failed' % (c.passed, c.failed), flush=True)
+    print(summary_line(c.passed, c.failed, c.skipped), flush=True)
     return 0 if c.failed == 0 else 1
 
 

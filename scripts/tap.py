@@ -2,16 +2,20 @@
 
 The kernel's side of the protocol:
   ok N - suite/name                  a passed test
-  ok N - suite/name # SKIP reason    a skipped test (counts as passed)
+  ok N - suite/name # SKIP reason    a skipped test (not failed; check.py counts it apart)
   not ok N - suite/name: reason      a failed test
   # text                             a comment
   1..N                               the plan (printed at the end)
   Bail out! text                     the kernel gave up (bad command line, ...)
-  panic[cpuN]: text                  a panic, followed by registers and a backtrace
+  panic[cpuN]/thread=...: text       a panic (kern/panic.c), always at the start of a line,
+                                     followed by registers and a backtrace
   # bhyvelet: shutdown status=0|1|panic   always the last line
   # trace begin: ... / # trace end: ...   a trace dump (scripts/tracecheck.py checks it); the
                                      lines in between are trace records, not TAP
   # bench: NAME value=V unit=U       one benchmark measurement (scripts/bench.py)
+  [cpuN] text                        a kernel message (cmn_err CE_NOTE, kern/console.c) from
+                                     CPU N: boot notes, "[name/vcpuN] text" guest console
+  [cpuN] WARNING: text               lines, ...; CE_WARN adds "WARNING: ". Not TAP.
 
 Only the standard library is used; run.py and check.py import this module.
 """
@@ -22,6 +26,9 @@ TEST_RE = re.compile(r'^(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?(.*)$')
 PLAN_RE = re.compile(r'^1\.\.(\d+)\b')
 SHUTDOWN_RE = re.compile(r'^# bhyvelet: shutdown status=(\S+)')
 BAIL_RE = re.compile(r'^Bail out!')
+# Only the kernel's own panic line: it starts a console line (panic.c prints a newline first).
+# Guest console lines are "[name/vcpuN] text", so a guest printing "panic[cpu" never matches.
+PANIC_RE = re.compile(r'^panic\[cpu\d+\]')
 # A backtrace line with a resolved symbol: "  #0 0xffffffff80101234 func_name+0x1c"
 BACKTRACE_SYM_RE = re.compile(r'#\d+\s+0x[0-9a-fA-F]+\s+[A-Za-z_]\w*\+0x[0-9a-fA-F]+')
 DIRECTIVE_RE = re.compile(r'\s#\s*(SKIP|TODO)\b\s*(.*)$', re.IGNORECASE)
@@ -29,18 +36,36 @@ TRACE_BEGIN_RE = re.compile(r'^# trace begin:')
 TRACE_END_RE = re.compile(r'^# trace end\b')
 BENCH_RE = re.compile(r'^# bench:\s+(\S+)\s+value=(\S+)\s+unit=(\S+)')
 
+# A kernel message line (cmn_err): "[cpuN] text" or "[cpuN] WARNING: text".
+MESSAGE_RE = re.compile(r'^\[cpu(\d+)\] (WARNING: )?(.*)$')
+
 PANIC_BLOCK_LINES = 40
 
 
-class Test:
-    __slots__ = ('ok', 'num', 'desc', 'directive', 'line')
+class Message:
+    __slots__ = ('cpu', 'warning', 'text', 'index')
 
-    def __init__(self, ok, num, desc, directive, line):
+    def __init__(self, cpu, warning, text, index):
+        self.cpu = cpu              # the CPU that printed it
+        self.warning = warning      # True for CE_WARN
+        self.text = text            # without the prefix (and without "WARNING: ")
+        self.index = index          # into Log.lines
+
+
+class Test:
+    __slots__ = ('ok', 'num', 'desc', 'directive', 'reason', 'line')
+
+    def __init__(self, ok, num, desc, directive, line, reason=''):
         self.ok = ok                # True for "ok"
         self.num = num              # int or None
         self.desc = desc            # "suite/name[: reason]" without the directive
         self.directive = directive  # None, "SKIP" or "TODO"
+        self.reason = reason        # the directive's text ("needs 2 CPUs"), or ''
         self.line = line
+
+    @property
+    def suite(self):
+        return self.desc.split('/', 1)[0] if '/' in self.desc else ''
 
     @property
     def failed(self):
@@ -60,6 +85,7 @@ class Log:
         self.shutdown = None     # status string of the shutdown line, e.g. "0"
         self.trace_dumps = 0     # "# trace begin:" lines
         self.bench = []          # (name, value string, unit) of "# bench:" lines
+        self.messages = []       # Message for each "[cpuN] ..." kernel message line
 
     @property
     def plan(self):
@@ -67,6 +93,7 @@ class Log:
 
     @property
     def passed(self):
+        """Tests that did not fail, skipped ones included."""
         return [t for t in self.tests if not t.failed]
 
     @property
@@ -89,6 +116,9 @@ class Log:
     def has_backtrace_symbol(self):
         return any(BACKTRACE_SYM_RE.search(l) for l in self.panic_block())
 
+    def message_texts(self):
+        return [m.text for m in self.messages]
+
     def tail(self, n=20):
         return self.lines[-n:]
 
@@ -109,8 +139,7 @@ def parse_text(text):
         log.lines.append(line)
         idx = len(log.lines) - 1
         s = line.strip()
-        if log.panic_index is None and not s.startswith('#') and \
-                (s.startswith('panic[') or 'panic[cpu' in s):
+        if log.panic_index is None and PANIC_RE.match(line):
             log.panic_index = idx
         m = SHUTDOWN_RE.match(s)
         if m:
@@ -138,6 +167,10 @@ def parse_text(text):
         if BAIL_RE.match(s):
             log.bail.append(s)
             continue
+        m = MESSAGE_RE.match(line)
+        if m:
+            log.messages.append(Message(int(m.group(1)), bool(m.group(2)), m.group(3), idx))
+            continue
         m = PLAN_RE.match(s)
         if m:
             log.plans.append(int(m.group(1)))
@@ -147,12 +180,12 @@ def parse_text(text):
             ok = m.group(1) == 'ok'
             num = int(m.group(2)) if m.group(2) is not None else None
             desc = m.group(3)
-            directive = None
+            directive, reason = None, ''
             d = DIRECTIVE_RE.search(desc)
             if d:
-                directive = d.group(1).upper()
+                directive, reason = d.group(1).upper(), d.group(2).strip()
                 desc = desc[:d.start()].rstrip()
-            log.tests.append(Test(ok, num, desc, directive, s))
+            log.tests.append(Test(ok, num, desc, directive, s, reason))
     return log
 
 

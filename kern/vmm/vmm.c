@@ -70,14 +70,14 @@ vmm_init(void)
 		if (backends[i]->probe(why, sizeof (why))) {
 			vmm_ops = backends[i];
 			vmm_ops->init();
-			kprintf("vmm: backend %s\n", vmm_ops->name);
+			cmn_err(CE_NOTE, "vmm: backend %s", vmm_ops->name);
 			return;
 		}
 		size_t n = strlen(all);
 		ksnprintf(all + n, sizeof (all) - n, "%s%s: %s",
 		    n > 0 ? "; " : "", backends[i]->name, why);
 	}
-	kprintf("vmm: no backend (%s)\n", all);
+	cmn_err(CE_NOTE, "vmm: no backend (%s)", all);
 }
 
 void

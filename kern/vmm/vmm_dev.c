@@ -19,7 +19,7 @@ console_char(struct vcpu *vcpu, struct vcpu_result *r, char c)
 	if (c == '\n' || r->line_len + 1 >= sizeof (r->line)) {
 		r->line[r->line_len] = '\0';
 		if (!r->quiet)
-			kprintf("[%s] %s\n", vcpu->vc_name, r->line);
+			cmn_err(CE_NOTE, "[%s] %s", vcpu->vc_name, r->line);
 		r->line_len = 0;
 		if (c == '\n')
 			return;
@@ -103,10 +103,10 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 	}
 	if (r->line_len > 0 && !r->quiet) {
 		r->line[r->line_len] = '\0';
-		kprintf("[%s] %s\n", vcpu->vc_name, r->line);
+		cmn_err(CE_NOTE, "[%s] %s", vcpu->vc_name, r->line);
 	}
 	if (r->killed && !r->quiet)
-		kprintf("[%s] stopped: %s\n", vcpu->vc_name, r->reason);
+		cmn_err(CE_NOTE, "[%s] stopped: %s", vcpu->vc_name, r->reason);
 	if (vcpu->vc_owner == curthread)
 		vcpu_release(vcpu);
 	return (r->done && r->verdict == 0);

@@ -66,7 +66,7 @@ svm_init(void)
 	svm_nasid = b;
 	svm_has_nrip = (d & (1U << 3)) != 0;
 	svm_has_clean = (d & (1U << 5)) != 0;
-	kprintf("svm: revision %u, %u ASIDs, nrip=%d, vmcb-clean=%d\n",
+	cmn_err(CE_NOTE, "svm: revision %u, %u ASIDs, nrip=%d, vmcb-clean=%d",
 	    a & 0xff, b, svm_has_nrip, svm_has_clean);
 }
 

@@ -195,8 +195,8 @@ vmx_init(void)
 	cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
 	cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
 	cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
-	kprintf("vmx: revision 0x%x, true controls %d, pin 0x%x proc 0x%x "
-	    "proc2 0x%x exit 0x%x entry 0x%x\n", vmcs_revision,
+	cmn_err(CE_NOTE, "vmx: revision 0x%x, true controls %d, pin 0x%x "
+	    "proc 0x%x proc2 0x%x exit 0x%x entry 0x%x", vmcs_revision,
 	    (basic & VMX_BASIC_TRUE_CTLS) != 0, ctl_pin, ctl_proc, ctl_proc2,
 	    ctl_exit, ctl_entry);
 }
