@@ -18,10 +18,6 @@
 #include "../../trace.h"
 #include "../../thread.h"
 
-struct vmx_cpu {
-	paddr_t vc_vmxon;		/* VMXON region */
-};
-
 struct vmx_vm {
 	paddr_t vm_iobitmaps;		/* A and B: every port exits */
 	paddr_t vm_msrbitmap;		/* every MSR exits */
@@ -34,7 +30,7 @@ static u32 ctl_pin, ctl_proc, ctl_proc2, ctl_exit, ctl_entry;
 static u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 static u64 next_vpid;
 
-int vmx_run(struct vmx_gregs *, int launched);
+int vmx_run(struct vmx_gregs *, int launched, const struct vmx_host_dt *);
 void vmx_exit_stub(void);
 
 /* ---- VMX instructions ---------------------------------------------- */
@@ -214,6 +210,8 @@ vmx_cpu_init(void)
 	/* The fixed bits (GRUB and QEMU leave CR0.NE clear: kmain set it). */
 	set_cr0((get_cr0() | cr0_fixed0) & cr0_fixed1);
 	set_cr4((get_cr4() | cr4_fixed0 | CR4_VMXE) & cr4_fixed1);
+	__asm__ __volatile__("sgdt %0; sidt %1" : "=m"(vc->vc_host_dt.hd_gdtr),
+	    "=m"(vc->vc_host_dt.hd_idtr));
 	vc->vc_vmxon = page_alloc(KM_PANIC);
 	*(u32 *)phys_to_virt(vc->vc_vmxon) = vmcs_revision;
 	int rc = vmxon(vc->vc_vmxon);
@@ -458,7 +456,8 @@ vmx_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 		vmx_load(vcpu);		/* the first entry of this vm_run */
 	TRACE(TR_VMENTRY, vcpu, vx->vx_launched ? TR_ENTRY_VMRESUME :
 	    TR_ENTRY_VMLAUNCH);
-	int rc = vmx_run(&vx->vx_gregs, vx->vx_launched);
+	struct vmx_cpu *vc = CPU->cpu_vmm;
+	int rc = vmx_run(&vx->vx_gregs, vx->vx_launched, &vc->vc_host_dt);
 	if (rc != 0) {
 		u64 err = rc == 2 ? vmread_raw(VMCS_INSTRUCTION_ERROR) : 0;
 		vme->exitcode = VM_EXIT_VMFAIL;

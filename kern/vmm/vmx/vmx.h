@@ -34,6 +34,32 @@ VMX_G_OFF(cr2, 120);
 #undef VMX_G_OFF
 _Static_assert(VMCS_HOST_RSP == 0x6c14, "VMCS_HOST_RSP in vmx_run.asm");
 
+/*
+ * The host's descriptor-table registers, as LGDT/LIDT take them. A VM
+ * exit loads the GDTR and IDTR bases from the VMCS but sets both limits
+ * to 0xFFFF (SDM vol. 3, 28.5.2), so vmx_exit_stub reloads these before
+ * anything can fault or take an interrupt.
+ */
+struct vmx_dtr {
+	u16 limit;
+	u64 base;
+} __packed;
+
+struct vmx_host_dt {
+	struct vmx_dtr hd_gdtr;
+	struct vmx_dtr hd_idtr;
+};
+/* vmx_exit_stub's LGDT [rbx] / LIDT [rbx + 10]. */
+_Static_assert(offsetof(struct vmx_host_dt, hd_gdtr) == 0, "HD_GDTR");
+_Static_assert(offsetof(struct vmx_host_dt, hd_idtr) == 10, "HD_IDTR");
+
+/* Per CPU (cpu_vmm). */
+struct vmx_cpu {
+	paddr_t vc_vmxon;		/* VMXON region */
+	struct vmx_host_dt vc_host_dt;	/* taken at vmx_cpu_init, before
+					   any guest ran here */
+};
+
 struct vmx_vcpu {
 	paddr_t vx_vmcs_pa;		/* [c] */
 	u16 vx_vpid;			/* [c] */
