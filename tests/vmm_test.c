@@ -1,6 +1,6 @@
 /*
  * Suite "vmm": VM_RUN with real guests (the guest folder) on the backend this
- * CPU (SVM on QEMU TCG and Bochs ryzen, VMX on Bochs skylake_x). Skipped
+ * CPU has (SVM on QEMU TCG and Bochs ryzen, VMX on Bochs skylake_x). Skipped
  * without a backend.
  */
 #include "ktest.h"

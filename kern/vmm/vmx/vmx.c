@@ -17,6 +17,8 @@
 #include "../../console.h"
 #include "../../trace.h"
 #include "../../thread.h"
+#include "../../sync.h"
+#include "../../tunable.h"
 
 struct vmx_vm {
 	paddr_t vm_iobitmaps;		/* A and B: every port exits */
@@ -28,7 +30,26 @@ struct vmx_vm {
 static u32 vmcs_revision;
 static u32 ctl_pin, ctl_proc, ctl_proc2, ctl_exit, ctl_entry;
 static u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
-static u64 next_vpid;
+static bool invvpid_single_ok;	/* else all-context INVVPID */
+
+/*
+ * VPIDs 1..VPID_MAX (0 is the host's), recycled: vpid_inuse has a bit per
+ * live vCPU's VPID, vpid_used one per VPID ever handed out (a reuse).
+ * Allocation is next-fit from vpid_cursor, so a freed VPID is the last to
+ * come back. All three under vpid_lock.
+ */
+#define	VPID_MAX	0xffff
+#define	VPID_FEW	VMX_FEW_VPIDS
+static spinlock_t vpid_lock = SPINLOCK_INIT("vpid");
+static u64 vpid_inuse[(VPID_MAX + 1) / 64];
+static u64 vpid_used[(VPID_MAX + 1) / 64];
+static u32 vpid_cursor;		/* the last VPID handed out */
+struct vmx_vpid_stats vmx_vpid_stats;
+
+KTUNABLE_TEST(vmx_inject_few_vpids, "VMX hands out VPIDs 1..4 only, so "
+    "tests reach reuse in a few vCPUs");
+KTUNABLE_TEST(vmx_inject_invvpid_all, "VMX flushes VPIDs with all-context "
+    "INVVPID, as on a CPU without single-context INVVPID");
 
 int vmx_run(struct vmx_gregs *, int launched, const struct vmx_host_dt *);
 void vmx_exit_stub(void);
@@ -86,11 +107,70 @@ invept_single(u64 eptp)
 }
 
 static void
-invvpid_single(u16 vpid)
+invvpid(u64 type, u16 vpid)
 {
 	struct { u64 vpid, addr; } desc = { vpid, 0 };
-	__asm__ __volatile__("invvpid %0, %1" : : "m"(desc), "r"(1UL)
+	__asm__ __volatile__("invvpid %0, %1" : : "m"(desc), "r"(type)
 	    : "cc", "memory");
+}
+
+#define	INVVPID_SINGLE	1
+#define	INVVPID_ALL	2
+
+/* Drop this CPU's translations tagged with vpid (all-context: with any
+ * VPID but 0, when the CPU has no single-context INVVPID). */
+static void
+flush_vpid(u16 vpid)
+{
+	if (invvpid_single_ok && !vmx_inject_invvpid_all) {
+		invvpid(INVVPID_SINGLE, vpid);
+		atomic_inc_64(&vmx_vpid_stats.vs_invvpid_single);
+	} else {
+		invvpid(INVVPID_ALL, 0);
+		atomic_inc_64(&vmx_vpid_stats.vs_invvpid_all);
+	}
+}
+
+/*
+ * A free VPID, or panic when every one is taken. A reused VPID may still
+ * tag translations of its last vCPU on any CPU that vCPU ran on; the new
+ * vCPU starts with vx_lastcpu -1, so vmx_load flushes it on each CPU it
+ * enters before any VM entry there (the same INVVPID as a migration).
+ */
+static u16
+vpid_alloc(void)
+{
+	u32 max = vmx_inject_few_vpids ? VPID_FEW : VPID_MAX;
+	u32 v = 0;
+
+	spin_lock(&vpid_lock);
+	for (u32 i = 0; i < max; i++) {
+		u32 c = vpid_cursor % max + 1;	/* 1..max, after the cursor */
+		vpid_cursor = c;
+		if ((vpid_inuse[c / 64] & (1UL << (c % 64))) == 0) {
+			v = c;
+			break;
+		}
+	}
+	VERIFY(v != 0, "vmx: out of VPIDs (all %u in use)", max);
+	vpid_inuse[v / 64] |= 1UL << (v % 64);
+	vmx_vpid_stats.vs_allocs++;
+	if ((vpid_used[v / 64] & (1UL << (v % 64))) != 0)
+		vmx_vpid_stats.vs_reuses++;
+	vpid_used[v / 64] |= 1UL << (v % 64);
+	spin_unlock(&vpid_lock);
+	return ((u16)v);
+}
+
+static void
+vpid_free(u16 v)
+{
+	spin_lock(&vpid_lock);
+	VERIFY(v != 0 && (vpid_inuse[v / 64] & (1UL << (v % 64))) != 0,
+	    "vmx: free of VPID %u, which is not in use", v);
+	vpid_inuse[v / 64] &= ~(1UL << (v % 64));
+	vmx_vpid_stats.vs_frees++;
+	spin_unlock(&vpid_lock);
 }
 
 /* Access to a vCPU's VMCS: only while it is current on this CPU. */
@@ -169,14 +249,17 @@ vmx_probe(char *why, size_t len)
 		ksnprintf(why, len, "VMX lacks a control we need");
 		return (false);
 	}
-	if ((proc2_allowed & want2) != want2 || (ept & (1UL << 6)) == 0 ||
-	    (ept & (1UL << 14)) == 0 || (ept & (1UL << 20)) == 0 ||
-	    (ept & (1UL << 25)) == 0 || (ept & (1UL << 41)) == 0) {
+	if ((proc2_allowed & want2) != want2 || (ept & EPT_CAP_4LEVEL) == 0 ||
+	    (ept & EPT_CAP_WB) == 0 || (ept & EPT_CAP_INVEPT) == 0 ||
+	    (ept & EPT_CAP_INVEPT_SINGLE) == 0 ||
+	    (ept & VPID_CAP_INVVPID) == 0 ||
+	    (ept & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL)) == 0) {
 		ksnprintf(why, len, "VMX without EPT (4-level, WB, single-"
-		    "context INVEPT), VPID (single-context INVVPID) or "
-		    "unrestricted guest");
+		    "context INVEPT), VPID (single- or all-context INVVPID) "
+		    "or unrestricted guest");
 		return (false);
 	}
+	invvpid_single_ok = (ept & VPID_CAP_INVVPID_SINGLE) != 0;
 	ctl_proc2 = want2 | (u32)rdmsr(MSR_VMX_PROCBASED2);
 	return (true);
 }
@@ -192,9 +275,10 @@ vmx_init(void)
 	cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
 	cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
 	kprintf("vmx: revision 0x%x, true controls %d, pin 0x%x proc 0x%x "
-	    "proc2 0x%x exit 0x%x entry 0x%x\n", vmcs_revision,
+	    "proc2 0x%x exit 0x%x entry 0x%x, INVVPID %s\n", vmcs_revision,
 	    (basic & VMX_BASIC_TRUE_CTLS) != 0, ctl_pin, ctl_proc, ctl_proc2,
-	    ctl_exit, ctl_entry);
+	    ctl_exit, ctl_entry, invvpid_single_ok ? "single-context" :
+	    "all-context");
 }
 
 static void
@@ -304,8 +388,11 @@ vmx_load(struct vcpu *vcpu)
 		    __ATOMIC_SEQ_CST);
 	}
 	if (vx->vx_lastcpu != cpu) {
-		/* Translations tagged with our VPID here may be stale. */
-		invvpid_single(vx->vx_vpid);
+		/*
+		 * Translations tagged with our VPID here may be stale: ours
+		 * from before we left, or a previous owner's (vpid_alloc).
+		 */
+		flush_vpid(vx->vx_vpid);
 		vmm_stat_incr(vcpu, ASID_NEW);
 		vx->vx_lastcpu = cpu;
 	}
@@ -424,9 +511,7 @@ vmx_vcpu_init(struct vcpu *vcpu)
 
 	vx->vx_vmcs_pa = page_alloc(KM_SLEEP);
 	*(u32 *)phys_to_virt(vx->vx_vmcs_pa) = vmcs_revision;
-	u64 vpid = atomic_inc_64(&next_vpid);
-	VERIFY(vpid <= 0xffff, "vmx: out of VPIDs");
-	vx->vx_vpid = (u16)vpid;
+	vx->vx_vpid = vpid_alloc();
 	vx->vx_vmcs_cpu = -1;
 	vx->vx_lastcpu = -1;
 	vcpu->vc_backend = vx;
@@ -442,6 +527,7 @@ vmx_vcpu_cleanup(struct vcpu *vcpu)
 
 	VERIFY(vx->vx_vmcs_cpu == -1, "vmx: %s destroyed with its VMCS "
 	    "current on cpu%d", vcpu->vc_name, vx->vx_vmcs_cpu);
+	vpid_free(vx->vx_vpid);
 	page_free(vx->vx_vmcs_pa);
 	kmem_free(vx, sizeof (*vx));
 	vcpu->vc_backend = NULL;

@@ -70,6 +70,17 @@ struct vmx_vcpu {
 	int vx_lastcpu;			/* [p] CPU of the last VMPTRLD */
 };
 
+/* VPID recycling (vmx.c), read by the tests. */
+struct vmx_vpid_stats {
+	u64 vs_allocs, vs_frees;	/* vpid_lock */
+	u64 vs_reuses;			/* allocs of a VPID used before */
+	u64 vs_invvpid_single;		/* atomic */
+	u64 vs_invvpid_all;		/* atomic */
+};
+extern struct vmx_vpid_stats vmx_vpid_stats;
+extern bool vmx_inject_few_vpids, vmx_inject_invvpid_all;
+#define	VMX_FEW_VPIDS	4		/* the space vmx_inject_few_vpids leaves */
+
 u64 vmx_read(struct vcpu *, u32 field);
 void vmx_write(struct vcpu *, u32 field, u64 v);
 void vmx_decode_exit(struct vcpu *, struct vm_exit *);
