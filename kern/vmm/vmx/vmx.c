@@ -1,14 +1,16 @@
 /*
  * Intel VMX backend: capabilities, VMXON on every CPU, the VMCS of each
  * vCPU (EPT through the shared walker, VPID, unrestricted guest for
- * real-mode guests), the run op and the context hooks. Exit decoding is in
- * vmx_exit.c; the world switch in vmx_run.asm.
+ * real-mode guests), VPIDs, the run op and the context hooks. VMCS field
+ * access and setup are in vmcs.c, the VMX instructions in vmx_cpufunc.h,
+ * exit decoding in vmx_exit.c, the world switch in vmx_run.asm.
  *
  * A VMCS is current on at most one CPU: vmx_savectx VMCLEARs it on the CPU
  * being left (so the next entry is a VMLAUNCH), vmx_restorectx VMPTRLDs it
  * on the CPU the thread comes back on.
  */
 #include "vmx.h"
+#include "vmx_cpufunc.h"
 #include "../../cpu.h"
 #include "../../x86.h"
 #include "../../pmem.h"
@@ -20,15 +22,8 @@
 #include "../../sync.h"
 #include "../../tunable.h"
 
-struct vmx_vm {
-	paddr_t vm_iobitmaps;		/* A and B: every port exits */
-	paddr_t vm_msrbitmap;		/* every MSR exits */
-	volatile u64 vm_ept_cpus;	/* CPUs that have INVEPTed this EPTP;
-					   set bit by bit with atomic OR */
-};
-
 static u32 vmcs_revision;
-static u32 ctl_pin, ctl_proc, ctl_proc2, ctl_exit, ctl_entry;
+static struct vmx_ctls ctls;
 static u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 static bool invvpid_single_ok;	/* else all-context INVVPID */
 
@@ -52,70 +47,6 @@ KTUNABLE_TEST(vmx_inject_invvpid_all, "VMX flushes VPIDs with all-context "
     "INVVPID, as on a CPU without single-context INVVPID");
 
 int vmx_run(struct vmx_gregs *, int launched, const struct vmx_host_dt *);
-void vmx_exit_stub(void);
-
-/* ---- VMX instructions ---------------------------------------------- */
-
-/* 0: ok, 1: VMfailInvalid, 2: VMfailValid. */
-static inline int
-vmx_status(u8 cf, u8 zf)
-{
-	return (cf ? 1 : (zf ? 2 : 0));
-}
-
-/* VMXON, VMCLEAR, VMPTRLD: one physical-address operand, status in CF/ZF. */
-#define	VMX_PA_INSN(insn)						\
-static int								\
-insn(paddr_t pa)							\
-{									\
-	u8 cf, zf;							\
-	__asm__ __volatile__(#insn " %2; setc %0; setz %1"		\
-	    : "=q"(cf), "=q"(zf) : "m"(pa) : "cc", "memory");		\
-	return (vmx_status(cf, zf));					\
-}
-VMX_PA_INSN(vmxon)
-VMX_PA_INSN(vmclear)
-VMX_PA_INSN(vmptrld)
-#undef VMX_PA_INSN
-
-static u64
-vmread_raw(u32 field)
-{
-	u64 v;
-	__asm__ __volatile__("vmread %1, %0" : "=rm"(v) : "r"((u64)field)
-	    : "cc");
-	return (v);
-}
-
-static void
-vmwrite_raw(u32 field, u64 v)
-{
-	u8 cf, zf;
-	__asm__ __volatile__("vmwrite %2, %3; setc %0; setz %1"
-	    : "=q"(cf), "=q"(zf) : "rm"(v), "r"((u64)field) : "cc");
-	VERIFY(!cf && !zf, "vmwrite of field 0x%x failed: %s", field,
-	    cf ? "no current VMCS" : vmx_insn_error_name(
-	    vmread_raw(VMCS_INSTRUCTION_ERROR)));
-}
-
-static void
-invept_single(u64 eptp)
-{
-	struct { u64 eptp, reserved; } desc = { eptp, 0 };
-	__asm__ __volatile__("invept %0, %1" : : "m"(desc), "r"(1UL)
-	    : "cc", "memory");
-}
-
-static void
-invvpid(u64 type, u16 vpid)
-{
-	struct { u64 vpid, addr; } desc = { vpid, 0 };
-	__asm__ __volatile__("invvpid %0, %1" : : "m"(desc), "r"(type)
-	    : "cc", "memory");
-}
-
-#define	INVVPID_SINGLE	1
-#define	INVVPID_ALL	2
 
 /* Drop this CPU's translations tagged with vpid (all-context: with any
  * VPID but 0, when the CPU has no single-context INVVPID). */
@@ -173,32 +104,6 @@ vpid_free(u16 v)
 	spin_unlock(&vpid_lock);
 }
 
-/* Access to a vCPU's VMCS: only while it is current on this CPU. */
-static void
-check_current(struct vcpu *vcpu)
-{
-	struct vmx_vcpu *vx = vcpu->vc_backend;
-
-	VERIFY(vx->vx_vmcs_cpu == CPU->cpu_id,
-	    "vmx: the VMCS of %s is not current on cpu%d (it is on %d): VMCS "
-	    "access outside vm_run", vcpu->vc_name, CPU->cpu_id,
-	    vx->vx_vmcs_cpu);
-}
-
-u64
-vmx_read(struct vcpu *vcpu, u32 field)
-{
-	check_current(vcpu);
-	return (vmread_raw(field));
-}
-
-void
-vmx_write(struct vcpu *vcpu, u32 field, u64 v)
-{
-	check_current(vcpu);
-	vmwrite_raw(field, v);
-}
-
 /* ---- capabilities ---------------------------------------------------- */
 
 /* The controls we want, adjusted by what the CPU allows; false if a
@@ -238,14 +143,14 @@ vmx_probe(char *why, size_t len)
 	    PROC2_UNRESTRICTED_GUEST;
 
 	if (!adjust(PIN_EXTINT_EXITING | PIN_NMI_EXITING,
-	    tr ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED, &ctl_pin) ||
+	    tr ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED, &ctls.pin) ||
 	    !adjust(PROC_HLT_EXITING | PROC_USE_IO_BITMAPS |
 	    PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CTLS,
-	    tr ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED, &ctl_proc) ||
+	    tr ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED, &ctls.proc) ||
 	    !adjust(EXIT_HOST_LMA | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
-	    tr ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT, &ctl_exit) ||
+	    tr ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT, &ctls.exit) ||
 	    !adjust(ENTRY_LOAD_EFER, tr ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY,
-	    &ctl_entry)) {
+	    &ctls.entry)) {
 		ksnprintf(why, len, "VMX lacks a control we need");
 		return (false);
 	}
@@ -260,7 +165,7 @@ vmx_probe(char *why, size_t len)
 		return (false);
 	}
 	invvpid_single_ok = (ept & VPID_CAP_INVVPID_SINGLE) != 0;
-	ctl_proc2 = want2 | (u32)rdmsr(MSR_VMX_PROCBASED2);
+	ctls.proc2 = want2 | (u32)rdmsr(MSR_VMX_PROCBASED2);
 	return (true);
 }
 
@@ -276,8 +181,8 @@ vmx_init(void)
 	cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
 	kprintf("vmx: revision 0x%x, true controls %d, pin 0x%x proc 0x%x "
 	    "proc2 0x%x exit 0x%x entry 0x%x, INVVPID %s\n", vmcs_revision,
-	    (basic & VMX_BASIC_TRUE_CTLS) != 0, ctl_pin, ctl_proc, ctl_proc2,
-	    ctl_exit, ctl_entry, invvpid_single_ok ? "single-context" :
+	    (basic & VMX_BASIC_TRUE_CTLS) != 0, ctls.pin, ctls.proc, ctls.proc2,
+	    ctls.exit, ctls.entry, invvpid_single_ok ? "single-context" :
 	    "all-context");
 }
 
@@ -330,36 +235,6 @@ vmx_vm_cleanup(struct vm *vm)
 	vm->vm_backend = NULL;
 }
 
-/* This CPU's host state: written whenever a VMCS becomes current here. */
-static void
-write_host_state(void)
-{
-	cpu_t *cp = CPU;
-	struct { u16 limit; u64 base; } __packed idtr;
-
-	__asm__ __volatile__("sidt %0" : "=m"(idtr));
-	vmwrite_raw(VMCS_HOST_CR0, get_cr0());
-	vmwrite_raw(VMCS_HOST_CR3, get_cr3());
-	vmwrite_raw(VMCS_HOST_CR4, get_cr4());
-	vmwrite_raw(VMCS_HOST_CS_SEL, SEL_KCODE);
-	vmwrite_raw(VMCS_HOST_SS_SEL, SEL_KDATA);
-	vmwrite_raw(VMCS_HOST_DS_SEL, SEL_KDATA);
-	vmwrite_raw(VMCS_HOST_ES_SEL, SEL_KDATA);
-	vmwrite_raw(VMCS_HOST_FS_SEL, 0);
-	vmwrite_raw(VMCS_HOST_GS_SEL, 0);
-	vmwrite_raw(VMCS_HOST_TR_SEL, SEL_TSS);
-	vmwrite_raw(VMCS_HOST_FS_BASE, 0);
-	vmwrite_raw(VMCS_HOST_GS_BASE, (u64)(uintptr_t)cp);
-	vmwrite_raw(VMCS_HOST_TR_BASE, (u64)(uintptr_t)&cp->cpu_tss);
-	vmwrite_raw(VMCS_HOST_GDTR_BASE, (u64)(uintptr_t)cp->cpu_gdt);
-	vmwrite_raw(VMCS_HOST_IDTR_BASE, idtr.base);
-	vmwrite_raw(VMCS_HOST_SYSENTER_CS, 0);
-	vmwrite_raw(VMCS_HOST_SYSENTER_ESP, 0);
-	vmwrite_raw(VMCS_HOST_SYSENTER_EIP, 0);
-	vmwrite_raw(VMCS_HOST_IA32_EFER, rdmsr(MSR_EFER));
-	vmwrite_raw(VMCS_HOST_RIP, (u64)(uintptr_t)vmx_exit_stub);
-}
-
 /* VMPTRLD here: the VMCS becomes current on this CPU (preemption off). */
 static void
 vmx_load(struct vcpu *vcpu)
@@ -372,10 +247,10 @@ vmx_load(struct vcpu *vcpu)
 	int rc = vmptrld(vx->vx_vmcs_pa);
 	VERIFY(rc == 0, "vmx: VMPTRLD of %s failed: %s", vcpu->vc_name,
 	    rc == 1 ? "VMfailInvalid" :
-	    vmx_insn_error_name(vmread_raw(VMCS_INSTRUCTION_ERROR)));
+	    vmx_insn_error_name(vmcs_read(VMCS_INSTRUCTION_ERROR)));
 	vx->vx_vmcs_cpu = cpu;
 	TRACE(TR_VMCS_LOAD, vcpu, cpu);
-	write_host_state();
+	vmcs_write_host_state();
 	/*
 	 * The EPT root page may have served a VM destroyed earlier, and
 	 * translations are tagged by that address: drop them on each CPU
@@ -383,7 +258,8 @@ vmx_load(struct vcpu *vcpu)
 	 */
 	struct vmx_vm *xm = vcpu->vc_vm->vm_backend;
 	if ((xm->vm_ept_cpus & (1UL << cpu)) == 0) {
-		invept_single(vcpu->vc_vm->vm_gpt.gpt_root | EPTP_WB_4LEVEL);
+		invept(INVEPT_SINGLE, vcpu->vc_vm->vm_gpt.gpt_root |
+		    EPTP_WB_4LEVEL);
 		__atomic_or_fetch(&xm->vm_ept_cpus, 1UL << cpu,
 		    __ATOMIC_SEQ_CST);
 	}
@@ -417,80 +293,9 @@ vmx_unload(struct vcpu *vcpu)
 }
 
 static void
-guest_seg(u32 sel, u32 base, u32 limit, u32 ar, u16 s, u64 b, u32 l, u32 a)
-{
-	vmwrite_raw(sel, s);
-	vmwrite_raw(base, b);
-	vmwrite_raw(limit, l);
-	vmwrite_raw(ar, a);
-}
-
-/* The first state: a boot sector, as a BIOS starts one (see svm.c). */
-static void
 write_guest_reset(struct vcpu *vcpu)
 {
-	struct vmx_vcpu *vx = vcpu->vc_backend;
-	struct vmx_vm *xm = vcpu->vc_vm->vm_backend;
-
-	vmwrite_raw(VMCS_PIN_BASED_CTLS, ctl_pin);
-	vmwrite_raw(VMCS_PROC_BASED_CTLS, ctl_proc);
-	vmwrite_raw(VMCS_PROC_BASED_CTLS2, ctl_proc2);
-	vmwrite_raw(VMCS_EXIT_CTLS, ctl_exit);
-	vmwrite_raw(VMCS_ENTRY_CTLS, ctl_entry);
-	vmwrite_raw(VMCS_EXCEPTION_BITMAP, 1U << 8);	/* #DF: see svm.c */
-	vmwrite_raw(VMCS_CR3_TARGET_COUNT, 0);
-	vmwrite_raw(VMCS_EXIT_MSR_STORE_COUNT, 0);
-	vmwrite_raw(VMCS_EXIT_MSR_LOAD_COUNT, 0);
-	vmwrite_raw(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
-	vmwrite_raw(VMCS_ENTRY_INTR_INFO, 0);
-	vmwrite_raw(VMCS_IO_BITMAP_A, xm->vm_iobitmaps);
-	vmwrite_raw(VMCS_IO_BITMAP_B, xm->vm_iobitmaps + PAGESIZE);
-	vmwrite_raw(VMCS_MSR_BITMAP, xm->vm_msrbitmap);
-	vmwrite_raw(VMCS_EPTP, vcpu->vc_vm->vm_gpt.gpt_root | EPTP_WB_4LEVEL);
-	vmwrite_raw(VMCS_VPID, vx->vx_vpid);
-	vmwrite_raw(VMCS_LINK_POINTER, ~0UL);
-	/* CR0.NE and CR4.VMXE are ours (fixed bits); PG changes exit so we
-	 * can follow long mode. The guest reads its own values. */
-	vmwrite_raw(VMCS_CR0_MASK, CR0_PG | CR0_NE);
-	vmwrite_raw(VMCS_CR0_SHADOW, 0x10);
-	vmwrite_raw(VMCS_CR4_MASK, CR4_VMXE);
-	vmwrite_raw(VMCS_CR4_SHADOW, 0);
-
-	guest_seg(VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT,
-	    VMCS_GUEST_CS_AR, 0, 0, 0xffff, 0x9b);
-	guest_seg(VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT,
-	    VMCS_GUEST_DS_AR, 0, 0, 0xffff, 0x93);
-	guest_seg(VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT,
-	    VMCS_GUEST_ES_AR, 0, 0, 0xffff, 0x93);
-	guest_seg(VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT,
-	    VMCS_GUEST_SS_AR, 0, 0, 0xffff, 0x93);
-	guest_seg(VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT,
-	    VMCS_GUEST_FS_AR, 0, 0, 0xffff, 0x93);
-	guest_seg(VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT,
-	    VMCS_GUEST_GS_AR, 0, 0, 0xffff, 0x93);
-	guest_seg(VMCS_GUEST_LDTR_SEL, VMCS_GUEST_LDTR_BASE,
-	    VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_LDTR_AR, 0, 0, 0xffff, 0x10082);
-	guest_seg(VMCS_GUEST_TR_SEL, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT,
-	    VMCS_GUEST_TR_AR, 0, 0, 0xffff, 0x8b);
-	vmwrite_raw(VMCS_GUEST_GDTR_BASE, 0);
-	vmwrite_raw(VMCS_GUEST_GDTR_LIMIT, 0xffff);
-	vmwrite_raw(VMCS_GUEST_IDTR_BASE, 0);
-	vmwrite_raw(VMCS_GUEST_IDTR_LIMIT, 0x3ff);
-	vmwrite_raw(VMCS_GUEST_CR0, 0x30);		/* NE, ET */
-	vmwrite_raw(VMCS_GUEST_CR3, 0);
-	vmwrite_raw(VMCS_GUEST_CR4, CR4_VMXE);
-	vmwrite_raw(VMCS_GUEST_DR7, 0x400);
-	vmwrite_raw(VMCS_GUEST_RSP, 0x7c00);
-	vmwrite_raw(VMCS_GUEST_RIP, 0x7c00);
-	vmwrite_raw(VMCS_GUEST_RFLAGS, 0x2);
-	vmwrite_raw(VMCS_GUEST_INTERRUPTIBILITY, 0);
-	vmwrite_raw(VMCS_GUEST_ACTIVITY, 0);
-	vmwrite_raw(VMCS_GUEST_PENDING_DBG, 0);
-	vmwrite_raw(VMCS_GUEST_SYSENTER_CS, 0);
-	vmwrite_raw(VMCS_GUEST_SYSENTER_ESP, 0);
-	vmwrite_raw(VMCS_GUEST_SYSENTER_EIP, 0);
-	vmwrite_raw(VMCS_GUEST_IA32_EFER, 0);
-	vmwrite_raw(VMCS_GUEST_IA32_PAT, 0x0007040600070406UL);
+	vmcs_write_guest_reset(vcpu, &ctls);
 }
 
 /* Write the VMCS outside vm_run: load it here, write, clear it again. */
@@ -545,7 +350,7 @@ vmx_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 	struct vmx_cpu *vc = CPU->cpu_vmm;
 	int rc = vmx_run(&vx->vx_gregs, vx->vx_launched, &vc->vc_host_dt);
 	if (rc != 0) {
-		u64 err = rc == 2 ? vmread_raw(VMCS_INSTRUCTION_ERROR) : 0;
+		u64 err = rc == 2 ? vmcs_read(VMCS_INSTRUCTION_ERROR) : 0;
 		vme->exitcode = VM_EXIT_VMFAIL;
 		vme->hw_reason = err;
 		ksnprintf(vme->reason, sizeof (vme->reason), "%s failed: %s "
@@ -583,19 +388,6 @@ gpr(struct vmx_vcpu *vx, enum vm_reg r)
 	}
 }
 
-static u32
-vmcs_field(enum vm_reg r)
-{
-	switch (r) {
-	case VM_REG_RSP: return (VMCS_GUEST_RSP);
-	case VM_REG_RIP: return (VMCS_GUEST_RIP);
-	case VM_REG_RFLAGS: return (VMCS_GUEST_RFLAGS);
-	case VM_REG_CR3: return (VMCS_GUEST_CR3);
-	case VM_REG_EFER: return (VMCS_GUEST_IA32_EFER);
-	default: panic("vmx: no register %d", r);
-	}
-}
-
 static u64
 vmx_getreg(struct vcpu *vcpu, enum vm_reg r)
 {
@@ -610,7 +402,7 @@ vmx_getreg(struct vcpu *vcpu, enum vm_reg r)
 	if (r == VM_REG_CR4)
 		return ((vmx_read(vcpu, VMCS_GUEST_CR4) & ~CR4_VMXE) |
 		    (vmx_read(vcpu, VMCS_CR4_SHADOW) & CR4_VMXE));
-	return (vmx_read(vcpu, vmcs_field(r)));
+	return (vmx_read(vcpu, vmcs_guest_field(r)));
 }
 
 /*
@@ -660,7 +452,7 @@ vmx_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
 		    (v & ~EFER_LMA) | (old & EFER_LMA));
 		update_long_mode(vcpu);
 	} else {
-		vmx_write(vcpu, vmcs_field(r), v);
+		vmx_write(vcpu, vmcs_guest_field(r), v);
 	}
 }
 
@@ -684,7 +476,7 @@ static void
 break_cr0(struct vcpu *vcpu)
 {
 	/* NE is fixed to 1 even for an unrestricted guest. */
-	vmwrite_raw(VMCS_GUEST_CR0, vmread_raw(VMCS_GUEST_CR0) & ~CR0_NE);
+	vmcs_write(VMCS_GUEST_CR0, vmcs_read(VMCS_GUEST_CR0) & ~CR0_NE);
 	(void) vcpu;
 }
 

@@ -81,6 +81,26 @@ extern struct vmx_vpid_stats vmx_vpid_stats;
 extern bool vmx_inject_few_vpids, vmx_inject_invvpid_all;
 #define	VMX_FEW_VPIDS	4		/* the space vmx_inject_few_vpids leaves */
 
+/* Per VM (vm_backend), set at vm_init. */
+struct vmx_vm {
+	paddr_t vm_iobitmaps;		/* A and B: every port exits */
+	paddr_t vm_msrbitmap;		/* every MSR exits */
+	volatile u64 vm_ept_cpus;	/* CPUs that have INVEPTed this EPTP;
+					   set bit by bit with atomic OR */
+};
+
+/* The execution controls, as the probe adjusted them to the CPU. */
+struct vmx_ctls {
+	u32 pin, proc, proc2, exit, entry;
+};
+
+/* vmcs.c: the current VMCS, whoever's it is (vmwrite panics on failure). */
+u64 vmcs_read(u32 field);
+void vmcs_write(u32 field, u64 v);
+void vmcs_write_host_state(void);
+void vmcs_write_guest_reset(struct vcpu *, const struct vmx_ctls *);
+u32 vmcs_guest_field(enum vm_reg);	/* RSP, RIP, RFLAGS, CR3, EFER */
+/* The vCPU's VMCS, which must be current on this CPU. */
 u64 vmx_read(struct vcpu *, u32 field);
 void vmx_write(struct vcpu *, u32 field, u64 v);
 void vmx_decode_exit(struct vcpu *, struct vm_exit *);
