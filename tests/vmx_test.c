@@ -61,36 +61,37 @@ KTEST(vmm, vmx_host_dt_limits)
 	for (int cpu = 0; cpu < ncpus; cpu++) {
 		thread_bind(cpu);
 		cpu_t *cp = CPU;
-		const struct vmx_cpu *vc = cp->cpu_vmm;
+		const struct vmx_cpu *vxc = cp->cpu_vmm;
+		const struct vmx_host_dt *host = &vxc->vxc_host_dt;
 		u64 exits = vcpu->vc_stats[VMM_STAT_VMEXIT_TOTAL];
 		struct vmx_host_dt dt;
 
 		/* What vmx_cpu_init took must be the tables cpu.c built. */
-		KT_EXPECT(vc->vc_host_dt.hd_gdtr.base == (u64)cp->cpu_gdt &&
-		    vc->vc_host_dt.hd_gdtr.limit == 6 * 8 - 1, "cpu%d: host "
+		KT_EXPECT(host->hd_gdtr.base == (u64)cp->cpu_gdt &&
+		    host->hd_gdtr.limit == 6 * 8 - 1, "cpu%d: host "
 		    "GDTR taken as %lx limit 0x%x, not %p limit 0x%x", cpu,
-		    vc->vc_host_dt.hd_gdtr.base, vc->vc_host_dt.hd_gdtr.limit,
+		    host->hd_gdtr.base, host->hd_gdtr.limit,
 		    (void *)cp->cpu_gdt, 6 * 8 - 1);
-		KT_EXPECT(vc->vc_host_dt.hd_idtr.limit == 256 * 16 - 1,
+		KT_EXPECT(host->hd_idtr.limit == 256 * 16 - 1,
 		    "cpu%d: host IDTR limit taken as 0x%x", cpu,
-		    vc->vc_host_dt.hd_idtr.limit);
+		    host->hd_idtr.limit);
 
 		for (int i = 0; i < 4; i++)
 			run_once(vcpu, &vme);
 		/* Still bound here, so these are this CPU's registers. */
 		read_dt(&dt);
-		KT_EXPECT(vcpu->vc_stats[VMM_STAT_VMEXIT_TOTAL] > exits, "cpu%d: no "
-		    "VM exit", cpu);
-		KT_EXPECT(dt.hd_gdtr.limit == vc->vc_host_dt.hd_gdtr.limit &&
-		    dt.hd_gdtr.base == vc->vc_host_dt.hd_gdtr.base, "cpu%d: "
+		KT_EXPECT(vcpu->vc_stats[VMM_STAT_VMEXIT_TOTAL] > exits,
+		    "cpu%d: no VM exit", cpu);
+		KT_EXPECT(dt.hd_gdtr.limit == host->hd_gdtr.limit &&
+		    dt.hd_gdtr.base == host->hd_gdtr.base, "cpu%d: "
 		    "after VM exits GDTR is %lx limit 0x%x, not %lx limit 0x%x",
 		    cpu, dt.hd_gdtr.base, dt.hd_gdtr.limit,
-		    vc->vc_host_dt.hd_gdtr.base, vc->vc_host_dt.hd_gdtr.limit);
-		KT_EXPECT(dt.hd_idtr.limit == vc->vc_host_dt.hd_idtr.limit &&
-		    dt.hd_idtr.base == vc->vc_host_dt.hd_idtr.base, "cpu%d: "
+		    host->hd_gdtr.base, host->hd_gdtr.limit);
+		KT_EXPECT(dt.hd_idtr.limit == host->hd_idtr.limit &&
+		    dt.hd_idtr.base == host->hd_idtr.base, "cpu%d: "
 		    "after VM exits IDTR is %lx limit 0x%x, not %lx limit 0x%x",
 		    cpu, dt.hd_idtr.base, dt.hd_idtr.limit,
-		    vc->vc_host_dt.hd_idtr.base, vc->vc_host_dt.hd_idtr.limit);
+		    host->hd_idtr.base, host->hd_idtr.limit);
 	}
 	KT_EXPECT(!vcpu->vc_dead, "the guest was stopped: %s",
 	    vcpu->vc_dead_reason);

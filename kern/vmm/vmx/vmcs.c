@@ -100,7 +100,7 @@ void
 vmcs_write_guest_reset(struct vcpu *vcpu, const struct vmx_ctls *ctls)
 {
 	struct vmx_vcpu *vx = vcpu->vc_backend;
-	struct vmx_vm *xm = vcpu->vc_vm->vm_backend;
+	struct vmx_vm *vxm = vcpu->vc_vm->vm_backend;
 
 	vmcs_write(VMCS_PIN_BASED_CTLS, ctls->pin);
 	vmcs_write(VMCS_PROC_BASED_CTLS, ctls->proc);
@@ -113,9 +113,9 @@ vmcs_write_guest_reset(struct vcpu *vcpu, const struct vmx_ctls *ctls)
 	vmcs_write(VMCS_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write(VMCS_ENTRY_INTR_INFO, 0);
-	vmcs_write(VMCS_IO_BITMAP_A, xm->vm_iobitmaps);
-	vmcs_write(VMCS_IO_BITMAP_B, xm->vm_iobitmaps + PAGESIZE);
-	vmcs_write(VMCS_MSR_BITMAP, xm->vm_msrbitmap);
+	vmcs_write(VMCS_IO_BITMAP_A, vxm->vxm_iobitmaps);
+	vmcs_write(VMCS_IO_BITMAP_B, vxm->vxm_iobitmaps + PAGESIZE);
+	vmcs_write(VMCS_MSR_BITMAP, vxm->vxm_msrbitmap);
 	vmcs_write(VMCS_EPTP, vcpu->vc_vm->vm_gpt.gpt_root | EPTP_WB_4LEVEL);
 	vmcs_write(VMCS_VPID, vx->vx_vpid);
 	vmcs_write(VMCS_LINK_POINTER, ~0UL);

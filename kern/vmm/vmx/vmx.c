@@ -190,7 +190,7 @@ static void
 vmx_cpu_init(void)
 {
 	cpu_t *cp = CPU;
-	struct vmx_cpu *vc = kmem_zalloc(sizeof (*vc), KM_SLEEP);
+	struct vmx_cpu *vxc = kmem_zalloc(sizeof (*vxc), KM_SLEEP);
 	u64 fc = rdmsr(MSR_FEATURE_CONTROL);
 
 	if ((fc & FEATURE_CONTROL_LOCK) == 0)
@@ -199,14 +199,14 @@ vmx_cpu_init(void)
 	/* The fixed bits (GRUB and QEMU leave CR0.NE clear: kmain set it). */
 	set_cr0((get_cr0() | cr0_fixed0) & cr0_fixed1);
 	set_cr4((get_cr4() | cr4_fixed0 | CR4_VMXE) & cr4_fixed1);
-	__asm__ __volatile__("sgdt %0; sidt %1" : "=m"(vc->vc_host_dt.hd_gdtr),
-	    "=m"(vc->vc_host_dt.hd_idtr));
-	vc->vc_vmxon = page_alloc(KM_PANIC);
-	*(u32 *)phys_to_virt(vc->vc_vmxon) = vmcs_revision;
-	int rc = vmxon(vc->vc_vmxon);
+	__asm__ __volatile__("sgdt %0; sidt %1"
+	    : "=m"(vxc->vxc_host_dt.hd_gdtr), "=m"(vxc->vxc_host_dt.hd_idtr));
+	vxc->vxc_vmxon = page_alloc(KM_PANIC);
+	*(u32 *)phys_to_virt(vxc->vxc_vmxon) = vmcs_revision;
+	int rc = vmxon(vxc->vxc_vmxon);
 	VERIFY(rc == 0, "vmx: VMXON failed on cpu%d (%s)", cp->cpu_id,
 	    rc == 1 ? "VMfailInvalid" : "VMfailValid");
-	cp->cpu_vmm = vc;
+	cp->cpu_vmm = vxc;
 }
 
 /* ---- VMs and vCPUs ---------------------------------------------------- */
@@ -214,24 +214,24 @@ vmx_cpu_init(void)
 static int
 vmx_vm_init(struct vm *vm)
 {
-	struct vmx_vm *xm = kmem_zalloc(sizeof (*xm), KM_SLEEP);
+	struct vmx_vm *vxm = kmem_zalloc(sizeof (*vxm), KM_SLEEP);
 
-	xm->vm_iobitmaps = page_alloc_contig(2, PAGESIZE, KM_SLEEP);
-	xm->vm_msrbitmap = page_alloc(KM_SLEEP);
-	memset(phys_to_virt(xm->vm_iobitmaps), 0xff, 2 * PAGESIZE);
-	memset(phys_to_virt(xm->vm_msrbitmap), 0xff, PAGESIZE);
-	vm->vm_backend = xm;
+	vxm->vxm_iobitmaps = page_alloc_contig(2, PAGESIZE, KM_SLEEP);
+	vxm->vxm_msrbitmap = page_alloc(KM_SLEEP);
+	memset(phys_to_virt(vxm->vxm_iobitmaps), 0xff, 2 * PAGESIZE);
+	memset(phys_to_virt(vxm->vxm_msrbitmap), 0xff, PAGESIZE);
+	vm->vm_backend = vxm;
 	return (0);
 }
 
 static void
 vmx_vm_cleanup(struct vm *vm)
 {
-	struct vmx_vm *xm = vm->vm_backend;
+	struct vmx_vm *vxm = vm->vm_backend;
 
-	page_free_contig(xm->vm_iobitmaps, 2);
-	page_free(xm->vm_msrbitmap);
-	kmem_free(xm, sizeof (*xm));
+	page_free_contig(vxm->vxm_iobitmaps, 2);
+	page_free(vxm->vxm_msrbitmap);
+	kmem_free(vxm, sizeof (*vxm));
 	vm->vm_backend = NULL;
 }
 
@@ -256,11 +256,11 @@ vmx_load(struct vcpu *vcpu)
 	 * translations are tagged by that address: drop them on each CPU
 	 * before the VM's first use there.
 	 */
-	struct vmx_vm *xm = vcpu->vc_vm->vm_backend;
-	if ((xm->vm_ept_cpus & (1UL << cpu)) == 0) {
+	struct vmx_vm *vxm = vcpu->vc_vm->vm_backend;
+	if ((vxm->vxm_ept_cpus & (1UL << cpu)) == 0) {
 		invept(INVEPT_SINGLE, vcpu->vc_vm->vm_gpt.gpt_root |
 		    EPTP_WB_4LEVEL);
-		__atomic_or_fetch(&xm->vm_ept_cpus, 1UL << cpu,
+		__atomic_or_fetch(&vxm->vxm_ept_cpus, 1UL << cpu,
 		    __ATOMIC_SEQ_CST);
 	}
 	if (vx->vx_lastcpu != cpu) {
@@ -347,8 +347,8 @@ vmx_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 		vmx_load(vcpu);		/* the first entry of this vm_run */
 	TRACE(TR_VMENTRY, vcpu, vx->vx_launched ? TR_ENTRY_VMRESUME :
 	    TR_ENTRY_VMLAUNCH);
-	struct vmx_cpu *vc = CPU->cpu_vmm;
-	int rc = vmx_run(&vx->vx_gregs, vx->vx_launched, &vc->vc_host_dt);
+	struct vmx_cpu *vxc = CPU->cpu_vmm;
+	int rc = vmx_run(&vx->vx_gregs, vx->vx_launched, &vxc->vxc_host_dt);
 	if (rc != 0) {
 		u64 err = rc == 2 ? vmcs_read(VMCS_INSTRUCTION_ERROR) : 0;
 		vme->exitcode = VM_EXIT_VMFAIL;

@@ -1,4 +1,9 @@
-/* VMX backend internals shared by vmx.c and vmx_exit.c. */
+/*
+ * VMX backend internals shared by vmx.c, vmcs.c and vmx_exit.c. One field
+ * prefix per struct, none the core's (vc_ is struct vcpu, vm_ struct vm):
+ * vx_ vmx_vcpu, vxc_ vmx_cpu, vxm_ vmx_vm, hd_ vmx_host_dt, vs_
+ * vmx_vpid_stats.
+ */
 #ifndef _KERN_VMM_VMX_VMX_H
 #define _KERN_VMM_VMX_VMX_H
 
@@ -55,8 +60,8 @@ _Static_assert(offsetof(struct vmx_host_dt, hd_idtr) == 10, "HD_IDTR");
 
 /* Per CPU (cpu_vmm). */
 struct vmx_cpu {
-	paddr_t vc_vmxon;		/* VMXON region */
-	struct vmx_host_dt vc_host_dt;	/* taken at vmx_cpu_init, before
+	paddr_t vxc_vmxon;		/* VMXON region */
+	struct vmx_host_dt vxc_host_dt;	/* taken at vmx_cpu_init, before
 					   any guest ran here */
 };
 
@@ -79,13 +84,13 @@ struct vmx_vpid_stats {
 };
 extern struct vmx_vpid_stats vmx_vpid_stats;
 extern bool vmx_inject_few_vpids, vmx_inject_invvpid_all;
-#define	VMX_FEW_VPIDS	4		/* the space vmx_inject_few_vpids leaves */
+#define	VMX_FEW_VPIDS	4	/* the VPIDs vmx_inject_few_vpids leaves */
 
 /* Per VM (vm_backend), set at vm_init. */
 struct vmx_vm {
-	paddr_t vm_iobitmaps;		/* A and B: every port exits */
-	paddr_t vm_msrbitmap;		/* every MSR exits */
-	volatile u64 vm_ept_cpus;	/* CPUs that have INVEPTed this EPTP;
+	paddr_t vxm_iobitmaps;		/* A and B: every port exits */
+	paddr_t vxm_msrbitmap;		/* every MSR exits */
+	volatile u64 vxm_ept_cpus;	/* CPUs that have INVEPTed this EPTP;
 					   set bit by bit with atomic OR */
 };
 
