@@ -1,6 +1,7 @@
 /*
  * Suite "vmm": VM_RUN with real guests (the guest folder) on the backend this
- * CPU has (SVM on QEMU TCG and Bochs ryzen). Skipped without a backend.
+ * CPU has (SVM on QEMU TCG and Bochs ryzen, VMX on Bochs skylake_x). Skipped
+ * without a backend.
  */
 #include "ktest.h"
 #include "fpu_pattern.h"

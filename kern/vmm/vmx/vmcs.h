@@ -131,6 +131,15 @@
 #define	MSR_VMX_TRUE_ENTRY		0x490
 #define	VMX_BASIC_TRUE_CTLS		(1UL << 55)
 
+/* IA32_VMX_EPT_VPID_CAP (SDM vol. 3, A.10) */
+#define	EPT_CAP_4LEVEL			(1UL << 6)
+#define	EPT_CAP_WB			(1UL << 14)
+#define	EPT_CAP_INVEPT			(1UL << 20)
+#define	EPT_CAP_INVEPT_SINGLE		(1UL << 25)
+#define	VPID_CAP_INVVPID		(1UL << 32)
+#define	VPID_CAP_INVVPID_SINGLE		(1UL << 41)
+#define	VPID_CAP_INVVPID_ALL		(1UL << 42)
+
 /* Controls */
 #define	PIN_EXTINT_EXITING		(1U << 0)
 #define	PIN_NMI_EXITING			(1U << 3)

@@ -1,14 +1,16 @@
 /*
  * Intel VMX backend: capabilities, VMXON on every CPU, the VMCS of each
  * vCPU (EPT through the shared walker, VPID, unrestricted guest for
- * real-mode guests), the run op and the context hooks. Exit decoding is in
- * vmx_exit.c; the world switch in vmx_run.asm.
+ * real-mode guests), VPIDs, the run op and the context hooks. VMCS field
+ * access and setup are in vmcs.c, the VMX instructions in vmx_cpufunc.h,
+ * exit decoding in vmx_exit.c, the world switch in vmx_run.asm.
  *
  * A VMCS is current on at most one CPU: vmx_savectx VMCLEARs it on the CPU
  * being left (so the next entry is a VMLAUNCH), vmx_restorectx VMPTRLDs it
  * on the CPU the thread comes back on.
  */
 #include "vmx.h"
+#include "vmx_cpufunc.h"
 #include "../../cpu.h"
 #include "../../x86.h"
 #include "../../pmem.h"
@@ -17,110 +19,89 @@
 #include "../../console.h"
 #include "../../trace.h"
 #include "../../thread.h"
-
-struct vmx_cpu {
-	paddr_t vc_vmxon;		/* VMXON region */
-};
-
-struct vmx_vm {
-	paddr_t vm_iobitmaps;		/* A and B: every port exits */
-	paddr_t vm_msrbitmap;		/* every MSR exits */
-	volatile u64 vm_ept_cpus;	/* CPUs that have INVEPTed this EPTP;
-					   set bit by bit with atomic OR */
-};
+#include "../../sync.h"
+#include "../../tunable.h"
 
 static u32 vmcs_revision;
-static u32 ctl_pin, ctl_proc, ctl_proc2, ctl_exit, ctl_entry;
+static struct vmx_ctls ctls;
 static u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
-static u64 next_vpid;
+static bool invvpid_single_ok;	/* else all-context INVVPID */
 
-int vmx_run(struct vmx_gregs *, int launched);
-void vmx_exit_stub(void);
+/*
+ * VPIDs 1..VPID_MAX (0 is the host's), recycled: vpid_inuse has a bit per
+ * live vCPU's VPID, vpid_used one per VPID ever handed out (a reuse).
+ * Allocation is next-fit from vpid_cursor, so a freed VPID is the last to
+ * come back. All three under vpid_lock.
+ */
+#define	VPID_MAX	0xffff
+#define	VPID_FEW	VMX_FEW_VPIDS
+static spinlock_t vpid_lock = SPINLOCK_INIT("vpid");
+static u64 vpid_inuse[(VPID_MAX + 1) / 64];
+static u64 vpid_used[(VPID_MAX + 1) / 64];
+static u32 vpid_cursor;		/* the last VPID handed out */
+struct vmx_vpid_stats vmx_vpid_stats;
 
-/* ---- VMX instructions ---------------------------------------------- */
+KTUNABLE_TEST(vmx_inject_few_vpids, "VMX hands out VPIDs 1..4 only, so "
+    "tests reach reuse in a few vCPUs");
+KTUNABLE_TEST(vmx_inject_invvpid_all, "VMX flushes VPIDs with all-context "
+    "INVVPID, as on a CPU without single-context INVVPID");
 
-/* 0: ok, 1: VMfailInvalid, 2: VMfailValid. */
-static inline int
-vmx_status(u8 cf, u8 zf)
+int vmx_run(struct vmx_gregs *, int launched, const struct vmx_host_dt *);
+
+/* Drop this CPU's translations tagged with vpid (all-context: with any
+ * VPID but 0, when the CPU has no single-context INVVPID). */
+static void
+flush_vpid(u16 vpid)
 {
-	return (cf ? 1 : (zf ? 2 : 0));
+	if (invvpid_single_ok && !vmx_inject_invvpid_all) {
+		invvpid(INVVPID_SINGLE, vpid);
+		atomic_inc_64(&vmx_vpid_stats.vs_invvpid_single);
+	} else {
+		invvpid(INVVPID_ALL, 0);
+		atomic_inc_64(&vmx_vpid_stats.vs_invvpid_all);
+	}
 }
 
-/* VMXON, VMCLEAR, VMPTRLD: one physical-address operand, status in CF/ZF. */
-#define	VMX_PA_INSN(insn)						\
-static int								\
-insn(paddr_t pa)							\
-{									\
-	u8 cf, zf;							\
-	__asm__ __volatile__(#insn " %2; setc %0; setz %1"		\
-	    : "=q"(cf), "=q"(zf) : "m"(pa) : "cc", "memory");		\
-	return (vmx_status(cf, zf));					\
-}
-VMX_PA_INSN(vmxon)
-VMX_PA_INSN(vmclear)
-VMX_PA_INSN(vmptrld)
-#undef VMX_PA_INSN
-
-static u64
-vmread_raw(u32 field)
+/*
+ * A free VPID, or panic when every one is taken. A reused VPID may still
+ * tag translations of its last vCPU on any CPU that vCPU ran on; the new
+ * vCPU starts with vx_lastcpu -1, so vmx_load flushes it on each CPU it
+ * enters before any VM entry there (the same INVVPID as a migration).
+ */
+static u16
+vpid_alloc(void)
 {
-	u64 v;
-	__asm__ __volatile__("vmread %1, %0" : "=rm"(v) : "r"((u64)field)
-	    : "cc");
-	return (v);
+	u32 max = vmx_inject_few_vpids ? VPID_FEW : VPID_MAX;
+	u32 v = 0;
+
+	spin_lock(&vpid_lock);
+	for (u32 i = 0; i < max; i++) {
+		u32 c = vpid_cursor % max + 1;	/* 1..max, after the cursor */
+		vpid_cursor = c;
+		if ((vpid_inuse[c / 64] & (1UL << (c % 64))) == 0) {
+			v = c;
+			break;
+		}
+	}
+	VERIFY(v != 0, "vmx: out of VPIDs (all %u in use)", max);
+	vpid_inuse[v / 64] |= 1UL << (v % 64);
+	vmx_vpid_stats.vs_allocs++;
+	if ((vpid_used[v / 64] & (1UL << (v % 64))) != 0)
+		vmx_vpid_stats.vs_reuses++;
+	vpid_used[v / 64] |= 1UL << (v % 64);
+	spin_unlock(&vpid_lock);
+	return ((u16)v);
 }
 
 static void
-vmwrite_raw(u32 field, u64 v)
+vpid_free(u16 v)
 {
-	u8 cf, zf;
-	__asm__ __volatile__("vmwrite %2, %3; setc %0; setz %1"
-	    : "=q"(cf), "=q"(zf) : "rm"(v), "r"((u64)field) : "cc");
-	VERIFY(!cf && !zf, "vmwrite of field 0x%x failed: %s", field,
-	    cf ? "no current VMCS" : vmx_insn_error_name(
-	    vmread_raw(VMCS_INSTRUCTION_ERROR)));
-}
-
-static void
-invept_single(u64 eptp)
-{
-	struct { u64 eptp, reserved; } desc = { eptp, 0 };
-	__asm__ __volatile__("invept %0, %1" : : "m"(desc), "r"(1UL)
-	    : "cc", "memory");
-}
-
-static void
-invvpid_single(u16 vpid)
-{
-	struct { u64 vpid, addr; } desc = { vpid, 0 };
-	__asm__ __volatile__("invvpid %0, %1" : : "m"(desc), "r"(1UL)
-	    : "cc", "memory");
-}
-
-/* Access to a vCPU's VMCS: only while it is current on this CPU. */
-static void
-check_current(struct vcpu *vcpu)
-{
-	struct vmx_vcpu *vx = vcpu->vc_backend;
-
-	VERIFY(vx->vx_vmcs_cpu == CPU->cpu_id,
-	    "vmx: the VMCS of %s is not current on cpu%d (it is on %d): VMCS "
-	    "access outside vm_run", vcpu->vc_name, CPU->cpu_id,
-	    vx->vx_vmcs_cpu);
-}
-
-u64
-vmx_read(struct vcpu *vcpu, u32 field)
-{
-	check_current(vcpu);
-	return (vmread_raw(field));
-}
-
-void
-vmx_write(struct vcpu *vcpu, u32 field, u64 v)
-{
-	check_current(vcpu);
-	vmwrite_raw(field, v);
+	spin_lock(&vpid_lock);
+	VERIFY(v != 0 && (vpid_inuse[v / 64] & (1UL << (v % 64))) != 0,
+	    "vmx: free of VPID %u, which is not in use", v);
+	vpid_inuse[v / 64] &= ~(1UL << (v % 64));
+	vmx_vpid_stats.vs_frees++;
+	spin_unlock(&vpid_lock);
 }
 
 /* ---- capabilities ---------------------------------------------------- */
@@ -162,26 +143,29 @@ vmx_probe(char *why, size_t len)
 	    PROC2_UNRESTRICTED_GUEST;
 
 	if (!adjust(PIN_EXTINT_EXITING | PIN_NMI_EXITING,
-	    tr ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED, &ctl_pin) ||
+	    tr ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED, &ctls.pin) ||
 	    !adjust(PROC_HLT_EXITING | PROC_USE_IO_BITMAPS |
 	    PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CTLS,
-	    tr ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED, &ctl_proc) ||
+	    tr ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED, &ctls.proc) ||
 	    !adjust(EXIT_HOST_LMA | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
-	    tr ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT, &ctl_exit) ||
+	    tr ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT, &ctls.exit) ||
 	    !adjust(ENTRY_LOAD_EFER, tr ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY,
-	    &ctl_entry)) {
+	    &ctls.entry)) {
 		ksnprintf(why, len, "VMX lacks a control we need");
 		return (false);
 	}
-	if ((proc2_allowed & want2) != want2 || (ept & (1UL << 6)) == 0 ||
-	    (ept & (1UL << 14)) == 0 || (ept & (1UL << 20)) == 0 ||
-	    (ept & (1UL << 25)) == 0 || (ept & (1UL << 41)) == 0) {
+	if ((proc2_allowed & want2) != want2 || (ept & EPT_CAP_4LEVEL) == 0 ||
+	    (ept & EPT_CAP_WB) == 0 || (ept & EPT_CAP_INVEPT) == 0 ||
+	    (ept & EPT_CAP_INVEPT_SINGLE) == 0 ||
+	    (ept & VPID_CAP_INVVPID) == 0 ||
+	    (ept & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL)) == 0) {
 		ksnprintf(why, len, "VMX without EPT (4-level, WB, single-"
-		    "context INVEPT), VPID (single-context INVVPID) or "
-		    "unrestricted guest");
+		    "context INVEPT), VPID (single- or all-context INVVPID) "
+		    "or unrestricted guest");
 		return (false);
 	}
-	ctl_proc2 = want2 | (u32)rdmsr(MSR_VMX_PROCBASED2);
+	invvpid_single_ok = (ept & VPID_CAP_INVVPID_SINGLE) != 0;
+	ctls.proc2 = want2 | (u32)rdmsr(MSR_VMX_PROCBASED2);
 	return (true);
 }
 
@@ -196,16 +180,17 @@ vmx_init(void)
 	cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
 	cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
 	cmn_err(CE_NOTE, "vmx: revision 0x%x, true controls %d, pin 0x%x "
-	    "proc 0x%x proc2 0x%x exit 0x%x entry 0x%x", vmcs_revision,
-	    (basic & VMX_BASIC_TRUE_CTLS) != 0, ctl_pin, ctl_proc, ctl_proc2,
-	    ctl_exit, ctl_entry);
+	    "proc 0x%x proc2 0x%x exit 0x%x entry 0x%x, INVVPID %s",
+	    vmcs_revision, (basic & VMX_BASIC_TRUE_CTLS) != 0, ctls.pin,
+	    ctls.proc, ctls.proc2, ctls.exit, ctls.entry,
+	    invvpid_single_ok ? "single-context" : "all-context");
 }
 
 static void
 vmx_cpu_init(void)
 {
 	cpu_t *cp = CPU;
-	struct vmx_cpu *vc = kmem_zalloc(sizeof (*vc), KM_SLEEP);
+	struct vmx_cpu *vxc = kmem_zalloc(sizeof (*vxc), KM_SLEEP);
 	u64 fc = rdmsr(MSR_FEATURE_CONTROL);
 
 	if ((fc & FEATURE_CONTROL_LOCK) == 0)
@@ -214,12 +199,14 @@ vmx_cpu_init(void)
 	/* The fixed bits (GRUB and QEMU leave CR0.NE clear: kmain set it). */
 	set_cr0((get_cr0() | cr0_fixed0) & cr0_fixed1);
 	set_cr4((get_cr4() | cr4_fixed0 | CR4_VMXE) & cr4_fixed1);
-	vc->vc_vmxon = page_alloc(KM_PANIC);
-	*(u32 *)phys_to_virt(vc->vc_vmxon) = vmcs_revision;
-	int rc = vmxon(vc->vc_vmxon);
+	__asm__ __volatile__("sgdt %0; sidt %1"
+	    : "=m"(vxc->vxc_host_dt.hd_gdtr), "=m"(vxc->vxc_host_dt.hd_idtr));
+	vxc->vxc_vmxon = page_alloc(KM_PANIC);
+	*(u32 *)phys_to_virt(vxc->vxc_vmxon) = vmcs_revision;
+	int rc = vmxon(vxc->vxc_vmxon);
 	VERIFY(rc == 0, "vmx: VMXON failed on cpu%d (%s)", cp->cpu_id,
 	    rc == 1 ? "VMfailInvalid" : "VMfailValid");
-	cp->cpu_vmm = vc;
+	cp->cpu_vmm = vxc;
 }
 
 /* ---- VMs and vCPUs ---------------------------------------------------- */
@@ -227,55 +214,25 @@ vmx_cpu_init(void)
 static int
 vmx_vm_init(struct vm *vm)
 {
-	struct vmx_vm *xm = kmem_zalloc(sizeof (*xm), KM_SLEEP);
+	struct vmx_vm *vxm = kmem_zalloc(sizeof (*vxm), KM_SLEEP);
 
-	xm->vm_iobitmaps = page_alloc_contig(2, PAGESIZE, KM_SLEEP);
-	xm->vm_msrbitmap = page_alloc(KM_SLEEP);
-	memset(phys_to_virt(xm->vm_iobitmaps), 0xff, 2 * PAGESIZE);
-	memset(phys_to_virt(xm->vm_msrbitmap), 0xff, PAGESIZE);
-	vm->vm_backend = xm;
+	vxm->vxm_iobitmaps = page_alloc_contig(2, PAGESIZE, KM_SLEEP);
+	vxm->vxm_msrbitmap = page_alloc(KM_SLEEP);
+	memset(phys_to_virt(vxm->vxm_iobitmaps), 0xff, 2 * PAGESIZE);
+	memset(phys_to_virt(vxm->vxm_msrbitmap), 0xff, PAGESIZE);
+	vm->vm_backend = vxm;
 	return (0);
 }
 
 static void
 vmx_vm_cleanup(struct vm *vm)
 {
-	struct vmx_vm *xm = vm->vm_backend;
+	struct vmx_vm *vxm = vm->vm_backend;
 
-	page_free_contig(xm->vm_iobitmaps, 2);
-	page_free(xm->vm_msrbitmap);
-	kmem_free(xm, sizeof (*xm));
+	page_free_contig(vxm->vxm_iobitmaps, 2);
+	page_free(vxm->vxm_msrbitmap);
+	kmem_free(vxm, sizeof (*vxm));
 	vm->vm_backend = NULL;
-}
-
-/* This CPU's host state: written whenever a VMCS becomes current here. */
-static void
-write_host_state(void)
-{
-	cpu_t *cp = CPU;
-	struct { u16 limit; u64 base; } __packed idtr;
-
-	__asm__ __volatile__("sidt %0" : "=m"(idtr));
-	vmwrite_raw(VMCS_HOST_CR0, get_cr0());
-	vmwrite_raw(VMCS_HOST_CR3, get_cr3());
-	vmwrite_raw(VMCS_HOST_CR4, get_cr4());
-	vmwrite_raw(VMCS_HOST_CS_SEL, SEL_KCODE);
-	vmwrite_raw(VMCS_HOST_SS_SEL, SEL_KDATA);
-	vmwrite_raw(VMCS_HOST_DS_SEL, SEL_KDATA);
-	vmwrite_raw(VMCS_HOST_ES_SEL, SEL_KDATA);
-	vmwrite_raw(VMCS_HOST_FS_SEL, 0);
-	vmwrite_raw(VMCS_HOST_GS_SEL, 0);
-	vmwrite_raw(VMCS_HOST_TR_SEL, SEL_TSS);
-	vmwrite_raw(VMCS_HOST_FS_BASE, 0);
-	vmwrite_raw(VMCS_HOST_GS_BASE, (u64)(uintptr_t)cp);
-	vmwrite_raw(VMCS_HOST_TR_BASE, (u64)(uintptr_t)&cp->cpu_tss);
-	vmwrite_raw(VMCS_HOST_GDTR_BASE, (u64)(uintptr_t)cp->cpu_gdt);
-	vmwrite_raw(VMCS_HOST_IDTR_BASE, idtr.base);
-	vmwrite_raw(VMCS_HOST_SYSENTER_CS, 0);
-	vmwrite_raw(VMCS_HOST_SYSENTER_ESP, 0);
-	vmwrite_raw(VMCS_HOST_SYSENTER_EIP, 0);
-	vmwrite_raw(VMCS_HOST_IA32_EFER, rdmsr(MSR_EFER));
-	vmwrite_raw(VMCS_HOST_RIP, (u64)(uintptr_t)vmx_exit_stub);
 }
 
 /* VMPTRLD here: the VMCS becomes current on this CPU (preemption off). */
@@ -290,24 +247,28 @@ vmx_load(struct vcpu *vcpu)
 	int rc = vmptrld(vx->vx_vmcs_pa);
 	VERIFY(rc == 0, "vmx: VMPTRLD of %s failed: %s", vcpu->vc_name,
 	    rc == 1 ? "VMfailInvalid" :
-	    vmx_insn_error_name(vmread_raw(VMCS_INSTRUCTION_ERROR)));
+	    vmx_insn_error_name(vmcs_read(VMCS_INSTRUCTION_ERROR)));
 	vx->vx_vmcs_cpu = cpu;
 	TRACE(TR_VMCS_LOAD, vcpu, cpu);
-	write_host_state();
+	vmcs_write_host_state();
 	/*
 	 * The EPT root page may have served a VM destroyed earlier, and
 	 * translations are tagged by that address: drop them on each CPU
 	 * before the VM's first use there.
 	 */
-	struct vmx_vm *xm = vcpu->vc_vm->vm_backend;
-	if ((xm->vm_ept_cpus & (1UL << cpu)) == 0) {
-		invept_single(vcpu->vc_vm->vm_gpt.gpt_root | EPTP_WB_4LEVEL);
-		__atomic_or_fetch(&xm->vm_ept_cpus, 1UL << cpu,
+	struct vmx_vm *vxm = vcpu->vc_vm->vm_backend;
+	if ((vxm->vxm_ept_cpus & (1UL << cpu)) == 0) {
+		invept(INVEPT_SINGLE, vcpu->vc_vm->vm_gpt.gpt_root |
+		    EPTP_WB_4LEVEL);
+		__atomic_or_fetch(&vxm->vxm_ept_cpus, 1UL << cpu,
 		    __ATOMIC_SEQ_CST);
 	}
 	if (vx->vx_lastcpu != cpu) {
-		/* Translations tagged with our VPID here may be stale. */
-		invvpid_single(vx->vx_vpid);
+		/*
+		 * Translations tagged with our VPID here may be stale: ours
+		 * from before we left, or a previous owner's (vpid_alloc).
+		 */
+		flush_vpid(vx->vx_vpid);
 		vmm_stat_incr(vcpu, ASID_NEW);
 		vx->vx_lastcpu = cpu;
 	}
@@ -332,80 +293,9 @@ vmx_unload(struct vcpu *vcpu)
 }
 
 static void
-guest_seg(u32 sel, u32 base, u32 limit, u32 ar, u16 s, u64 b, u32 l, u32 a)
-{
-	vmwrite_raw(sel, s);
-	vmwrite_raw(base, b);
-	vmwrite_raw(limit, l);
-	vmwrite_raw(ar, a);
-}
-
-/* The first state: a boot sector, as a BIOS starts one (see svm.c). */
-static void
 write_guest_reset(struct vcpu *vcpu)
 {
-	struct vmx_vcpu *vx = vcpu->vc_backend;
-	struct vmx_vm *xm = vcpu->vc_vm->vm_backend;
-
-	vmwrite_raw(VMCS_PIN_BASED_CTLS, ctl_pin);
-	vmwrite_raw(VMCS_PROC_BASED_CTLS, ctl_proc);
-	vmwrite_raw(VMCS_PROC_BASED_CTLS2, ctl_proc2);
-	vmwrite_raw(VMCS_EXIT_CTLS, ctl_exit);
-	vmwrite_raw(VMCS_ENTRY_CTLS, ctl_entry);
-	vmwrite_raw(VMCS_EXCEPTION_BITMAP, 1U << 8);	/* #DF: see svm.c */
-	vmwrite_raw(VMCS_CR3_TARGET_COUNT, 0);
-	vmwrite_raw(VMCS_EXIT_MSR_STORE_COUNT, 0);
-	vmwrite_raw(VMCS_EXIT_MSR_LOAD_COUNT, 0);
-	vmwrite_raw(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
-	vmwrite_raw(VMCS_ENTRY_INTR_INFO, 0);
-	vmwrite_raw(VMCS_IO_BITMAP_A, xm->vm_iobitmaps);
-	vmwrite_raw(VMCS_IO_BITMAP_B, xm->vm_iobitmaps + PAGESIZE);
-	vmwrite_raw(VMCS_MSR_BITMAP, xm->vm_msrbitmap);
-	vmwrite_raw(VMCS_EPTP, vcpu->vc_vm->vm_gpt.gpt_root | EPTP_WB_4LEVEL);
-	vmwrite_raw(VMCS_VPID, vx->vx_vpid);
-	vmwrite_raw(VMCS_LINK_POINTER, ~0UL);
-	/* CR0.NE and CR4.VMXE are ours (fixed bits); PG changes exit so we
-	 * can follow long mode. The guest reads its own values. */
-	vmwrite_raw(VMCS_CR0_MASK, CR0_PG | CR0_NE);
-	vmwrite_raw(VMCS_CR0_SHADOW, 0x10);
-	vmwrite_raw(VMCS_CR4_MASK, CR4_VMXE);
-	vmwrite_raw(VMCS_CR4_SHADOW, 0);
-
-	guest_seg(VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT,
-	    VMCS_GUEST_CS_AR, 0, 0, 0xffff, 0x9b);
-	guest_seg(VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT,
-	    VMCS_GUEST_DS_AR, 0, 0, 0xffff, 0x93);
-	guest_seg(VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT,
-	    VMCS_GUEST_ES_AR, 0, 0, 0xffff, 0x93);
-	guest_seg(VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT,
-	    VMCS_GUEST_SS_AR, 0, 0, 0xffff, 0x93);
-	guest_seg(VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT,
-	    VMCS_GUEST_FS_AR, 0, 0, 0xffff, 0x93);
-	guest_seg(VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT,
-	    VMCS_GUEST_GS_AR, 0, 0, 0xffff, 0x93);
-	guest_seg(VMCS_GUEST_LDTR_SEL, VMCS_GUEST_LDTR_BASE,
-	    VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_LDTR_AR, 0, 0, 0xffff, 0x10082);
-	guest_seg(VMCS_GUEST_TR_SEL, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT,
-	    VMCS_GUEST_TR_AR, 0, 0, 0xffff, 0x8b);
-	vmwrite_raw(VMCS_GUEST_GDTR_BASE, 0);
-	vmwrite_raw(VMCS_GUEST_GDTR_LIMIT, 0xffff);
-	vmwrite_raw(VMCS_GUEST_IDTR_BASE, 0);
-	vmwrite_raw(VMCS_GUEST_IDTR_LIMIT, 0x3ff);
-	vmwrite_raw(VMCS_GUEST_CR0, 0x30);		/* NE, ET */
-	vmwrite_raw(VMCS_GUEST_CR3, 0);
-	vmwrite_raw(VMCS_GUEST_CR4, CR4_VMXE);
-	vmwrite_raw(VMCS_GUEST_DR7, 0x400);
-	vmwrite_raw(VMCS_GUEST_RSP, 0x7c00);
-	vmwrite_raw(VMCS_GUEST_RIP, 0x7c00);
-	vmwrite_raw(VMCS_GUEST_RFLAGS, 0x2);
-	vmwrite_raw(VMCS_GUEST_INTERRUPTIBILITY, 0);
-	vmwrite_raw(VMCS_GUEST_ACTIVITY, 0);
-	vmwrite_raw(VMCS_GUEST_PENDING_DBG, 0);
-	vmwrite_raw(VMCS_GUEST_SYSENTER_CS, 0);
-	vmwrite_raw(VMCS_GUEST_SYSENTER_ESP, 0);
-	vmwrite_raw(VMCS_GUEST_SYSENTER_EIP, 0);
-	vmwrite_raw(VMCS_GUEST_IA32_EFER, 0);
-	vmwrite_raw(VMCS_GUEST_IA32_PAT, 0x0007040600070406UL);
+	vmcs_write_guest_reset(vcpu, &ctls);
 }
 
 /* Write the VMCS outside vm_run: load it here, write, clear it again. */
@@ -426,9 +316,7 @@ vmx_vcpu_init(struct vcpu *vcpu)
 
 	vx->vx_vmcs_pa = page_alloc(KM_SLEEP);
 	*(u32 *)phys_to_virt(vx->vx_vmcs_pa) = vmcs_revision;
-	u64 vpid = atomic_inc_64(&next_vpid);
-	VERIFY(vpid <= 0xffff, "vmx: out of VPIDs");
-	vx->vx_vpid = (u16)vpid;
+	vx->vx_vpid = vpid_alloc();
 	vx->vx_vmcs_cpu = -1;
 	vx->vx_lastcpu = -1;
 	vcpu->vc_backend = vx;
@@ -444,6 +332,7 @@ vmx_vcpu_cleanup(struct vcpu *vcpu)
 
 	VERIFY(vx->vx_vmcs_cpu == -1, "vmx: %s destroyed with its VMCS "
 	    "current on cpu%d", vcpu->vc_name, vx->vx_vmcs_cpu);
+	vpid_free(vx->vx_vpid);
 	page_free(vx->vx_vmcs_pa);
 	kmem_free(vx, sizeof (*vx));
 	vcpu->vc_backend = NULL;
@@ -458,9 +347,10 @@ vmx_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 		vmx_load(vcpu);		/* the first entry of this vm_run */
 	TRACE(TR_VMENTRY, vcpu, vx->vx_launched ? TR_ENTRY_VMRESUME :
 	    TR_ENTRY_VMLAUNCH);
-	int rc = vmx_run(&vx->vx_gregs, vx->vx_launched);
+	struct vmx_cpu *vxc = CPU->cpu_vmm;
+	int rc = vmx_run(&vx->vx_gregs, vx->vx_launched, &vxc->vxc_host_dt);
 	if (rc != 0) {
-		u64 err = rc == 2 ? vmread_raw(VMCS_INSTRUCTION_ERROR) : 0;
+		u64 err = rc == 2 ? vmcs_read(VMCS_INSTRUCTION_ERROR) : 0;
 		vme->exitcode = VM_EXIT_VMFAIL;
 		vme->hw_reason = err;
 		ksnprintf(vme->reason, sizeof (vme->reason), "%s failed: %s "
@@ -498,19 +388,6 @@ gpr(struct vmx_vcpu *vx, enum vm_reg r)
 	}
 }
 
-static u32
-vmcs_field(enum vm_reg r)
-{
-	switch (r) {
-	case VM_REG_RSP: return (VMCS_GUEST_RSP);
-	case VM_REG_RIP: return (VMCS_GUEST_RIP);
-	case VM_REG_RFLAGS: return (VMCS_GUEST_RFLAGS);
-	case VM_REG_CR3: return (VMCS_GUEST_CR3);
-	case VM_REG_EFER: return (VMCS_GUEST_IA32_EFER);
-	default: panic("vmx: no register %d", r);
-	}
-}
-
 static u64
 vmx_getreg(struct vcpu *vcpu, enum vm_reg r)
 {
@@ -525,7 +402,7 @@ vmx_getreg(struct vcpu *vcpu, enum vm_reg r)
 	if (r == VM_REG_CR4)
 		return ((vmx_read(vcpu, VMCS_GUEST_CR4) & ~CR4_VMXE) |
 		    (vmx_read(vcpu, VMCS_CR4_SHADOW) & CR4_VMXE));
-	return (vmx_read(vcpu, vmcs_field(r)));
+	return (vmx_read(vcpu, vmcs_guest_field(r)));
 }
 
 /*
@@ -575,7 +452,7 @@ vmx_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
 		    (v & ~EFER_LMA) | (old & EFER_LMA));
 		update_long_mode(vcpu);
 	} else {
-		vmx_write(vcpu, vmcs_field(r), v);
+		vmx_write(vcpu, vmcs_guest_field(r), v);
 	}
 }
 
@@ -599,7 +476,7 @@ static void
 break_cr0(struct vcpu *vcpu)
 {
 	/* NE is fixed to 1 even for an unrestricted guest. */
-	vmwrite_raw(VMCS_GUEST_CR0, vmread_raw(VMCS_GUEST_CR0) & ~CR0_NE);
+	vmcs_write(VMCS_GUEST_CR0, vmcs_read(VMCS_GUEST_CR0) & ~CR0_NE);
 	(void) vcpu;
 }
 

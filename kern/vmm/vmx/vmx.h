@@ -1,4 +1,9 @@
-/* VMX backend internals shared by vmx.c and vmx_exit.c. */
+/*
+ * VMX backend internals shared by vmx.c, vmcs.c and vmx_exit.c. One field
+ * prefix per struct, none the core's (vc_ is struct vcpu, vm_ struct vm):
+ * vx_ vmx_vcpu, vxc_ vmx_cpu, vxm_ vmx_vm, hd_ vmx_host_dt, vs_
+ * vmx_vpid_stats.
+ */
 #ifndef _KERN_VMM_VMX_VMX_H
 #define _KERN_VMM_VMX_VMX_H
 
@@ -34,6 +39,32 @@ VMX_G_OFF(cr2, 120);
 #undef VMX_G_OFF
 _Static_assert(VMCS_HOST_RSP == 0x6c14, "VMCS_HOST_RSP in vmx_run.asm");
 
+/*
+ * The host's descriptor-table registers, as LGDT/LIDT take them. A VM
+ * exit loads the GDTR and IDTR bases from the VMCS but sets both limits
+ * to 0xFFFF (SDM vol. 3, 28.5.2), so vmx_exit_stub reloads these before
+ * anything can fault or take an interrupt.
+ */
+struct vmx_dtr {
+	u16 limit;
+	u64 base;
+} __packed;
+
+struct vmx_host_dt {
+	struct vmx_dtr hd_gdtr;
+	struct vmx_dtr hd_idtr;
+};
+/* vmx_exit_stub's LGDT [rbx] / LIDT [rbx + 10]. */
+_Static_assert(offsetof(struct vmx_host_dt, hd_gdtr) == 0, "HD_GDTR");
+_Static_assert(offsetof(struct vmx_host_dt, hd_idtr) == 10, "HD_IDTR");
+
+/* Per CPU (cpu_vmm). */
+struct vmx_cpu {
+	paddr_t vxc_vmxon;		/* VMXON region */
+	struct vmx_host_dt vxc_host_dt;	/* taken at vmx_cpu_init, before
+					   any guest ran here */
+};
+
 struct vmx_vcpu {
 	paddr_t vx_vmcs_pa;		/* [c] */
 	u16 vx_vpid;			/* [c] */
@@ -44,6 +75,37 @@ struct vmx_vcpu {
 	int vx_lastcpu;			/* [p] CPU of the last VMPTRLD */
 };
 
+/* VPID recycling (vmx.c), read by the tests. */
+struct vmx_vpid_stats {
+	u64 vs_allocs, vs_frees;	/* vpid_lock */
+	u64 vs_reuses;			/* allocs of a VPID used before */
+	u64 vs_invvpid_single;		/* atomic */
+	u64 vs_invvpid_all;		/* atomic */
+};
+extern struct vmx_vpid_stats vmx_vpid_stats;
+extern bool vmx_inject_few_vpids, vmx_inject_invvpid_all;
+#define	VMX_FEW_VPIDS	4	/* the VPIDs vmx_inject_few_vpids leaves */
+
+/* Per VM (vm_backend), set at vm_init. */
+struct vmx_vm {
+	paddr_t vxm_iobitmaps;		/* A and B: every port exits */
+	paddr_t vxm_msrbitmap;		/* every MSR exits */
+	volatile u64 vxm_ept_cpus;	/* CPUs that have INVEPTed this EPTP;
+					   set bit by bit with atomic OR */
+};
+
+/* The execution controls, as the probe adjusted them to the CPU. */
+struct vmx_ctls {
+	u32 pin, proc, proc2, exit, entry;
+};
+
+/* vmcs.c: the current VMCS, whoever's it is (vmwrite panics on failure). */
+u64 vmcs_read(u32 field);
+void vmcs_write(u32 field, u64 v);
+void vmcs_write_host_state(void);
+void vmcs_write_guest_reset(struct vcpu *, const struct vmx_ctls *);
+u32 vmcs_guest_field(enum vm_reg);	/* RSP, RIP, RFLAGS, CR3, EFER */
+/* The vCPU's VMCS, which must be current on this CPU. */
 u64 vmx_read(struct vcpu *, u32 field);
 void vmx_write(struct vcpu *, u32 field, u64 v);
 void vmx_decode_exit(struct vcpu *, struct vm_exit *);

@@ -1,6 +1,6 @@
 ; The VMX world switch.
 ;
-; int vmx_run(struct vmx_gregs *g, int launched)
+; int vmx_run(struct vmx_gregs *g, int launched, struct vmx_host_dt *dt)
 ;   returns 0 after a VM exit (through vmx_exit_stub), 1 if VMLAUNCH or
 ;   VMRESUME failed with VMfailInvalid, 2 with VMfailValid (the reason is
 ;   in the VMCS's VM-instruction error field).
@@ -11,8 +11,10 @@
 ; (vmx_exit_stub), with the stack as it was at the VMWRITE below:
 ;
 ;   [rsp + 0]   g
-;   [rsp + 8]   r15 r14 r13 r12 rbx rbp   (host callee-saved)
-;   [rsp + 56]  return address
+;   [rsp + 8]   dt: this CPU's GDTR and IDTR (the exit leaves their
+;               limits at 0xFFFF; the stub reloads them first)
+;   [rsp + 16]  r15 r14 r13 r12 rbx rbp   (host callee-saved)
+;   [rsp + 64]  return address
 
 bits 64
 section .text
@@ -35,6 +37,10 @@ G_R14	equ 104
 G_R15	equ 112
 G_CR2	equ 120
 
+; struct vmx_host_dt in kern/vmm/vmx/vmx.h (offsets checked there).
+HD_GDTR	equ 0
+HD_IDTR	equ 10
+
 VMCS_HOST_RSP	equ 0x6c14
 
 global vmx_run
@@ -45,6 +51,7 @@ vmx_run:
 	push r13
 	push r14
 	push r15
+	push rdx			; dt
 	push rdi			; g, found again by the exit stub
 	mov rax, VMCS_HOST_RSP
 	vmwrite rax, rsp
@@ -75,7 +82,7 @@ vmx_run:
 	mov eax, 2
 	mov ebx, 1
 	cmovc eax, ebx
-	add rsp, 8			; g
+	add rsp, 16			; g, dt
 	pop r15
 	pop r14
 	pop r13
@@ -88,6 +95,9 @@ global vmx_exit_stub
 vmx_exit_stub:
 	xchg rax, [rsp]			; rax = g; the guest's rax on the stack
 	mov [rax + G_RBX], rbx
+	mov rbx, [rsp + 8]		; dt: the real limits back before an
+	lgdt [rbx + HD_GDTR]		; NMI or fault can use a selector or
+	lidt [rbx + HD_IDTR]		; vector past the tables' ends
 	mov [rax + G_RCX], rcx
 	mov [rax + G_RDX], rdx
 	mov [rax + G_RSI], rsi
@@ -105,6 +115,7 @@ vmx_exit_stub:
 	mov [rax + G_CR2], rbx
 	pop rbx				; the guest's rax
 	mov [rax + G_RAX], rbx
+	add rsp, 8			; dt
 	xor eax, eax
 	pop r15
 	pop r14
