@@ -9,10 +9,12 @@
  */
 #include "ktest.h"
 #include "../kern/kmem.h"
+#include "../kern/pmem.h"
 #include "../kern/thread.h"
 #include "../kern/panic.h"
 #include "../kern/console.h"
 #include "../kern/sync.h"
+
 
 #define	POISON		0xdeadbeefdeadbeefULL	/* kmem's freed-buffer fill */
 #define	UNINIT32	0xbaddcafeU		/* kmem's fresh-buffer fill */
@@ -446,4 +448,16 @@ KTEST(kmem, concurrent)
 	}
 	ktest_note("%d threads, %lu allocations", NWORKERS, nalloc);
 	KT_EXPECT(kmem_verify() == 0, "kmem_verify found problems");
+}
+
+/*
+ * A page taken from pmem and never given back: the runner's page check
+ * after the test must catch it (in a suite the test fails; as a panic
+ * test the failed check panics with this text).
+ */
+KTEST_PANIC(kmem, page_leak_caught, "leaked 1 pmem pages")
+{
+	paddr_t pa = page_alloc(KM_SLEEP);
+
+	KT_EXPECT(pa != 0, "page_alloc(KM_SLEEP) returned 0");
 }
