@@ -461,3 +461,37 @@ KTEST_PANIC(kmem, page_leak_caught, "leaked 1 pmem pages")
 
 	KT_EXPECT(pa != 0, "page_alloc(KM_SLEEP) returned 0");
 }
+
+/* The same page freed twice: the second free finds it not allocated. */
+KTEST_PANIC(kmem, page_double_free, "page_free: double free")
+{
+	paddr_t pa = page_alloc(KM_SLEEP);
+
+	page_free(pa);
+	page_free(pa);
+}
+
+static void
+free_run(void *arg)
+{
+	page_free_contig((paddr_t)(uintptr_t)arg, 2);
+}
+
+/*
+ * Two threads free the same run at once. pmem_inject_free_window holds
+ * the first free between its check and its clear until the second has
+ * started, so the second always runs its check inside that window: it
+ * must find the pages marked FREEING (before they were marked, both
+ * checks passed and the pages were freed twice).
+ */
+KTEST_PANIC(kmem, page_double_free_concurrent, "already being freed")
+{
+	paddr_t pa = page_alloc_contig(2, PAGESIZE, KM_SLEEP);
+
+	pmem_inject_free_window = true;
+	kthread_t *t = thread_create("free_run", free_run,
+	    (void *)(uintptr_t)pa, -1);
+	page_free_contig(pa, 2);
+	thread_join(t);
+	pmem_inject_free_window = false;
+}
