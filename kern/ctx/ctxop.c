@@ -188,7 +188,8 @@ ctxop_ring_check(kthread_t *t)
 		return (0);
 	op = head;
 	do {
-		VERIFY(op->owner == t && op->next != NULL &&
+		/* Both pointers are tested before either is followed. */
+		VERIFY(op->owner == t && op->next != NULL && op->prev != NULL &&
 		    op->next->prev == op && op->prev->next == op,
 		    "ctxop ring broken on %s at node %p (next %p prev %p)",
 		    t->t_name, (void *)op, (void *)op->next, (void *)op->prev);
