@@ -502,3 +502,12 @@ KTEST_PANIC(ctx, ring_check_null_prev, "ctxop ring broken")
 	newer->prev = NULL;			/* the corruption */
 	(void) ctxop_ring_check(other);
 }
+
+/* ctxop_free runs ct_free, which may block: not with interrupts off. */
+KTEST_PANIC(ctx, misuse_free_intr_disabled, "may block")
+{
+	struct ctxop *op = ctxop_allocate(&count_tpl, NULL);
+
+	(void) intr_save();
+	ctxop_free(op);
+}
