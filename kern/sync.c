@@ -10,6 +10,10 @@
 #include "cpu.h"
 #include "x86.h"
 #include "panic.h"
+#include "tunable.h"
+
+KTUNABLE_TEST(cv_inject_lost_wakeup, "the next cv_signal that has a waiter "
+    "wakes nobody (the pingpong watchdog must catch the lost wakeup)");
 
 void
 spin_init(spinlock_t *l, const char *name)
@@ -229,7 +233,10 @@ void
 cv_signal(kcondvar_t *cv)
 {
 	spin_lock(&cv->cv_wq.wq_lock);
-	waitq_wakeone(&cv->cv_wq);
+	/* cv_inject_lost_wakeup: drop this one, once, if it would wake. */
+	if (!(unlikely(cv_inject_lost_wakeup) && cv->cv_wq.wq_head != NULL &&
+	    atomic_swap(&cv_inject_lost_wakeup, false)))
+		waitq_wakeone(&cv->cv_wq);
 	spin_unlock(&cv->cv_wq.wq_lock);
 }
 

@@ -60,6 +60,8 @@ void cv_init(kcondvar_t *, const char *name);
 void cv_wait(kcondvar_t *, kmutex_t *);
 void cv_signal(kcondvar_t *);
 void cv_broadcast(kcondvar_t *);
+/* Test switch (tunable.h): the next cv_signal with a waiter is dropped. */
+extern bool cv_inject_lost_wakeup;
 
 /* Atomics (sequentially consistent). */
 #define	atomic_add_64(p, v)	__atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
