@@ -62,18 +62,6 @@ spin_lock(spinlock_t *l)
 	l->sl_cpu = CPU;
 }
 
-bool
-spin_trylock(spinlock_t *l)
-{
-	spl_push();
-	if (__atomic_exchange_n(&l->sl_locked, 1, __ATOMIC_ACQUIRE) != 0) {
-		spl_pop();
-		return (false);
-	}
-	l->sl_cpu = CPU;
-	return (true);
-}
-
 void
 spin_unlock(spinlock_t *l)
 {
@@ -168,20 +156,6 @@ mutex_enter(kmutex_t *m)
 		waitq_block(&m->m_wq);
 	m->m_owner = t;
 	spin_unlock(&m->m_wq.wq_lock);
-}
-
-bool
-mutex_tryenter(kmutex_t *m)
-{
-	bool got = false;
-
-	spin_lock(&m->m_wq.wq_lock);
-	if (m->m_owner == NULL) {
-		m->m_owner = curthread;
-		got = true;
-	}
-	spin_unlock(&m->m_wq.wq_lock);
-	return (got);
 }
 
 void

@@ -423,7 +423,11 @@ KTEST(vmm, bad_guests_stopped)
 	    j[3].res.reason, j[3].res.verdict);
 }
 
-/* Invariant 8: no switch between detach and the final save. */
+/*
+ * Invariant 8 of docs/ctxops.md: no switch between detach and the final
+ * save. vmm_inject_detach_gap lets one in, and the check of invariant 5
+ * in swtch() must catch the guest FPU left live.
+ */
 KTEST_PANIC(vmm, detach_gap_caught, "guest FPU state live")
 {
 	volatile bool stop = false;
