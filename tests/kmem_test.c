@@ -2,10 +2,12 @@
  * Tests of kmem: sizes, alignment, zeroing, caches with constructors, the
  * debugging machinery (planted redzone, use-after-free and leak faults
  * that must be caught, then repaired so the test leaves nothing behind),
- * concurrency, and KM_NOSLEEP failure.
+ * concurrency, and KM_NOSLEEP failure. At the end, KTEST_PANIC tests of
+ * the page allocator (each runs alone with panic_test=): a leaked page the
+ * runner must catch, and a double free, sequential and racing.
  *
- * Misuse that panics (double free, size mismatch, redzone violation seen
- * by kmem_free) cannot be tested here: a panic ends the run.
+ * kmem misuse that panics (double free, size mismatch, redzone violation
+ * seen by kmem_free) has no test yet.
  */
 #include "ktest.h"
 #include "../kern/kmem.h"
