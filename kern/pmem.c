@@ -2,14 +2,14 @@
  * The physical page allocator: one bit per page below the highest usable
  * address in the boot memory map (1 = in use or not RAM). First fit from a
  * moving hint for single pages; aligned runs are searched the same way.
+ * Pages below 1 MiB are never handed out (BIOS data, the AP trampoline),
+ * nor are the kernel image and the bitmaps themselves.
  *
  * A page being freed is in a third state, PP_FREEING (a second bitmap):
  * page_free_contig checks that every page is allocated and marks it
  * FREEING in one pmem_lock section, poisons the run with the lock
  * dropped, then clears both bits. A second free of any of the pages finds
  * the mark (or the page free) and panics, even when the two race.
- * Pages below 1 MiB are never handed out (BIOS data, the AP trampoline),
- * nor are the kernel image and the bitmap itself.
  */
 #include "pmem.h"
 #include "sync.h"
@@ -244,11 +244,11 @@ page_free_contig(paddr_t pa, size_t npages)
 	for (size_t i = 0; i < npages; i++) {
 		size_t p = (pa >> PAGESHIFT) + i;
 		VERIFY(p < npages_map && bit_get(p),
-		    "page_free: double free of page 0x%lx (not allocated)",
+		    "page_free: page 0x%lx is not allocated (double free?)",
 		    p << PAGESHIFT);
 		VERIFY(!map_get(freeing, p),
-		    "page_free: double free of page 0x%lx (already being freed)",
-		    p << PAGESHIFT);
+		    "page_free: page 0x%lx is already being freed (double "
+		    "free)", p << PAGESHIFT);
 	}
 	for (size_t i = 0; i < npages; i++)
 		map_set(freeing, (pa >> PAGESHIFT) + i, true);

@@ -465,7 +465,7 @@ KTEST_PANIC(kmem, page_leak_caught, "leaked 1 pmem pages")
 }
 
 /* The same page freed twice: the second free finds it not allocated. */
-KTEST_PANIC(kmem, page_double_free, "page_free: double free")
+KTEST_PANIC(kmem, page_double_free, "is not allocated")
 {
 	paddr_t pa = page_alloc(KM_SLEEP);
 
@@ -486,7 +486,7 @@ free_run(void *arg)
  * must find the pages marked FREEING (before they were marked, both
  * checks passed and the pages were freed twice).
  */
-KTEST_PANIC(kmem, page_double_free_concurrent, "already being freed")
+KTEST_PANIC(kmem, page_double_free_concurrent, "is already being freed")
 {
 	paddr_t pa = page_alloc_contig(2, PAGESIZE, KM_SLEEP);
 
