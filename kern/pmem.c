@@ -3,13 +3,24 @@
  * address in the boot memory map (1 = in use or not RAM). First fit from a
  * moving hint for single pages; aligned runs are searched the same way.
  * Pages below 1 MiB are never handed out (BIOS data, the AP trampoline),
- * nor are the kernel image and the bitmap itself.
+ * nor are the kernel image and the bitmaps themselves.
+ *
+ * A page being freed is in a third state, PP_FREEING (a second bitmap):
+ * page_free_contig checks that every page is allocated and marks it
+ * FREEING in one pmem_lock section, poisons the run with the lock
+ * dropped, then clears both bits. A second free of any of the pages finds
+ * the mark (or the page free) and panics, even when the two race.
  */
 #include "pmem.h"
 #include "sync.h"
 #include "panic.h"
 #include "console.h"
 #include "thread.h"
+#include "tunable.h"
+
+KTUNABLE_TEST(pmem_inject_free_window, "page_free_contig waits, with the "
+    "pages marked FREEING, until another page_free_contig starts (a second "
+    "free of the same pages must still be caught)");
 
 struct mb_mmap {
 	u32 size;
@@ -26,7 +37,9 @@ static struct {
 static int nram;
 
 static spinlock_t pmem_lock = SPINLOCK_INIT("pmem");
-static u64 *bitmap;			/* pmem_lock */
+static u64 *bitmap;			/* pmem_lock: 1 = in use */
+static u64 *freeing;			/* pmem_lock: 1 = PP_FREEING */
+static u64 free_calls;			/* pmem_inject_free_window: atomic */
 static size_t npages_map;		/* pages the bitmap covers */
 static size_t pages_total;		/* usable pages at boot */
 static size_t pages_used;		/* pmem_lock */
@@ -35,18 +48,30 @@ static size_t hint;			/* pmem_lock: where to look first */
 extern char _end[];
 
 static inline bool
+map_get(const u64 *map, size_t i)
+{
+	return ((map[i / 64] >> (i % 64)) & 1);
+}
+
+static inline void
+map_set(u64 *map, size_t i, bool v)
+{
+	if (v)
+		map[i / 64] |= 1UL << (i % 64);
+	else
+		map[i / 64] &= ~(1UL << (i % 64));
+}
+
+static inline bool
 bit_get(size_t i)
 {
-	return ((bitmap[i / 64] >> (i % 64)) & 1);
+	return (map_get(bitmap, i));
 }
 
 static inline void
 bit_set(size_t i, bool v)
 {
-	if (v)
-		bitmap[i / 64] |= 1UL << (i % 64);
-	else
-		bitmap[i / 64] &= ~(1UL << (i % 64));
+	map_set(bitmap, i, v);
 }
 
 static void
@@ -100,10 +125,12 @@ pmem_init(paddr_t mbinfo)
 			kend = P2ROUNDUP(mods[i * 4 + 1], PAGESIZE);
 	}
 	bitmap = phys_to_virt(kend);
-	paddr_t bmend = P2ROUNDUP(kend + words * 8, PAGESIZE);
+	freeing = bitmap + words;
+	paddr_t bmend = P2ROUNDUP(kend + 2 * words * 8, PAGESIZE);
 
 	/* Everything in use, then free the RAM ranges, then re-reserve. */
 	memset(bitmap, 0xff, words * 8);
+	memset(freeing, 0, words * 8);
 	for (int i = 0; i < nram; i++) {
 		mark_range(ram[i].base, ram[i].end, false);
 		pages_total += (ram[i].end - ram[i].base) >> PAGESHIFT;
@@ -189,24 +216,56 @@ page_alloc_contig(size_t npages, size_t align, int kmflags)
 	}
 }
 
+/*
+ * pmem_inject_free_window: with the pages marked FREEING and the lock
+ * dropped, wait until another page_free_contig has started (or about a
+ * second), then a little more, so a racing second free of the same pages
+ * arrives inside the window every time.
+ */
+static void
+free_window(u64 calls)
+{
+	if (!sched_running)
+		return;
+	for (u32 i = 0; i < hz && atomic_load(&free_calls) == calls; i++)
+		delay(1);
+	delay(2);
+}
+
 void
 page_free_contig(paddr_t pa, size_t npages)
 {
 	VERIFY(IS_P2ALIGNED(pa, PAGESIZE) && pa != 0 &&
 	    pa + npages * PAGESIZE <= pmem_max_addr(),
 	    "page_free: bad address 0x%lx", pa);
+	u64 calls = pmem_inject_free_window ? atomic_inc_64(&free_calls) : 0;
 	spin_lock(&pmem_lock);
+	/* Check and mark in one section: two frees cannot both pass. */
 	for (size_t i = 0; i < npages; i++) {
 		size_t p = (pa >> PAGESHIFT) + i;
 		VERIFY(p < npages_map && bit_get(p),
-		    "page_free: page 0x%lx is not allocated", p << PAGESHIFT);
+		    "page_free: page 0x%lx is not allocated (double free?)",
+		    p << PAGESHIFT);
+		VERIFY(!map_get(freeing, p),
+		    "page_free: page 0x%lx is already being freed (double "
+		    "free)", p << PAGESHIFT);
 	}
+	for (size_t i = 0; i < npages; i++)
+		map_set(freeing, (pa >> PAGESHIFT) + i, true);
 	spin_unlock(&pmem_lock);
+	if (pmem_inject_free_window)
+		free_window(calls);
 	/* Poison while the pages are still ours: stale users read junk. */
 	memset(phys_to_virt(pa), 0x6b, npages * PAGESIZE);
 	spin_lock(&pmem_lock);
-	for (size_t i = 0; i < npages; i++)
-		bit_set((pa >> PAGESHIFT) + i, false);
+	for (size_t i = 0; i < npages; i++) {
+		size_t p = (pa >> PAGESHIFT) + i;
+		VERIFY(bit_get(p) && map_get(freeing, p),
+		    "page_free: page 0x%lx changed state while being freed",
+		    p << PAGESHIFT);
+		bit_set(p, false);
+		map_set(freeing, p, false);
+	}
 	pages_used -= npages;
 	spin_unlock(&pmem_lock);
 }

@@ -1,7 +1,8 @@
 /*
  * Physical memory: every page of usable RAM from the boot memory map, one
- * bit each. Contiguous, aligned runs are what VMCBs, VMCSs and I/O
- * permission maps need, so the allocator hands those out directly.
+ * bit each (plus a FREEING bit while page_free_contig poisons it).
+ * Contiguous, aligned runs are what VMCBs, VMCSs and I/O permission maps
+ * need, so the allocator hands those out directly.
  */
 #ifndef _KERN_PMEM_H
 #define _KERN_PMEM_H
@@ -22,6 +23,7 @@ page_alloc(int kmflags)
 {
 	return (page_alloc_contig(1, PAGESIZE, kmflags));
 }
+/* Panics on a double free, also when two frees of the pages race. */
 void page_free_contig(paddr_t pa, size_t npages);
 static inline void
 page_free(paddr_t pa)
@@ -34,5 +36,9 @@ size_t pmem_pages_total(void);
 paddr_t pmem_max_addr(void);
 /* Whether [pa, pa+len) is usable RAM per the boot memory map. */
 bool pmem_is_ram(paddr_t pa, size_t len);
+
+/* Test switch (tunable.h): page_free_contig holds its FREEING window open
+ * until another free starts, so a racing double free is caught every time. */
+extern bool pmem_inject_free_window;
 
 #endif

@@ -10,6 +10,10 @@
 #include "cpu.h"
 #include "x86.h"
 #include "panic.h"
+#include "tunable.h"
+
+KTUNABLE_TEST(cv_inject_lost_wakeup, "the next cv_signal that has a waiter "
+    "wakes nobody (the pingpong watchdog must catch the lost wakeup)");
 
 void
 spin_init(spinlock_t *l, const char *name)
@@ -56,18 +60,6 @@ spin_lock(spinlock_t *l)
 			cpu_pause();
 	}
 	l->sl_cpu = CPU;
-}
-
-bool
-spin_trylock(spinlock_t *l)
-{
-	spl_push();
-	if (__atomic_exchange_n(&l->sl_locked, 1, __ATOMIC_ACQUIRE) != 0) {
-		spl_pop();
-		return (false);
-	}
-	l->sl_cpu = CPU;
-	return (true);
 }
 
 void
@@ -166,20 +158,6 @@ mutex_enter(kmutex_t *m)
 	spin_unlock(&m->m_wq.wq_lock);
 }
 
-bool
-mutex_tryenter(kmutex_t *m)
-{
-	bool got = false;
-
-	spin_lock(&m->m_wq.wq_lock);
-	if (m->m_owner == NULL) {
-		m->m_owner = curthread;
-		got = true;
-	}
-	spin_unlock(&m->m_wq.wq_lock);
-	return (got);
-}
-
 void
 mutex_exit(kmutex_t *m)
 {
@@ -229,7 +207,10 @@ void
 cv_signal(kcondvar_t *cv)
 {
 	spin_lock(&cv->cv_wq.wq_lock);
-	waitq_wakeone(&cv->cv_wq);
+	/* cv_inject_lost_wakeup: drop this one, once, if it would wake. */
+	if (!(unlikely(cv_inject_lost_wakeup) && cv->cv_wq.wq_head != NULL &&
+	    atomic_swap(&cv_inject_lost_wakeup, false)))
+		waitq_wakeone(&cv->cv_wq);
 	spin_unlock(&cv->cv_wq.wq_lock);
 }
 

@@ -20,7 +20,6 @@ typedef struct spinlock {
 
 void spin_init(spinlock_t *, const char *name);
 void spin_lock(spinlock_t *);
-bool spin_trylock(spinlock_t *);
 void spin_unlock(spinlock_t *);
 bool spin_held(const spinlock_t *);	/* held by this CPU */
 
@@ -48,7 +47,6 @@ typedef struct kmutex {
 
 void mutex_init(kmutex_t *, const char *name);
 void mutex_enter(kmutex_t *);
-bool mutex_tryenter(kmutex_t *);
 void mutex_exit(kmutex_t *);
 bool mutex_owned(const kmutex_t *);
 
@@ -60,13 +58,12 @@ void cv_init(kcondvar_t *, const char *name);
 void cv_wait(kcondvar_t *, kmutex_t *);
 void cv_signal(kcondvar_t *);
 void cv_broadcast(kcondvar_t *);
+/* Test switch (tunable.h): the next cv_signal with a waiter is dropped. */
+extern bool cv_inject_lost_wakeup;
 
 /* Atomics (sequentially consistent). */
-#define	atomic_add_64(p, v)	__atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
 #define	atomic_inc_64(p)	__atomic_add_fetch((p), 1, __ATOMIC_SEQ_CST)
-#define	atomic_dec_64(p)	__atomic_sub_fetch((p), 1, __ATOMIC_SEQ_CST)
 #define	atomic_inc_32(p)	__atomic_add_fetch((p), 1, __ATOMIC_SEQ_CST)
-#define	atomic_dec_32(p)	__atomic_sub_fetch((p), 1, __ATOMIC_SEQ_CST)
 #define	atomic_cas(p, o, n)	__sync_val_compare_and_swap((p), (o), (n))
 #define	atomic_swap(p, v)	__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
 #define	atomic_load(p)		__atomic_load_n((p), __ATOMIC_SEQ_CST)

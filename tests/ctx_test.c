@@ -485,3 +485,29 @@ KTEST_PANIC(ctx, misuse_attach_to_running, "may be running")
 
 	ctxop_attach(t, op);
 }
+
+/*
+ * A node whose prev was cleared behind the list's back: the ring check
+ * must say "ring broken", not fault following the NULL (it tests both
+ * links of a node before following either).
+ */
+KTEST_PANIC(ctx, ring_check_null_prev, "ctxop ring broken")
+{
+	kthread_t *other = thread_create_stopped("other", noop, NULL, -1);
+	struct ctxop *older = ctxop_allocate(&count_tpl, NULL);
+	struct ctxop *newer = ctxop_allocate(&count_tpl, NULL);
+
+	ctxop_attach(other, older);
+	ctxop_attach(other, newer);		/* the head, checked first */
+	newer->prev = NULL;			/* the corruption */
+	(void) ctxop_ring_check(other);
+}
+
+/* ctxop_free runs ct_free, which may block: not with interrupts off. */
+KTEST_PANIC(ctx, misuse_free_intr_disabled, "may block")
+{
+	struct ctxop *op = ctxop_allocate(&count_tpl, NULL);
+
+	(void) intr_save();
+	ctxop_free(op);
+}

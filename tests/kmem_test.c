@@ -2,17 +2,21 @@
  * Tests of kmem: sizes, alignment, zeroing, caches with constructors, the
  * debugging machinery (planted redzone, use-after-free and leak faults
  * that must be caught, then repaired so the test leaves nothing behind),
- * concurrency, and KM_NOSLEEP failure.
+ * concurrency, and KM_NOSLEEP failure. At the end, KTEST_PANIC tests of
+ * the page allocator (each runs alone with panic_test=): a leaked page the
+ * runner must catch, and a double free, sequential and racing.
  *
- * Misuse that panics (double free, size mismatch, redzone violation seen
- * by kmem_free) cannot be tested here: a panic ends the run.
+ * kmem misuse that panics (double free, size mismatch, redzone violation
+ * seen by kmem_free) has no test yet.
  */
 #include "ktest.h"
 #include "../kern/kmem.h"
+#include "../kern/pmem.h"
 #include "../kern/thread.h"
 #include "../kern/panic.h"
 #include "../kern/console.h"
 #include "../kern/sync.h"
+
 
 #define	POISON		0xdeadbeefdeadbeefULL	/* kmem's freed-buffer fill */
 #define	UNINIT32	0xbaddcafeU		/* kmem's fresh-buffer fill */
@@ -446,4 +450,50 @@ KTEST(kmem, concurrent)
 	}
 	ktest_note("%d threads, %lu allocations", NWORKERS, nalloc);
 	KT_EXPECT(kmem_verify() == 0, "kmem_verify found problems");
+}
+
+/*
+ * A page taken from pmem and never given back: the runner's page check
+ * after the test must catch it (in a suite the test fails; as a panic
+ * test the failed check panics with this text).
+ */
+KTEST_PANIC(kmem, page_leak_caught, "leaked 1 pmem pages")
+{
+	paddr_t pa = page_alloc(KM_SLEEP);
+
+	KT_EXPECT(pa != 0, "page_alloc(KM_SLEEP) returned 0");
+}
+
+/* The same page freed twice: the second free finds it not allocated. */
+KTEST_PANIC(kmem, page_double_free, "is not allocated")
+{
+	paddr_t pa = page_alloc(KM_SLEEP);
+
+	page_free(pa);
+	page_free(pa);
+}
+
+static void
+free_run(void *arg)
+{
+	page_free_contig((paddr_t)(uintptr_t)arg, 2);
+}
+
+/*
+ * Two threads free the same run at once. pmem_inject_free_window holds
+ * the first free between its check and its clear until the second has
+ * started, so the second always runs its check inside that window: it
+ * must find the pages marked FREEING (before they were marked, both
+ * checks passed and the pages were freed twice).
+ */
+KTEST_PANIC(kmem, page_double_free_concurrent, "is already being freed")
+{
+	paddr_t pa = page_alloc_contig(2, PAGESIZE, KM_SLEEP);
+
+	pmem_inject_free_window = true;
+	kthread_t *t = thread_create("free_run", free_run,
+	    (void *)(uintptr_t)pa, -1);
+	page_free_contig(pa, 2);
+	thread_join(t);
+	pmem_inject_free_window = false;
 }

@@ -1,10 +1,11 @@
 /*
  * The in-kernel test runner: runs the selected suites in .ktests order,
  * each test in a thread of its own, and prints TAP on the console.
- * After every test it checks that the test freed every kmem buffer it
- * allocated, joined every thread it made and left preemption enabled; at
- * the end of the run, kmem_verify() and a leak check over the whole run
- * are two more tests.
+ * After every test it checks that the test freed every kmem buffer and
+ * every pmem page it allocated, joined every thread it made and left
+ * preemption enabled; at the end of the run, kmem_verify() and a leak
+ * check over the whole run (kmem buffers and pages) are two more tests.
+ * A KTEST_PANIC test gets the same checks, and a failed one panics.
  */
 #include "ktest.h"
 #include "../kern/console.h"
@@ -173,9 +174,51 @@ test_thread(void *arg)
 	}
 }
 
+/* What the after-test checks compare against. */
+struct test_mark {
+	u64 kmem;			/* kmem_mark() */
+	size_t threads;			/* thread_count() */
+	size_t pages;			/* pmem_pages_used() */
+};
+
+static void
+mark_before(struct test_mark *m)
+{
+	m->kmem = kmem_mark();
+	m->threads = thread_count();
+	m->pages = pmem_pages_used();
+}
+
+/*
+ * The checks after a test: kmem buffers, threads, then pages (kmem gives
+ * a slab back as soon as its last buffer is freed, and thread_join frees
+ * the stack, so a test that cleans up leaves the page count as it was).
+ * Pages are checked last: a leaked buffer or thread holds pages too.
+ */
+static void
+check_after(const struct test_mark *m)
+{
+	size_t leaked = kmem_outstanding(m->kmem);
+	if (leaked != 0) {
+		kmem_leak_report(m->kmem);
+		ktest_fail(__FILE__, __LINE__, "leaked %lu kmem buffers",
+		    leaked);
+	}
+	if (thread_count() != m->threads)
+		ktest_fail(__FILE__, __LINE__, "left %ld threads behind",
+		    (long)(thread_count() - m->threads));
+	size_t pages = pmem_pages_used();
+	if (pages > m->pages)
+		ktest_fail(__FILE__, __LINE__, "leaked %lu pmem pages "
+		    "(%lu in use before, %lu after)", pages - m->pages,
+		    m->pages, pages);
+}
+
 static void
 run_one(const ktest_t *t)
 {
+	struct test_mark m;
+
 	reset();
 	cur = t;
 	if (ncpus < t->kt_mincpus) {
@@ -185,21 +228,12 @@ run_one(const ktest_t *t)
 		report(t->kt_suite, t->kt_name);
 		return;
 	}
-	u64 mark = kmem_mark();
-	size_t nthr = thread_count();
+	mark_before(&m);
 	char name[32];
 	ksnprintf(name, sizeof (name), "test:%s", t->kt_name);
 	kthread_t *th = thread_create(name, test_thread, (void *)t, -1);
 	thread_join(th);
-	size_t leaked = kmem_outstanding(mark);
-	if (leaked != 0) {
-		kmem_leak_report(mark);
-		ktest_fail(__FILE__, __LINE__, "leaked %lu kmem buffers",
-		    leaked);
-	}
-	if (thread_count() != nthr)
-		ktest_fail(__FILE__, __LINE__, "left %ld threads behind",
-		    (long)(thread_count() - nthr));
+	check_after(&m);
 	report(t->kt_suite, t->kt_name);
 }
 
@@ -241,8 +275,11 @@ ktest_run(const char *suites)
 	if (leaked != 0)
 		ktest_fail(__FILE__, __LINE__,
 		    "%lu kmem buffers outstanding since the run began", leaked);
-	ktest_note("pages in use: %lu at start, %lu at end", pages,
-	    pmem_pages_used());
+	size_t pages_end = pmem_pages_used();
+	if (pages_end != pages)
+		ktest_fail(__FILE__, __LINE__,
+		    "pmem pages in use: %lu at start, %lu at end", pages,
+		    pages_end);
 	report("end", "no_leaks");
 
 	kprintf("1..%d\n", ntest);
@@ -251,10 +288,6 @@ ktest_run(const char *suites)
 	kernel_shutdown(nfailed != 0 ? 1 : 0);
 }
 
-/*
- * Run one KTEST_PANIC test. Reaching the end of it is the failure: the
- * misuse it commits was not caught.
- */
 /*
  * panic_test=list: every KTEST_PANIC test with the text its panic must
  * contain, one "# panic_test SUITE/NAME: TEXT" line each (the host builds
@@ -278,6 +311,12 @@ list_panic_tests(void)
 	kernel_shutdown(0);
 }
 
+/*
+ * Run one KTEST_PANIC test. Reaching the end of it with the after-test
+ * checks passing is the failure: the misuse it commits was not caught. A
+ * failed check (e.g. a leaked page) panics with its reason, so a test can
+ * show that the checks catch what they are for.
+ */
 void
 ktest_run_panic(const char *which)
 {
@@ -289,8 +328,15 @@ ktest_run_panic(const char *which)
 	kprintf("TAP version 13\n");
 	kprintf("# expecting panic: %s\n", t->kt_panic);
 	reset();
+	struct test_mark m;
+	mark_before(&m);
 	kthread_t *th = thread_create("panic_test", test_thread, (void *)t, -1);
 	thread_join(th);
+	/* A failed after-test check (a leak) is what some of them expect. */
+	check_after(&m);
+	if (cur_failed)
+		panic("ktest: %s/%s failed: %s", t->kt_suite, t->kt_name,
+		    cur_reason);
 	kprintf("not ok 1 - %s/%s: did not panic (expected \"%s\")\n",
 	    t->kt_suite, t->kt_name, t->kt_panic);
 	kprintf("1..1\n");

@@ -2,8 +2,9 @@
  * In-kernel tests. KTEST(suite, name) registers a test in the .ktests
  * section; the runner (tests/ktest.c) runs the suites named on the command
  * line, each test in a thread of its own, and prints TAP on the console.
- * After each test it checks that the test leaked no kmem buffers or threads
- * and left preemption enabled (pages are checked once, at the end).
+ * After each test it checks that the test leaked no kmem buffers, pmem
+ * pages or threads and left preemption enabled; a leak fails the test. The
+ * end of the run checks kmem buffers and pages over the whole run again.
  */
 #ifndef _TESTS_KTEST_H
 #define _TESTS_KTEST_H
@@ -33,7 +34,9 @@ typedef struct ktest {
  * A test that must panic with a message containing msg (API misuse that
  * an assertion has to catch). It never runs in a suite: the host runs it
  * alone with panic_test=suite/name and checks the panic message against
- * the msg written here (scripts/check.py reads it from this source).
+ * the msg written here (scripts/check.py reads it from this source). The
+ * after-test checks run for it too, and a failed one panics with the
+ * failure's text ("leaked 1 pmem pages"), so a test can leak on purpose.
  */
 #define	KTEST_PANIC(suite, name, msg)	KTEST_DEFINE(suite, name, 1, msg)
 

@@ -1,6 +1,8 @@
 /*
  * Suite "sync": mutual exclusion under contention, and a control run
- * without the lock that shows the same test catches lost updates.
+ * without the lock that shows the same test catches lost updates; cv
+ * turn-taking under a watchdog, and a control run with one cv_signal
+ * dropped that shows the watchdog catches a lost wakeup.
  */
 #include "ktest.h"
 #include "../kern/sync.h"
@@ -94,49 +96,118 @@ KTEST(sync, lost_updates_without_lock)
 	KT_EXPECT(got < want, "no update lost without a lock");
 }
 
+/*
+ * Two threads take turns through one mutex and one cv (cv_signal: there
+ * is never more than one waiter). A lost wakeup leaves both asleep, so
+ * the test thread is a watchdog: no move for PINGPONG_WATCHDOG_S seconds
+ * and it marks the run stuck and wakes both with cv_broadcast.
+ */
+#define	PINGPONG_WATCHDOG_S	2
+
 struct pingpong {
 	kmutex_t m;
 	kcondvar_t cv;
-	int turn;
-	u64 rounds;
+	int turn;			/* m: whose move, 0 or 1 */
+	u64 rounds;			/* moves per side */
+	volatile u64 moves;		/* m (the watchdog reads it without) */
+	bool stuck;			/* m: the watchdog gave up */
+	volatile int finished;		/* atomic: players out of their loop */
+};
+
+struct player {
+	struct pingpong *p;
 	int me;
 };
 
 static void
-pong(void *arg)
+play(void *arg)
 {
-	struct pingpong *p = arg;
+	struct player *pl = arg;
+	struct pingpong *p = pl->p;
 
 	mutex_enter(&p->m);
-	for (u64 i = 0; i < p->rounds; i++) {
-		while (p->turn != 1)
+	for (u64 i = 0; i < p->rounds && !p->stuck; i++) {
+		while (p->turn != pl->me && !p->stuck)
 			cv_wait(&p->cv, &p->m);
-		p->turn = 0;
-		cv_broadcast(&p->cv);
+		if (p->stuck)
+			break;
+		p->turn = 1 - pl->me;
+		p->moves++;
+		cv_signal(&p->cv);
 	}
 	mutex_exit(&p->m);
+	atomic_inc_32(&p->finished);
+}
+
+/* Plays the rounds; returns false if the watchdog had to stop them. */
+static bool
+pingpong(struct pingpong *p, u64 rounds)
+{
+	struct player pl[2] = { { p, 0 }, { p, 1 } };
+	kthread_t *t[2];
+
+	mutex_init(&p->m, "pingpong");
+	cv_init(&p->cv, "pingpong");
+	p->turn = 0;
+	p->rounds = rounds;
+	p->moves = 0;
+	p->stuck = false;
+	p->finished = 0;
+	for (int i = 0; i < 2; i++)
+		t[i] = thread_create(i == 0 ? "ping" : "pong", play, &pl[i], -1);
+	u64 last = 0, idle = 0;
+	while (atomic_load(&p->finished) < 2) {
+		delay(1);
+		u64 now = READ_ONCE(p->moves);
+		idle = now == last ? idle + 1 : 0;
+		last = now;
+		if (idle >= PINGPONG_WATCHDOG_S * (u64)hz) {
+			mutex_enter(&p->m);
+			p->stuck = true;
+			cv_broadcast(&p->cv);
+			mutex_exit(&p->m);
+			break;
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		thread_join(t[i]);
+	return (!p->stuck);
 }
 
 KTEST(sync, cv_pingpong)
 {
 	struct pingpong p;
+	u64 rounds = ktest_scale(5000);
 
-	mutex_init(&p.m, "pingpong");
-	cv_init(&p.cv, "pingpong");
-	p.turn = 0;
-	p.rounds = ktest_scale(5000);
-	kthread_t *t = thread_create("pong", pong, &p, -1);
-	mutex_enter(&p.m);
-	for (u64 i = 0; i < p.rounds; i++) {
-		while (p.turn != 0)
-			cv_wait(&p.cv, &p.m);
-		p.turn = 1;
-		cv_broadcast(&p.cv);
-	}
-	while (p.turn != 0)
-		cv_wait(&p.cv, &p.m);
-	mutex_exit(&p.m);
-	thread_join(t);
+	memset(&p, 0, sizeof (p));
+	bool ok = pingpong(&p, rounds);
+	KT_EXPECT(ok, "no move for %d s after %lu of %lu: a lost wakeup",
+	    PINGPONG_WATCHDOG_S, p.moves, 2 * rounds);
+	KT_EXPECT(!ok || p.moves == 2 * rounds, "%lu moves, want %lu",
+	    p.moves, 2 * rounds);
+}
+
+/*
+ * The control: cv_inject_lost_wakeup drops one cv_signal that had a
+ * waiter, and the watchdog must catch the hang (without it, the test
+ * would hang the run).
+ */
+KTEST(sync, cv_lost_wakeup_caught)
+{
+	struct pingpong p;
+	u64 rounds = ktest_scale(5000);
+
+	memset(&p, 0, sizeof (p));
+	cv_inject_lost_wakeup = true;
+	bool ok = pingpong(&p, rounds);
+	bool dropped = !cv_inject_lost_wakeup;
+	cv_inject_lost_wakeup = false;
+	KT_EXPECT(dropped, "no cv_signal was dropped");
+	KT_EXPECT(!ok, "the watchdog missed the lost wakeup (%lu of %lu moves)",
+	    p.moves, 2 * rounds);
+	if (!ok)
+		ktest_note("lost wakeup caught after %lu of %lu moves", p.moves,
+		    2 * rounds);
 }
 
 struct gate {

@@ -46,14 +46,18 @@ ctxop_allocate(const struct ctxop_template *ct, void *arg)
 	return (op);
 }
 
+/* Runs ct_free(arg, 0), then frees the node. May block (ct_free may). */
 void
 ctxop_free(struct ctxop *op)
 {
 	VERIFY(op->next == NULL && op->prev == NULL && op->owner == NULL,
 	    "ctxop_free: ctxop %p still attached to %s", (void *)op,
 	    op->owner != NULL ? op->owner->t_name : "?");
-	VERIFY(!kpreempt_disabled(),
-	    "ctxop_free: called with preemption disabled");
+	/* ct_free may block (it frees, it may wait for a device): a caller
+	 * must be able to block, as for ctxop_allocate. */
+	VERIFY(!kpreempt_disabled() && intr_enabled(),
+	    "ctxop_free: may block, called with preemption or interrupts "
+	    "disabled");
 	if (op->free_op != NULL)
 		op->free_op(op->arg, 0);
 	kmem_free(op, sizeof (*op));
@@ -188,7 +192,8 @@ ctxop_ring_check(kthread_t *t)
 		return (0);
 	op = head;
 	do {
-		VERIFY(op->owner == t && op->next != NULL &&
+		/* Both pointers are tested before either is followed. */
+		VERIFY(op->owner == t && op->next != NULL && op->prev != NULL &&
 		    op->next->prev == op && op->prev->next == op,
 		    "ctxop ring broken on %s at node %p (next %p prev %p)",
 		    t->t_name, (void *)op, (void *)op->next, (void *)op->prev);
@@ -354,7 +359,8 @@ exitctx(kthread_t *t)
 
 /*
  * The thread is gone (joined or reaped). Unhook the list from the thread
- * first, so nothing can walk it while the nodes are freed.
+ * first, so nothing can walk it while the nodes are freed. ct_free may
+ * block, so this may too (thread_join and the reaper can).
  */
 void
 freectx(kthread_t *t, int isexec)
@@ -363,6 +369,9 @@ freectx(kthread_t *t, int isexec)
 
 	if (head == NULL)
 		return;
+	VERIFY(!kpreempt_disabled() && intr_enabled(),
+	    "freectx: may block, called with preemption or interrupts "
+	    "disabled");
 	kpreempt_disable();
 	t->t_ctx = NULL;
 	kpreempt_enable();

@@ -49,7 +49,8 @@ struct ctxop {
 	u64 restore_ts;				/* last ct_restore call (TSC) */
 };
 
-/* Consumers. */
+/* Consumers. allocate, free, install and remove may block (free and
+ * remove run ct_free, which may); attach and detach never block. */
 struct ctxop *ctxop_allocate(const struct ctxop_template *, void *arg);
 void ctxop_free(struct ctxop *);
 void ctxop_attach(struct kthread *, struct ctxop *);

@@ -33,6 +33,9 @@ u64 vmm_switch_in_window, vmm_migrate_in_window;
  * the vCPU thread every N HLTs) and call the backend's corrupt_state. */
 KTUNABLE_TEST(vmm_inject_detach_gap, "vm_run lets a switch fall between "
     "detach and the final save (the check in swtch() must catch it)");
+KTUNABLE_TEST(vmm_inject_gpr_flip, "the next HLT exit flips bit 0 of the "
+    "guest GPR vmm_inject_gpr_flip_reg (the stress guest must catch it)");
+enum vm_reg vmm_inject_gpr_flip_reg;	/* VM_REG_RAX .. VM_REG_R15 */
 
 #define	VMM_STAT_EXIT_DESC(code, name, desc)	desc,
 #define	VMM_STAT_EXIT_NAME(code, name, desc)	"VMEXIT_" #code,
@@ -376,6 +379,12 @@ vm_handle_hlt(struct vcpu *vcpu, struct vm_exit *vme)
 	struct vm *vm = vcpu->vc_vm;
 
 	skip(vcpu, vme);
+	/* Tests: a guest register the host breaks across this exit, once. */
+	if (unlikely(vmm_inject_gpr_flip) &&
+	    atomic_swap(&vmm_inject_gpr_flip, false)) {
+		enum vm_reg r = vmm_inject_gpr_flip_reg;
+		vm_setreg(vcpu, r, vm_getreg(vcpu, r) ^ 1);
+	}
 	/* Tests: a migration inside the run window every N HLTs (this one
 	 * is counted after its handler, hence the + 1). */
 	if (vm->vm_migrate_every != 0 && ncpus > 1 &&
