@@ -464,8 +464,9 @@ KTEST_PANIC(vmm, destroy_while_running, "is inside vm_run")
  * A vCPU thread moved between CPUs inside the run window (on guest HLTs)
  * and outside it (between vm_run calls), with tracing on: the dump shows
  * the backend following it (VMX: VMCLEAR on the CPU left, VMPTRLD on the
- * new one, then VMLAUNCH; SVM: a new ASID), and scripts/tracecheck.py
- * checks that sequence.
+ * new one, then VMLAUNCH; SVM: a new ASID). The kernel checks the VMX
+ * sequence itself (vmx_load/vmx_unload panics; the CPU refuses a wrong
+ * VMLAUNCH/VMRESUME); scripts/tracecheck.py's asid rule checks the SVM one.
  */
 struct hopper {
 	struct job job;
