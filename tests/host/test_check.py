@@ -172,3 +172,28 @@ class HostTestCounting(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class TraceRequire(unittest.TestCase):
+    """Which tracecheck rules must have checked something, and that a run missing one fails."""
+
+    def test_rules_by_platform_and_suite(self):
+        self.assertEqual(check.trace_require('qemu-tcg', 'suite=all platform=qemu-tcg'),
+                         ['stack', 'order', 'inner', 'asid'])
+        self.assertEqual(check.trace_require('bochs-vmx', 'suite=vmm'),
+                         ['stack', 'order', 'inner'])
+        self.assertEqual(check.trace_require('qemu-tcg', 'suite=ctx hz=1000'), ['stack'])
+        self.assertEqual(check.trace_require('qemu-kvm', 'suite=all'), ['stack'])
+
+    def test_a_required_rule_that_checked_nothing_fails(self):
+        # A ctx-only dump: one thread's FPU node saved and restored, no vCPU records.
+        lines = ['# trace begin: 4 records',
+                 'CPU     ID                    FUNCTION:NAME',
+                 '  0   1   savectx:entry seq=1 thread=a nodes=1',
+                 '  0   2   ctxop:save seq=2 thread=a op=fpu_ctx_save',
+                 '  0   3   savectx:return seq=3 thread=a',
+                 '# trace end']
+        tc = check.tracecheck.check_lines(lines, check.TRACE_ORDERS, check.TRACE_INNER, True,
+                                          check.trace_require('qemu-tcg', 'suite=all'))
+        self.assertEqual(tc.status, 'unchecked')
+        self.assertIn('order', tc.unchecked)

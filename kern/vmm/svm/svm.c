@@ -231,7 +231,7 @@ svm_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 	struct svm_cpu *sc = CPU->cpu_vmm;
 
 	*(u8 *)(sv->sv_vmcb + VMCB_TLB_CONTROL) = svm_pick_asid(vcpu, sv);
-	sv->sv_clean_entry = sv->sv_clean;
+	sv->sv_clean_seen &= sv->sv_clean;
 	*vmcb32(sv, VMCB_CLEAN) = svm_has_clean ? sv->sv_clean : 0;
 	TRACE(TR_VMENTRY, vcpu, TR_ENTRY_VMRUN);
 	__asm__ __volatile__("clgi; sti" ::: "memory");

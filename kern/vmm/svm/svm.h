@@ -39,9 +39,12 @@ struct svm_vcpu {
 	int sv_asid_cpu;		/* [p] -1: none yet */
 	int sv_lastcpu;			/* [p] CPU of the last svm_savectx */
 	u32 sv_clean;			/* [p] VMCB clean bits for next VMRUN */
-	u32 sv_clean_entry;		/* [p] sv_clean at the last VMRUN (the
-					   VMCB gets it where the CPU has
-					   VmcbClean; tests read it here) */
+	u32 sv_clean_seen;		/* [p] AND of sv_clean over the VMRUNs
+					   since a test set it to all ones:
+					   the VMCB gets sv_clean only where
+					   the CPU has VmcbClean, and a
+					   vm_run may VMRUN several times
+					   (tests/svm_test.c) */
 };
 
 static inline u64 *
