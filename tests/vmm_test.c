@@ -78,8 +78,12 @@ job_thread(void *arg)
 	    2 * MiB, j->param, why, sizeof (why));
 	VERIFY(j->vm != NULL, "job: %s", why);
 	j->vm->vm_migrate_every = j->migrate_every;
-	if (j->corrupt)
-		vmm_ops->corrupt_state(j->vm->vm_vcpu[0]);
+	if (j->corrupt) {
+		/* CR4 bit 31 is reserved: VMRUN's checks (SVM) and the
+		 * guest-state checks (VMX, CR4_FIXED1) refuse it. */
+		struct vcpu *v = j->vm->vm_vcpu[0];
+		vm_setreg(v, VM_REG_CR4, vm_getreg(v, VM_REG_CR4) | (1UL << 31));
+	}
 	j->res.quiet = j->quiet;
 	if (j->host_seed != 0) {
 		fpu_thread_enable();

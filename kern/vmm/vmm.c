@@ -30,7 +30,7 @@ u64 vmm_total_attach, vmm_total_detach;
 u64 vmm_switch_in_window, vmm_migrate_in_window;
 
 /* Switches (tunable.h). Per VM, tests also set vm_migrate_every (move
- * the vCPU thread every N HLTs) and call the backend's corrupt_state. */
+ * the vCPU thread every N HLTs); they break guest state with vm_setreg. */
 KTUNABLE_TEST(vmm_inject_detach_gap, "vm_run lets a switch fall between "
     "detach and the final save (the check in swtch() must catch it)");
 KTUNABLE_TEST(vmm_inject_gpr_flip, "the next HLT exit flips bit 0 of the "
@@ -260,15 +260,31 @@ vm_load(struct vm *vm, u64 gpa, const void *image, size_t len)
 	return (true);
 }
 
+/* A vCPU's registers belong to the thread that runs it (or to nobody
+ * yet, before its first vm_run). */
+static void
+check_reg_access(struct vcpu *vcpu, enum vm_reg r, const char *who)
+{
+	kthread_t *owner = vcpu->vc_owner;
+
+	VERIFY(owner == NULL || owner == curthread, "%s: %s belongs to "
+	    "thread %s, not %s", who, vcpu->vc_name, owner->t_name,
+	    curthread->t_name);
+	VERIFY((unsigned)r < VM_REG_LAST, "%s: no register %d", who, (int)r);
+}
+
 u64
 vm_getreg(struct vcpu *vcpu, enum vm_reg r)
 {
+	check_reg_access(vcpu, r, "vm_getreg");
 	return (vmm_ops->getreg(vcpu, r));
 }
 
+/* The value goes in as given: a bad one fails the next entry (VMFAIL). */
 void
 vm_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
 {
+	check_reg_access(vcpu, r, "vm_setreg");
 	vmm_ops->setreg(vcpu, r, v);
 }
 

@@ -88,8 +88,6 @@ struct vmm_ops {
 	void (*setreg)(struct vcpu *, enum vm_reg, u64);
 	void (*savectx)(struct vcpu *);		/* vmm_savectx, first */
 	void (*restorectx)(struct vcpu *);	/* vmm_restorectx, last */
-	/* Tests: break the guest state so the next entry fails its checks. */
-	void (*corrupt_state)(struct vcpu *);
 	const struct vmm_pte_ops *pte_ops;
 };
 

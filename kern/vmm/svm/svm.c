@@ -330,16 +330,6 @@ svm_restorectx(struct vcpu *vcpu)
 	}
 }
 
-static void
-svm_corrupt_state(struct vcpu *vcpu)
-{
-	struct svm_vcpu *sv = vcpu->vc_backend;
-
-	/* VMRUN requires guest EFER.SVME: clearing it fails the checks. */
-	*vmcb64(sv, VMCB_EFER) &= ~EFER_SVME;
-	sv->sv_clean &= ~VMCB_CLEAN_CRX;
-}
-
 static u64
 npt_table(paddr_t next)
 {
@@ -385,6 +375,5 @@ const struct vmm_ops vmm_ops_svm = {
 	.setreg = svm_setreg,
 	.savectx = svm_savectx,
 	.restorectx = svm_restorectx,
-	.corrupt_state = svm_corrupt_state,
 	.pte_ops = &npt_pte_ops,
 };

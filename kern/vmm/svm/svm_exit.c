@@ -45,8 +45,9 @@ svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		vme->exitcode = VM_EXIT_VMFAIL;
 		ksnprintf(vme->reason, sizeof (vme->reason),
 		    "VMRUN failed its consistency checks (VMEXIT_INVALID); "
-		    "guest EFER 0x%lx CR0 0x%lx ASID %u",
-		    *vmcb64(sv, VMCB_EFER), *vmcb64(sv, VMCB_CR0), sv->sv_asid);
+		    "guest EFER 0x%lx CR0 0x%lx CR4 0x%lx ASID %u",
+		    *vmcb64(sv, VMCB_EFER), *vmcb64(sv, VMCB_CR0),
+		    *vmcb64(sv, VMCB_CR4), sv->sv_asid);
 		return;
 	}
 	switch (code) {

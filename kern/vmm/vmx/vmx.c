@@ -298,15 +298,33 @@ write_guest_reset(struct vcpu *vcpu)
 	vmcs_write_guest_reset(vcpu, &ctls);
 }
 
-/* Write the VMCS outside vm_run: load it here, write, clear it again. */
-static void
-with_vmcs(struct vcpu *vcpu, void (*fn)(struct vcpu *))
+/*
+ * VMCS access outside vm_run (vCPU setup, vm_getreg/vm_setreg between
+ * runs): make it current here with preemption off, until vmcs_release.
+ * Inside vm_run it is current already (the ctxop follows the thread) and
+ * this does nothing.
+ */
+static bool
+vmcs_hold(struct vcpu *vcpu)
 {
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+
 	kpreempt_disable();
+	if (vx->vx_vmcs_cpu == CPU->cpu_id) {
+		kpreempt_enable();
+		return (false);
+	}
 	vmx_load(vcpu);
-	fn(vcpu);
-	vmx_unload(vcpu);
-	kpreempt_enable();
+	return (true);
+}
+
+static void
+vmcs_release(struct vcpu *vcpu, bool held)
+{
+	if (held) {
+		vmx_unload(vcpu);
+		kpreempt_enable();
+	}
 }
 
 static int
@@ -321,7 +339,9 @@ vmx_vcpu_init(struct vcpu *vcpu)
 	vx->vx_lastcpu = -1;
 	vcpu->vc_backend = vx;
 	VERIFY(vmclear(vx->vx_vmcs_pa) == 0, "vmx: VMCLEAR of a new VMCS");
-	with_vmcs(vcpu, write_guest_reset);
+	bool held = vmcs_hold(vcpu);
+	write_guest_reset(vcpu);
+	vmcs_release(vcpu, held);
 	return (0);
 }
 
@@ -395,14 +415,19 @@ vmx_getreg(struct vcpu *vcpu, enum vm_reg r)
 
 	if (p != NULL)
 		return (*p);
+	bool held = vmcs_hold(vcpu);
+	u64 v;
 	/* The guest sees its own CR0/CR4: the shadows for the bits we own. */
 	if (r == VM_REG_CR0)
-		return ((vmx_read(vcpu, VMCS_GUEST_CR0) & ~(CR0_PG | CR0_NE)) |
-		    (vmx_read(vcpu, VMCS_CR0_SHADOW) & (CR0_PG | CR0_NE)));
-	if (r == VM_REG_CR4)
-		return ((vmx_read(vcpu, VMCS_GUEST_CR4) & ~CR4_VMXE) |
-		    (vmx_read(vcpu, VMCS_CR4_SHADOW) & CR4_VMXE));
-	return (vmx_read(vcpu, vmcs_guest_field(r)));
+		v = (vmx_read(vcpu, VMCS_GUEST_CR0) & ~(CR0_PG | CR0_NE)) |
+		    (vmx_read(vcpu, VMCS_CR0_SHADOW) & (CR0_PG | CR0_NE));
+	else if (r == VM_REG_CR4)
+		v = (vmx_read(vcpu, VMCS_GUEST_CR4) & ~CR4_VMXE) |
+		    (vmx_read(vcpu, VMCS_CR4_SHADOW) & CR4_VMXE);
+	else
+		v = vmx_read(vcpu, vmcs_guest_field(r));
+	vmcs_release(vcpu, held);
+	return (v);
 }
 
 /*
@@ -440,6 +465,7 @@ vmx_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
 		*p = v;
 		return;
 	}
+	bool held = vmcs_hold(vcpu);
 	if (r == VM_REG_CR0) {
 		vmx_set_cr0(vcpu, v);
 	} else if (r == VM_REG_CR4) {
@@ -454,6 +480,7 @@ vmx_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
 	} else {
 		vmx_write(vcpu, vmcs_guest_field(r), v);
 	}
+	vmcs_release(vcpu, held);
 }
 
 /* Leaving this CPU (switch-out or the final save): VMCLEAR here. */
@@ -470,20 +497,6 @@ vmx_restorectx(struct vcpu *vcpu)
 {
 	TRACE(TR_VMX_RESTORECTX, vcpu, CPU->cpu_id);
 	vmx_load(vcpu);
-}
-
-static void
-break_cr0(struct vcpu *vcpu)
-{
-	/* NE is fixed to 1 even for an unrestricted guest. */
-	vmcs_write(VMCS_GUEST_CR0, vmcs_read(VMCS_GUEST_CR0) & ~CR0_NE);
-	(void) vcpu;
-}
-
-static void
-vmx_corrupt_state(struct vcpu *vcpu)
-{
-	with_vmcs(vcpu, break_cr0);
 }
 
 static u64
@@ -531,6 +544,5 @@ const struct vmm_ops vmm_ops_vmx = {
 	.setreg = vmx_setreg,
 	.savectx = vmx_savectx,
 	.restorectx = vmx_restorectx,
-	.corrupt_state = vmx_corrupt_state,
 	.pte_ops = &ept_pte_ops,
 };
