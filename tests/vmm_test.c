@@ -464,6 +464,27 @@ KTEST_PANIC(vmm, destroy_while_running, "is inside vm_run")
 	run_job(&j);
 }
 
+static void
+intruder(void *arg)
+{
+	struct job *j = arg;
+
+	while (READ_ONCE(j->vm) == NULL ||
+	    READ_ONCE(j->vm->vm_vcpu[0]->vc_owner) == NULL)
+		delay(1);
+	vm_setreg(j->vm->vm_vcpu[0], VM_REG_RAX, 0);
+}
+
+/* A vCPU's registers are its owner thread's: another writer panics. */
+KTEST_PANIC(vmm, setreg_by_other_thread, "belongs to thread")
+{
+	struct job j = { .guest = "stress", .param = 10000000, .cpu = -1,
+	    .quiet = true };
+
+	thread_create("intruder", intruder, &j, -1);
+	run_job(&j);
+}
+
 /*
  * A vCPU thread moved between CPUs inside the run window (on guest HLTs)
  * and outside it (between vm_run calls), with tracing on: the dump shows
