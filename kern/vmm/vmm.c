@@ -221,11 +221,25 @@ vm_create(const char *name, u64 memsize, int nvcpus)
 		fpu_area_init(&vcpu->vc_host_fpu);
 		vcpu->vc_guest_xcr0 = XFEATURE_X87;	/* the reset value */
 		vcpu->vc_lastcpu = -1;
+		mutex_init(&vcpu->vc_wait_lock, "vcpu wait");
+		cv_init(&vcpu->vc_wait_cv, "vcpu wait");
 		VERIFY(vmm_ops->vcpu_init(vcpu) == 0,
 		    "vm_create: backend vcpu_init");
 		vm->vm_vcpu[i] = vcpu;
 	}
+	vm_isa_create(vm);
 	return (vm);
+}
+
+void
+vm_request_stop(struct vm *vm, const char *reason)
+{
+	if (!vm->vm_stop) {
+		strlcpy(vm->vm_stop_reason, reason, sizeof (vm->vm_stop_reason));
+		__atomic_store_n(&vm->vm_stop, true, __ATOMIC_RELEASE);
+	}
+	for (int i = 0; i < vm->vm_nvcpus; i++)
+		vm_notify_vcpu(vm->vm_vcpu[i]);
 }
 
 void
@@ -245,6 +259,7 @@ vm_destroy(struct vm *vm)
 		fpu_area_fini(&vcpu->vc_host_fpu);
 		kmem_free(vcpu, sizeof (*vcpu));
 	}
+	vm_isa_destroy(vm);
 	vmm_ops->vm_cleanup(vm);
 	vmm_gpt_fini(&vm->vm_gpt);
 	page_free_contig(vm->vm_mem, vm->vm_memsize / PAGESIZE);
@@ -388,13 +403,25 @@ vm_handle_wrmsr(struct vcpu *vcpu, struct vm_exit *vme)
 	return (true);
 }
 
-/* No interrupts to wait for yet: a HLT just goes on. */
+/*
+ * HLT: with interrupts enabled the vCPU sleeps until it has an event to
+ * take (vm_hlt_wait). With them disabled only an NMI could wake it; none
+ * pending, the guest is over: stopped as halted.
+ */
 static bool
 vm_handle_hlt(struct vcpu *vcpu, struct vm_exit *vme)
 {
 	struct vm *vm = vcpu->vc_vm;
 
 	skip(vcpu, vme);
+	if ((vm_getreg(vcpu, VM_REG_RFLAGS) & RFLAGS_IF) != 0) {
+		vcpu->vc_stats[VMM_STAT_HLT_SLEEPS] += vm_hlt_wait(vcpu);
+	} else if (!vm->vm_hlt_exits && !vcpu->vc_nmi_pending) {
+		vme->exitcode = VM_EXIT_HALTED;
+		ksnprintf(vme->reason, sizeof (vme->reason), "halted with "
+		    "interrupts disabled at rip 0x%lx", vme->rip);
+		return (false);
+	}
 	/* Tests: a guest register the host breaks across this exit, once. */
 	if (unlikely(vmm_inject_gpr_flip) &&
 	    atomic_swap(&vmm_inject_gpr_flip, false)) {
@@ -486,11 +513,41 @@ vm_handle_npf(struct vcpu *vcpu, struct vm_exit *vme)
 	return (false);
 }
 
-/* Port I/O goes to the caller's device model; an IN completes later. */
+/* An IN the caller has answered: merge its bytes into the guest's RAX. */
+static void
+complete_in(struct vcpu *vcpu, u32 value)
+{
+	u64 rax = vm_getreg(vcpu, VM_REG_RAX);
+	u8 n = vcpu->vc_pending_in_bytes;
+
+	if (n == 4)
+		rax = value;		/* a 32-bit write zero-extends */
+	else if (n == 2)
+		rax = (rax & ~0xffffUL) | (value & 0xffff);
+	else
+		rax = (rax & ~0xffUL) | (value & 0xff);
+	vm_setreg(vcpu, VM_REG_RAX, rax);
+	vcpu->vc_pending_in = false;
+}
+
+/*
+ * Port I/O: the PC's chips are the kernel's (vmm_isa.c); anything else
+ * goes to the caller's device model, and an IN completes at next entry.
+ */
 static bool
 vm_handle_inout(struct vcpu *vcpu, struct vm_exit *vme)
 {
 	skip(vcpu, vme);
+	u32 val = vme->u.inout.eax;
+	if (vm_isa_inout(vcpu->vc_vm, vme->u.inout.port, vme->u.inout.in,
+	    vme->u.inout.bytes, &val)) {
+		if (vme->u.inout.in) {
+			vcpu->vc_pending_in_bytes = vme->u.inout.bytes;
+			complete_in(vcpu, val);
+		}
+		vmm_stat_incr(vcpu, ISA_INOUT);
+		return (true);
+	}
 	if (vme->u.inout.in) {
 		vcpu->vc_pending_in = true;
 		vcpu->vc_pending_in_bytes = vme->u.inout.bytes;
@@ -535,6 +592,8 @@ handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	case VM_EXIT_NPF:	return (vm_handle_npf(vcpu, vme));
 	case VM_EXIT_INOUT:	return (vm_handle_inout(vcpu, vme));
 	case VM_EXIT_INTR:	return (true);	/* the host took it */
+	case VM_EXIT_INTR_WINDOW: return (true); /* entry injects now */
+	case VM_EXIT_NMI_WINDOW: return (true);
 	case VM_EXIT_HANDLED:	return (true);	/* the backend finished it */
 	case VM_EXIT_NONE:
 		vme->exitcode = VM_EXIT_UNHANDLED;
@@ -544,23 +603,6 @@ handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		return (false);
 	default:		return (false);	/* stops the vCPU */
 	}
-}
-
-/* An IN the caller has answered: merge its bytes into the guest's RAX. */
-static void
-complete_in(struct vcpu *vcpu, u32 value)
-{
-	u64 rax = vm_getreg(vcpu, VM_REG_RAX);
-	u8 n = vcpu->vc_pending_in_bytes;
-
-	if (n == 4)
-		rax = value;		/* a 32-bit write zero-extends */
-	else if (n == 2)
-		rax = (rax & ~0xffffUL) | (value & 0xffff);
-	else
-		rax = (rax & ~0xffUL) | (value & 0xff);
-	vm_setreg(vcpu, VM_REG_RAX, rax);
-	vcpu->vc_pending_in = false;
 }
 
 /*
@@ -596,6 +638,15 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 	kpreempt_enable();
 
 	for (;;) {
+		/* A stop request ends the loop whatever the guest does. */
+		if (__atomic_load_n(&vcpu->vc_vm->vm_stop, __ATOMIC_ACQUIRE)) {
+			memset(vme, 0, sizeof (*vme));
+			vme->exitcode = VM_EXIT_STOPPED;
+			strlcpy(vme->reason, vcpu->vc_vm->vm_stop_reason,
+			    sizeof (vme->reason));
+			vmm_stat_exit(vcpu, vme->exitcode);
+			break;
+		}
 		kpreempt_disable();
 		if ((vcpu->vtc_status & VTCS_FPU_RESTORED) == 0) {
 			restore_guest_fpustate(vcpu);
@@ -603,9 +654,19 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 		}
 		bool s = intr_save();
 		memset(vme, 0, sizeof (*vme));
+		if (!vm_entry_events(vcpu)) {
+			intr_restore(s);
+			kpreempt_enable();
+			vme->exitcode = VM_EXIT_SHUTDOWN;
+			ksnprintf(vme->reason, sizeof (vme->reason), "triple "
+			    "fault: an exception while delivering #DF");
+			vmm_stat_exit(vcpu, vme->exitcode);
+			break;
+		}
 		vmm_stat_incr(vcpu, VMRUN_ENTRIES);
 		vmm_ops->vmrun(vcpu, vme);
 		vcpu->vc_lastcpu = CPU->cpu_id;
+		vcpu->vc_exitintinfo = vme->exitintinfo;
 		TRACE(TR_VMEXIT, vcpu, vme->exitcode);
 		intr_restore(s);
 		/* A preemption pending from the guest's time is taken here,
@@ -637,6 +698,8 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 	case VM_EXIT_SHUTDOWN:
 	case VM_EXIT_OUTOFMAP:
 	case VM_EXIT_VMFAIL:
+	case VM_EXIT_HALTED:
+	case VM_EXIT_STOPPED:
 	case VM_EXIT_UNHANDLED:
 		vcpu_kill(vcpu, "%s: %s", vm_exitcode_name(vme->exitcode),
 		    vme->reason);

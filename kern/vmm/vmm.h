@@ -26,7 +26,32 @@ enum vm_reg {
 	VM_REG_RDI, VM_REG_RBP, VM_REG_RSP, VM_REG_R8, VM_REG_R9, VM_REG_R10,
 	VM_REG_R11, VM_REG_R12, VM_REG_R13, VM_REG_R14, VM_REG_R15,
 	VM_REG_RIP, VM_REG_RFLAGS, VM_REG_CR0, VM_REG_CR2, VM_REG_CR3,
-	VM_REG_CR4, VM_REG_EFER, VM_REG_LAST
+	VM_REG_CR4, VM_REG_EFER,
+	VM_REG_INTR_SHADOW,	/* 1: STI or MOV SS shadow (no interrupt now) */
+	VM_REG_NMI_BLOCKED,	/* 1: an NMI handler runs (until its IRET) */
+	VM_REG_LAST
+};
+
+/*
+ * An event for the guest: what the core decides to inject, and what the
+ * backend reports an exit cut short (vm_exit.exitintinfo). Both vendors'
+ * formats carry the same facts; the backends translate.
+ */
+enum vm_event_type {
+	VM_EVENT_NONE = 0,
+	VM_EVENT_EXTINT,	/* an external interrupt (the PIC's vector) */
+	VM_EVENT_NMI,
+	VM_EVENT_EXCEPTION,	/* a fault or trap the CPU raised */
+	VM_EVENT_SOFT_EXCEPTION,/* INT3 / INTO (reinjected) */
+	VM_EVENT_SOFTINT	/* INT n (reinjected) */
+};
+
+struct vm_event {
+	enum vm_event_type type;
+	u8 vector;
+	bool has_errcode;
+	u32 errcode;
+	u32 inst_length;	/* soft types: the instruction's length */
 };
 
 struct vm_exit {
@@ -53,6 +78,9 @@ struct vm_exit {
 			u64 xcr0;
 		} xsetbv;
 	} u;
+	/* An event whose delivery this exit interrupted (SVM EXITINTINFO,
+	 * VMX IDT-vectoring information): vm_run delivers it again. */
+	struct vm_event exitintinfo;
 	char reason[120];	/* for VM_EXIT_VMFAIL / UNHANDLED / SHUTDOWN */
 };
 
@@ -86,6 +114,10 @@ struct vmm_ops {
 	void (*vmrun)(struct vcpu *, struct vm_exit *);
 	u64 (*getreg)(struct vcpu *, enum vm_reg);
 	void (*setreg)(struct vcpu *, enum vm_reg, u64);
+	/* Deliver ev at the next entry (the core checked it can be taken). */
+	void (*inject)(struct vcpu *, const struct vm_event *ev);
+	/* Exit as soon as the guest can take an interrupt / an NMI. */
+	void (*set_windows)(struct vcpu *, bool intr, bool nmi);
 	void (*savectx)(struct vcpu *);		/* vmm_savectx, first */
 	void (*restorectx)(struct vcpu *);	/* vmm_restorectx, last */
 	const struct vmm_pte_ops *pte_ops;
@@ -123,6 +155,13 @@ struct vcpu {
 	u32 vc_pending_in_eax;
 	void *vc_backend;		/* [c] backend's per-vCPU state */
 	u64 vc_stats[VMM_NSTATS];	/* [o]/[p] per-vCPU counters */
+	/* Events (vmm_intr.c): decided at each entry by vm_run. */
+	struct vm_event vc_exc;		/* [o] an exception to raise */
+	u64 vc_exc_cr2;			/* [o] its CR2 (a #PF) */
+	struct vm_event vc_exitintinfo;	/* [o] cut short by the last exit */
+	volatile bool vc_nmi_pending;	/* any thread (vm_inject_nmi) */
+	kmutex_t vc_wait_lock;		/* guards the HLT sleep: */
+	kcondvar_t vc_wait_cv;		/* vm_notify_vcpu signals it */
 	bool vc_dead;			/* [o] stopped; vm_run refuses */
 	char vc_dead_reason[120];	/* [o] */
 };
@@ -137,6 +176,16 @@ struct vm {
 	struct vcpu *vm_vcpu[VM_MAXCPU];/* [c] */
 	void *vm_backend;		/* [c] */
 	u32 vm_param;			/* [c] guest's parameter (port 0x4f8) */
+	struct vatpic *vm_atpic;	/* [c] the 8259A pair (kern/vmm/io) */
+	struct vatpit *vm_atpit;	/* [c] the 8254, IRQ0 to vm_atpic */
+	struct vrtc *vm_rtc;		/* [c] CMOS RTC */
+	volatile bool vm_stop;		/* any thread (vm_request_stop): every
+					   vCPU leaves vm_run, stopped */
+	char vm_stop_reason[80];	/* written before vm_stop is set */
+	bool vm_hlt_exits;		/* [c] HLT with IF clear returns at
+					   once instead of stopping the VM:
+					   the fpu, stress and bench guests
+					   use HLT as a cheap exit */
 	u32 vm_migrate_every;		/* [c] tests: move the vCPU thread to the
 					   next CPU every N guest HLTs (0: no) */
 };
@@ -153,6 +202,22 @@ bool vm_load(struct vm *, u64 gpa, const void *image, size_t len);
 int vm_run(struct vcpu *, struct vm_exit *);	/* 0, or -1 if dead */
 u64 vm_getreg(struct vcpu *, enum vm_reg);
 void vm_setreg(struct vcpu *, enum vm_reg, u64);
+/* Events (vmm_intr.c). vm_inject_exception: the owner thread, between
+ * or inside vm_run (emulation); vm_inject_nmi: any thread. */
+void vm_inject_exception(struct vcpu *, u8 vector, bool has_errcode,
+    u32 errcode, u64 cr2);
+void vm_inject_nmi(struct vcpu *);
+/* Something the vCPU may wait for changed: wake it from HLT. */
+void vm_notify_vcpu(struct vcpu *);
+/* Ask every vCPU of vm to stop (any thread): each leaves vm_run at its
+ * next loop iteration or HLT sleep, killed with reason. */
+void vm_request_stop(struct vm *, const char *reason);
+/* Core internals: vmm_intr.c and vmm_isa.c, called by vm_run. */
+bool vm_entry_events(struct vcpu *);
+u64 vm_hlt_wait(struct vcpu *);
+void vm_isa_create(struct vm *);
+void vm_isa_destroy(struct vm *);
+bool vm_isa_inout(struct vm *, u16 port, bool in, int bytes, u32 *val);
 /* Stop a vCPU for good with a reason (bad guest). */
 void vcpu_kill(struct vcpu *, const char *fmt, ...) __printflike(2, 3);
 /* The owning thread gives the vCPU up (before vm_destroy). */

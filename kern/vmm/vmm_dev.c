@@ -149,5 +149,14 @@ vm_create_guest(const char *name, const u8 *image, size_t len, u64 memsize,
 	struct vm *vm = vm_create(name, memsize, 1);
 	VERIFY(vm_load(vm, 0x7c00, image, len), "vm_create_guest: load");
 	vm->vm_param = param;
+	/* The guests that HLT with interrupts off as one more kind of exit
+	 * (guest/README.md); any other guest halting so is stopped. */
+	static const char *const hlt_exit_guests[] = { "fpu", "stress",
+	    "bench" };
+	for (size_t i = 0; i < ARRAY_SIZE(hlt_exit_guests); i++) {
+		const struct guest_image *g = guest_find(hlt_exit_guests[i]);
+		if (g != NULL && g->start == image)
+			vm->vm_hlt_exits = true;
+	}
 	return (vm);
 }

@@ -21,11 +21,15 @@
 	X(XSETBV,	"xsetbv",	"XSETBV exits")			\
 	X(NPF,		"npf",		"nested page faults on RAM (mapped on demand)") \
 	X(INTR,		"intr",		"host interrupts while in the guest") \
+	X(INTR_WINDOW,	"intr_window",	"the guest became able to take an interrupt") \
+	X(NMI_WINDOW,	"nmi_window",	"the guest became able to take an NMI") \
 	X(HANDLED,	"handled",	"exits the backend finished (VMX CR0/CR4)") \
 	X(INOUT,	"inout",	"port I/O exits to the device model") \
 	X(SHUTDOWN,	"shutdown",	"triple faults (and double faults)") \
 	X(OUTOFMAP,	"outofmap",	"accesses outside the guest's RAM") \
 	X(VMFAIL,	"vmfail",	"failed guest entries")		\
+	X(HALTED,	"halted",	"HLT with interrupts disabled and nothing to wake it") \
+	X(STOPPED,	"stopped",	"vCPUs stopped by vm_request_stop") \
 	X(UNHANDLED,	"unhandled",	"exits not emulated")
 
 /* Why vm_run() returned, or what the backend decoded (vm_exit.exitcode). */

@@ -16,7 +16,14 @@
 	X(VM_RUN_CALLS,		"vm_run calls (attach/detach pairs)")	\
 	X(SWITCH_IN_WINDOW,	"switched out with guest FPU loaded")	\
 	X(MIGRATE_IN_WINDOW,	"came back on another CPU inside vm_run") \
-	X(ASID_NEW,		"new ASIDs / VPID flushes")
+	X(ASID_NEW,		"new ASIDs / VPID flushes")		\
+	X(EVENT_EXTINT,		"external interrupts injected")		\
+	X(EVENT_NMI,		"NMIs injected")			\
+	X(EVENT_EXCEPTION,	"exceptions injected")			\
+	X(EVENT_REINJECTED,	"events an exit cut short, delivered again") \
+	X(EVENT_DROPPED,	"events dropped (vmm_inject_drop_reinject)") \
+	X(HLT_SLEEPS,		"sleeps in HLT (a clock tick each at most)") \
+	X(ISA_INOUT,		"port accesses the PIC, PIT and RTC took")
 
 #define	VMM_STAT_EXIT_ENUM(code, name, desc)	VMM_STAT_VMEXIT_##code,
 #define	VMM_STAT_ENUM(id, desc)			VMM_STAT_##id,

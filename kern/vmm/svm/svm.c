@@ -243,7 +243,65 @@ svm_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 	 * changes one (svm_setreg, svm_pick_asid, svm_restorectx).
 	 */
 	sv->sv_clean = VMCB_CLEAN_ALL;
+	/* An event not delivered is in EXITINTINFO now; vm_run reinjects. */
+	*vmcb64(sv, VMCB_EVENTINJ) = 0;
 	svm_decode_exit(vcpu, vme);
+	if (vme->exitintinfo.type == VM_EVENT_NMI)
+		sv->sv_nmi_blocked = false;	/* its handler never ran */
+}
+
+static void
+svm_inject(struct vcpu *vcpu, const struct vm_event *ev)
+{
+	struct svm_vcpu *sv = vcpu->vc_backend;
+	u64 type;
+
+	switch (ev->type) {
+	case VM_EVENT_EXTINT:	type = EVENT_TYPE_INTR; break;
+	case VM_EVENT_NMI:	type = EVENT_TYPE_NMI; break;
+	case VM_EVENT_SOFTINT:	type = EVENT_TYPE_SOFTINT; break;
+	/* INT3/INTO count as exceptions here: the CPU restarts nothing. */
+	default:		type = EVENT_TYPE_EXCEPTION; break;
+	}
+	u64 inj = ev->vector | (type << EVENT_TYPE_SHIFT) | EVENT_VALID;
+	if (ev->has_errcode)
+		inj |= EVENT_EV | ((u64)ev->errcode << 32);
+	*vmcb64(sv, VMCB_EVENTINJ) = inj;
+	if (ev->type == VM_EVENT_NMI)
+		sv->sv_nmi_blocked = true;
+}
+
+/*
+ * The interrupt window is a virtual interrupt the guest takes as soon as
+ * its IF and shadow allow, intercepted (VINTR) before it is delivered;
+ * the NMI window is the IRET that ends the running NMI handler.
+ */
+static void
+svm_set_windows(struct vcpu *vcpu, bool intr, bool nmi)
+{
+	struct svm_vcpu *sv = vcpu->vc_backend;
+	u32 *misc1 = vmcb32(sv, VMCB_INTERCEPT_MISC1);
+
+	if (intr != sv->sv_intr_window) {
+		u64 *vintr = vmcb64(sv, VMCB_VINTR);
+		if (intr) {
+			*vintr |= VINTR_V_IRQ | VINTR_PRIO_MAX | VINTR_IGN_TPR;
+			*misc1 |= INTERCEPT_VINTR;
+		} else {
+			*vintr &= ~(VINTR_V_IRQ | VINTR_PRIO_MAX | VINTR_IGN_TPR);
+			*misc1 &= ~INTERCEPT_VINTR;
+		}
+		sv->sv_intr_window = intr;
+		sv->sv_clean &= ~(VMCB_CLEAN_TPR | VMCB_CLEAN_I);
+	}
+	if (nmi != sv->sv_nmi_window) {
+		if (nmi)
+			*misc1 |= INTERCEPT_IRET;
+		else
+			*misc1 &= ~INTERCEPT_IRET;
+		sv->sv_nmi_window = nmi;
+		sv->sv_clean &= ~VMCB_CLEAN_I;
+	}
 }
 
 static u64 *
@@ -281,7 +339,13 @@ gpr(struct svm_vcpu *sv, enum vm_reg r)
 static u64
 svm_getreg(struct vcpu *vcpu, enum vm_reg r)
 {
-	u64 v = *gpr(vcpu->vc_backend, r);
+	struct svm_vcpu *sv = vcpu->vc_backend;
+
+	if (r == VM_REG_INTR_SHADOW)
+		return ((*vmcb64(sv, VMCB_INTR_SHADOW) & INTR_SHADOW_ACTIVE) != 0);
+	if (r == VM_REG_NMI_BLOCKED)
+		return (sv->sv_nmi_blocked);
+	u64 v = *gpr(sv, r);
 
 	/* SVME is ours (VMRUN requires it); the guest never sees it. */
 	return (r == VM_REG_EFER ? v & ~EFER_SVME : v);
@@ -292,6 +356,14 @@ svm_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
 {
 	struct svm_vcpu *sv = vcpu->vc_backend;
 
+	if (r == VM_REG_INTR_SHADOW) {
+		*vmcb64(sv, VMCB_INTR_SHADOW) = v != 0 ? INTR_SHADOW_ACTIVE : 0;
+		return;
+	}
+	if (r == VM_REG_NMI_BLOCKED) {
+		sv->sv_nmi_blocked = v != 0;
+		return;
+	}
 	if (r == VM_REG_EFER)
 		v |= EFER_SVME;
 	*gpr(sv, r) = v;
@@ -373,6 +445,8 @@ const struct vmm_ops vmm_ops_svm = {
 	.vmrun = svm_vmrun,
 	.getreg = svm_getreg,
 	.setreg = svm_setreg,
+	.inject = svm_inject,
+	.set_windows = svm_set_windows,
 	.savectx = svm_savectx,
 	.restorectx = svm_restorectx,
 	.pte_ops = &npt_pte_ops,

@@ -38,6 +38,11 @@ struct svm_vcpu {
 	u64 sv_asid_gen;		/* [p] ... of this generation there */
 	int sv_asid_cpu;		/* [p] -1: none yet */
 	int sv_lastcpu;			/* [p] CPU of the last svm_savectx */
+	bool sv_nmi_blocked;		/* [p] an injected NMI's handler runs
+					   (SVM keeps no such bit: from the
+					   injection to the guest's IRET) */
+	bool sv_intr_window;		/* [p] V_IRQ and VINTR intercept on */
+	bool sv_nmi_window;		/* [p] IRET intercept on */
 	u32 sv_clean;			/* [p] VMCB clean bits for next VMRUN */
 	u32 sv_clean_seen;		/* [p] AND of sv_clean over the VMRUNs
 					   since a test set it to all ones:

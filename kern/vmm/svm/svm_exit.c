@@ -29,6 +29,23 @@ decode_ioio(struct svm_vcpu *sv, struct vm_exit *vme, u64 info1, u64 info2)
 	vme->inst_length = (u32)(info2 - vme->rip);
 }
 
+/* EXITINTINFO: an event the exit interrupted, in vm_event terms. */
+static void
+decode_intinfo(u64 info, struct vm_event *ev)
+{
+	if ((info & EVENT_VALID) == 0)
+		return;
+	ev->vector = (u8)info;
+	ev->has_errcode = (info & EVENT_EV) != 0;
+	ev->errcode = (u32)(info >> 32);
+	switch ((info >> EVENT_TYPE_SHIFT) & 7) {
+	case EVENT_TYPE_INTR:	ev->type = VM_EVENT_EXTINT; break;
+	case EVENT_TYPE_NMI:	ev->type = VM_EVENT_NMI; break;
+	case EVENT_TYPE_SOFTINT: ev->type = VM_EVENT_SOFTINT; break;
+	default:		ev->type = VM_EVENT_EXCEPTION; break;
+	}
+}
+
 void
 svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 {
@@ -50,7 +67,16 @@ svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		    *vmcb64(sv, VMCB_CR4), sv->sv_asid);
 		return;
 	}
+	decode_intinfo(*vmcb64(sv, VMCB_EXITINTINFO), &vme->exitintinfo);
 	switch (code) {
+	case VMEXIT_VINTR:
+		vme->exitcode = VM_EXIT_INTR_WINDOW;
+		break;
+	case VMEXIT_IRET:
+		/* Before the IRET itself: the handler is done but for it. */
+		sv->sv_nmi_blocked = false;
+		vme->exitcode = VM_EXIT_NMI_WINDOW;
+		break;
 	case VMEXIT_INTR:
 	case VMEXIT_NMI:
 	case VMEXIT_SMI:

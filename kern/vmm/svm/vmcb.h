@@ -58,7 +58,9 @@
 #define	INTERCEPT_NMI		(1U << 1)
 #define	INTERCEPT_SMI		(1U << 2)
 #define	INTERCEPT_INIT		(1U << 3)
+#define	INTERCEPT_VINTR		(1U << 4)	/* V_IRQ taken: the window */
 #define	INTERCEPT_CPUID		(1U << 18)
+#define	INTERCEPT_IRET		(1U << 20)	/* the end of an NMI handler */
 #define	INTERCEPT_INVD		(1U << 22)
 #define	INTERCEPT_HLT		(1U << 24)
 #define	INTERCEPT_IOIO		(1U << 27)
@@ -95,6 +97,20 @@
 #define	VMCB_CLEAN_ALL		0xfffU		/* every defined bit */
 
 #define	VINTR_MASKING		(1UL << 24)
+#define	VINTR_V_IRQ		(1UL << 8)	/* a virtual interrupt pending */
+#define	VINTR_PRIO_MAX		(0xfUL << 16)	/* above any V_TPR */
+#define	VINTR_IGN_TPR		(1UL << 20)
+#define	INTR_SHADOW_ACTIVE	(1UL << 0)	/* VMCB_INTR_SHADOW */
+
+/* EVENTINJ and EXITINTINFO (APM vol. 2, 15.20): vector 7:0, type 10:8,
+ * error code valid 11, valid 31, error code 63:32. */
+#define	EVENT_VALID		(1U << 31)
+#define	EVENT_EV		(1U << 11)
+#define	EVENT_TYPE_SHIFT	8
+#define	EVENT_TYPE_INTR		0
+#define	EVENT_TYPE_NMI		2
+#define	EVENT_TYPE_EXCEPTION	3
+#define	EVENT_TYPE_SOFTINT	4
 #define	TLB_FLUSH_NOTHING	0
 #define	TLB_FLUSH_ALL		1
 
@@ -104,7 +120,9 @@
 #define	VMEXIT_NMI		0x061
 #define	VMEXIT_SMI		0x062
 #define	VMEXIT_INIT		0x063
+#define	VMEXIT_VINTR		0x064
 #define	VMEXIT_CPUID		0x072
+#define	VMEXIT_IRET		0x074
 #define	VMEXIT_HLT		0x078
 #define	VMEXIT_IOIO		0x07b
 #define	VMEXIT_MSR		0x07c

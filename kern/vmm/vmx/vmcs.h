@@ -44,10 +44,14 @@
 #define	VMCS_ENTRY_CTLS			0x4012
 #define	VMCS_ENTRY_MSR_LOAD_COUNT	0x4014
 #define	VMCS_ENTRY_INTR_INFO		0x4016
+#define	VMCS_ENTRY_EXCEPTION_ERRCODE	0x4018
+#define	VMCS_ENTRY_INST_LEN		0x401a
 #define	VMCS_PROC_BASED_CTLS2		0x401e
 #define	VMCS_INSTRUCTION_ERROR		0x4400
 #define	VMCS_EXIT_REASON		0x4402
 #define	VMCS_EXIT_INTR_INFO		0x4404
+#define	VMCS_IDT_VECTORING_INFO		0x4408
+#define	VMCS_IDT_VECTORING_ERRCODE	0x440a
 #define	VMCS_EXIT_INSTRUCTION_LEN	0x440c
 #define	VMCS_GUEST_ES_LIMIT		0x4800
 #define	VMCS_GUEST_CS_LIMIT		0x4802
@@ -143,6 +147,9 @@
 /* Controls */
 #define	PIN_EXTINT_EXITING		(1U << 0)
 #define	PIN_NMI_EXITING			(1U << 3)
+#define	PIN_VIRTUAL_NMIS		(1U << 5)
+#define	PROC_INTR_WINDOW_EXITING	(1U << 2)
+#define	PROC_NMI_WINDOW_EXITING		(1U << 22)
 #define	PROC_HLT_EXITING		(1U << 7)
 #define	PROC_UNCOND_IO_EXITING		(1U << 24)
 #define	PROC_USE_IO_BITMAPS		(1U << 25)
@@ -161,6 +168,8 @@
 #define	EXIT_REASON_EXCEPTION		0
 #define	EXIT_REASON_EXTINT		1
 #define	EXIT_REASON_TRIPLE_FAULT	2
+#define	EXIT_REASON_INTR_WINDOW		7
+#define	EXIT_REASON_NMI_WINDOW		8
 #define	EXIT_REASON_CPUID		10
 #define	EXIT_REASON_HLT			12
 #define	EXIT_REASON_VMCALL		18
@@ -175,6 +184,22 @@
 #define	EXIT_REASON_EPT_MISCONFIG	49
 #define	EXIT_REASON_XSETBV		55
 #define	EXIT_REASON_ENTRY_FAILED	(1U << 31)
+
+/* Interruption information (entry, exit, IDT vectoring; SDM vol. 3,
+ * 24.8.3, 24.9.2-3): vector 7:0, type 10:8, error code valid 11, valid 31. */
+#define	INTR_INFO_VALID			(1U << 31)
+#define	INTR_INFO_EV			(1U << 11)
+#define	INTR_INFO_TYPE_SHIFT		8
+#define	INTR_TYPE_EXTINT		0
+#define	INTR_TYPE_NMI			2
+#define	INTR_TYPE_HW_EXCEPTION		3
+#define	INTR_TYPE_SOFTINT		4
+#define	INTR_TYPE_PRIV_SOFT_EXC		5
+#define	INTR_TYPE_SOFT_EXCEPTION	6
+/* Guest interruptibility state */
+#define	INTERRUPTIBILITY_STI		(1U << 0)
+#define	INTERRUPTIBILITY_MOVSS		(1U << 1)
+#define	INTERRUPTIBILITY_NMI		(1U << 3)
 
 /* EPT entries */
 #define	EPT_R				(1UL << 0)

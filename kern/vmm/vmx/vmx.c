@@ -26,6 +26,7 @@ static u32 vmcs_revision;
 static struct vmx_ctls ctls;
 static u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 static bool invvpid_single_ok;	/* else all-context INVVPID */
+bool vmx_has_nmi_window;
 
 /*
  * VPIDs 1..VPID_MAX (0 is the host's), recycled: vpid_inuse has a bit per
@@ -165,6 +166,21 @@ vmx_probe(char *why, size_t len)
 		return (false);
 	}
 	invvpid_single_ok = (ept & VPID_CAP_INVVPID_SINGLE) != 0;
+	/* Optional: without them an NMI waits for any exit after the
+	 * guest's IRET instead of an exit at that IRET. */
+	u32 pin_ok = (u32)(rdmsr(tr ? MSR_VMX_TRUE_PINBASED :
+	    MSR_VMX_PINBASED) >> 32);
+	u32 proc_ok = (u32)(rdmsr(tr ? MSR_VMX_TRUE_PROCBASED :
+	    MSR_VMX_PROCBASED) >> 32);
+	if ((proc_ok & PROC_INTR_WINDOW_EXITING) == 0) {
+		ksnprintf(why, len, "VMX without interrupt-window exiting");
+		return (false);
+	}
+	if ((pin_ok & PIN_VIRTUAL_NMIS) != 0 &&
+	    (proc_ok & PROC_NMI_WINDOW_EXITING) != 0) {
+		ctls.pin |= PIN_VIRTUAL_NMIS;
+		vmx_has_nmi_window = true;
+	}
 	ctls.proc2 = want2 | (u32)rdmsr(MSR_VMX_PROCBASED2);
 	return (true);
 }
@@ -337,6 +353,7 @@ vmx_vcpu_init(struct vcpu *vcpu)
 	vx->vx_vpid = vpid_alloc();
 	vx->vx_vmcs_cpu = -1;
 	vx->vx_lastcpu = -1;
+	vx->vx_proc = ctls.proc;
 	vcpu->vc_backend = vx;
 	VERIFY(vmclear(vx->vx_vmcs_pa) == 0, "vmx: VMCLEAR of a new VMCS");
 	bool held = vmcs_hold(vcpu);
@@ -418,7 +435,13 @@ vmx_getreg(struct vcpu *vcpu, enum vm_reg r)
 	bool held = vmcs_hold(vcpu);
 	u64 v;
 	/* The guest sees its own CR0/CR4: the shadows for the bits we own. */
-	if (r == VM_REG_CR0)
+	if (r == VM_REG_INTR_SHADOW)
+		v = (vmx_read(vcpu, VMCS_GUEST_INTERRUPTIBILITY) &
+		    (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)) != 0;
+	else if (r == VM_REG_NMI_BLOCKED)
+		v = (vmx_read(vcpu, VMCS_GUEST_INTERRUPTIBILITY) &
+		    INTERRUPTIBILITY_NMI) != 0;
+	else if (r == VM_REG_CR0)
 		v = (vmx_read(vcpu, VMCS_GUEST_CR0) & ~(CR0_PG | CR0_NE)) |
 		    (vmx_read(vcpu, VMCS_CR0_SHADOW) & (CR0_PG | CR0_NE));
 	else if (r == VM_REG_CR4)
@@ -466,7 +489,15 @@ vmx_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
 		return;
 	}
 	bool held = vmcs_hold(vcpu);
-	if (r == VM_REG_CR0) {
+	if (r == VM_REG_INTR_SHADOW || r == VM_REG_NMI_BLOCKED) {
+		u32 bits = r == VM_REG_NMI_BLOCKED ? INTERRUPTIBILITY_NMI :
+		    INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS;
+		u64 st = vmx_read(vcpu, VMCS_GUEST_INTERRUPTIBILITY) & ~bits;
+		if (v != 0)
+			st |= r == VM_REG_NMI_BLOCKED ? INTERRUPTIBILITY_NMI :
+			    INTERRUPTIBILITY_STI;
+		vmx_write(vcpu, VMCS_GUEST_INTERRUPTIBILITY, st);
+	} else if (r == VM_REG_CR0) {
 		vmx_set_cr0(vcpu, v);
 	} else if (r == VM_REG_CR4) {
 		vmx_write(vcpu, VMCS_CR4_SHADOW, v);
@@ -481,6 +512,52 @@ vmx_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
 		vmx_write(vcpu, vmcs_guest_field(r), v);
 	}
 	vmcs_release(vcpu, held);
+}
+
+/* The entry's interruption information: the CPU clears it at every exit,
+ * and an event not delivered comes back as IDT-vectoring information. */
+static void
+vmx_inject(struct vcpu *vcpu, const struct vm_event *ev)
+{
+	u32 type;
+
+	switch (ev->type) {
+	case VM_EVENT_EXTINT:		type = INTR_TYPE_EXTINT; break;
+	case VM_EVENT_NMI:		type = INTR_TYPE_NMI; break;
+	case VM_EVENT_SOFTINT:		type = INTR_TYPE_SOFTINT; break;
+	case VM_EVENT_SOFT_EXCEPTION:	type = INTR_TYPE_SOFT_EXCEPTION; break;
+	default:			type = INTR_TYPE_HW_EXCEPTION; break;
+	}
+	u32 info = ev->vector | (type << INTR_INFO_TYPE_SHIFT) |
+	    INTR_INFO_VALID;
+	bool held = vmcs_hold(vcpu);
+	if (ev->has_errcode) {
+		info |= INTR_INFO_EV;
+		vmx_write(vcpu, VMCS_ENTRY_EXCEPTION_ERRCODE, ev->errcode);
+	}
+	if (type == INTR_TYPE_SOFTINT || type == INTR_TYPE_SOFT_EXCEPTION)
+		vmx_write(vcpu, VMCS_ENTRY_INST_LEN, ev->inst_length);
+	vmx_write(vcpu, VMCS_ENTRY_INTR_INFO, info);
+	vmcs_release(vcpu, held);
+}
+
+static void
+vmx_set_windows(struct vcpu *vcpu, bool intr, bool nmi)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+	u32 proc = vx->vx_proc & ~(PROC_INTR_WINDOW_EXITING |
+	    PROC_NMI_WINDOW_EXITING);
+
+	if (intr)
+		proc |= PROC_INTR_WINDOW_EXITING;
+	if (nmi && vmx_has_nmi_window)
+		proc |= PROC_NMI_WINDOW_EXITING;
+	if (proc != vx->vx_proc) {
+		bool held = vmcs_hold(vcpu);
+		vmx_write(vcpu, VMCS_PROC_BASED_CTLS, proc);
+		vmcs_release(vcpu, held);
+		vx->vx_proc = proc;
+	}
 }
 
 /* Leaving this CPU (switch-out or the final save): VMCLEAR here. */
@@ -542,6 +619,8 @@ const struct vmm_ops vmm_ops_vmx = {
 	.vmrun = vmx_vmrun,
 	.getreg = vmx_getreg,
 	.setreg = vmx_setreg,
+	.inject = vmx_inject,
+	.set_windows = vmx_set_windows,
 	.savectx = vmx_savectx,
 	.restorectx = vmx_restorectx,
 	.pte_ops = &ept_pte_ops,

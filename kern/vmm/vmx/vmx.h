@@ -73,6 +73,8 @@ struct vmx_vcpu {
 					   -1 when clear (in memory only) */
 	bool vx_launched;		/* [p] VMRESUME (else VMLAUNCH) next */
 	int vx_lastcpu;			/* [p] CPU of the last VMPTRLD */
+	u32 vx_proc;			/* [p] the primary controls as
+					   written: the window bits change */
 };
 
 /* VPID recycling (vmx.c), read by the tests. */
@@ -109,6 +111,7 @@ u32 vmcs_guest_field(enum vm_reg);	/* RSP, RIP, RFLAGS, CR3, EFER */
 u64 vmx_read(struct vcpu *, u32 field);
 void vmx_write(struct vcpu *, u32 field, u64 v);
 void vmx_decode_exit(struct vcpu *, struct vm_exit *);
+extern bool vmx_has_nmi_window;	/* virtual NMIs and NMI-window exiting */
 void vmx_set_cr0(struct vcpu *, u64 cr0);
 const char *vmx_insn_error_name(u64 err);
 

@@ -110,6 +110,33 @@ entry_failure_name(u32 basic)
 	}
 }
 
+/* IDT-vectoring information: an event the exit interrupted. */
+static void
+decode_idt_vectoring(struct vcpu *vcpu, struct vm_event *ev)
+{
+	u32 info = (u32)vmx_read(vcpu, VMCS_IDT_VECTORING_INFO);
+
+	if ((info & INTR_INFO_VALID) == 0)
+		return;
+	ev->vector = (u8)info;
+	ev->has_errcode = (info & INTR_INFO_EV) != 0;
+	if (ev->has_errcode)
+		ev->errcode = (u32)vmx_read(vcpu, VMCS_IDT_VECTORING_ERRCODE);
+	switch ((info >> INTR_INFO_TYPE_SHIFT) & 7) {
+	case INTR_TYPE_EXTINT:	ev->type = VM_EVENT_EXTINT; break;
+	case INTR_TYPE_NMI:	ev->type = VM_EVENT_NMI; break;
+	case INTR_TYPE_SOFTINT:	ev->type = VM_EVENT_SOFTINT; break;
+	case INTR_TYPE_SOFT_EXCEPTION:
+	case INTR_TYPE_PRIV_SOFT_EXC:
+		ev->type = VM_EVENT_SOFT_EXCEPTION;
+		break;
+	default:		ev->type = VM_EVENT_EXCEPTION; break;
+	}
+	if (ev->type == VM_EVENT_SOFTINT || ev->type == VM_EVENT_SOFT_EXCEPTION)
+		ev->inst_length = (u32)vmx_read(vcpu,
+		    VMCS_EXIT_INSTRUCTION_LEN);
+}
+
 void
 vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 {
@@ -131,9 +158,16 @@ vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		vx->vx_launched = false;
 		return;
 	}
+	decode_idt_vectoring(vcpu, &vme->exitintinfo);
 	switch (basic) {
 	case EXIT_REASON_EXTINT:
 		vme->exitcode = VM_EXIT_INTR;
+		return;
+	case EXIT_REASON_INTR_WINDOW:
+		vme->exitcode = VM_EXIT_INTR_WINDOW;
+		return;
+	case EXIT_REASON_NMI_WINDOW:
+		vme->exitcode = VM_EXIT_NMI_WINDOW;
 		return;
 	case EXIT_REASON_EXCEPTION: {
 		u32 vec = (u32)vmx_read(vcpu, VMCS_EXIT_INTR_INFO) & 0xff;

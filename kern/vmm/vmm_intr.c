@@ -1,0 +1,219 @@
+/*
+ * Events for the guest: what vm_run injects at each entry, decided here
+ * and only encoded by the backends (vmm_ops inject / set_windows).
+ *
+ * Sources, highest priority first, as a CPU takes them:
+ *   1. the event an exit cut short (exitintinfo): delivered again, or
+ *      combined with a new exception into #DF as SDM Table 6-5 says;
+ *   2. an exception the core raised (vm_inject_exception: #UD, #GP, ...);
+ *   3. an NMI (vm_inject_nmi), unless an NMI handler still runs;
+ *   4. the PIC's vector (vCPU 0 only), if RFLAGS.IF is set and no STI or
+ *      MOV SS shadow holds; otherwise an interrupt-window exit is asked
+ *      for, so the guest is entered again the moment it can take one.
+ * The path from device to guest, in one page: docs/vmm.md, "Events".
+ */
+#include "vmm.h"
+#include "io/vatpic.h"
+#include "io/vatpit.h"
+#include "../panic.h"
+#include "../thread.h"
+#include "../cpu.h"
+#include "../x86.h"
+#include "../tunable.h"
+#include "../apic.h"
+
+#define	RFLAGS_IF	(1UL << 9)
+#define	CR0_PE_BIT	(1UL << 0)
+
+KTUNABLE_TEST(vmm_inject_drop_reinject, "vm_run forgets the event an exit "
+    "cut short instead of delivering it again (the reinject guest must "
+    "catch it)");
+KTUNABLE_TEST(vmm_inject_ignore_shadow, "vm_run injects an interrupt "
+    "inside an STI shadow (the stishadow guest must catch it)");
+
+/* Exceptions that push an error code in protected mode (SDM 6.13). */
+static bool
+exc_has_errcode(u8 vector)
+{
+	return (vector == 8 || (vector >= 10 && vector <= 14) ||
+	    vector == 17 || vector == 21);
+}
+
+void
+vm_inject_exception(struct vcpu *vcpu, u8 vector, bool has_errcode,
+    u32 errcode, u64 cr2)
+{
+	VERIFY(vector < 32 && vector != 2, "vm_inject_exception: %s: vector "
+	    "%u is not an exception", vcpu->vc_name, vector);
+	VERIFY(has_errcode == exc_has_errcode(vector), "vm_inject_exception: "
+	    "%s: vector %u %s an error code", vcpu->vc_name, vector,
+	    has_errcode ? "takes no" : "needs");
+	vcpu->vc_exc = (struct vm_event){ .type = VM_EVENT_EXCEPTION,
+	    .vector = vector, .has_errcode = has_errcode, .errcode = errcode };
+	vcpu->vc_exc_cr2 = cr2;
+}
+
+void
+vm_inject_nmi(struct vcpu *vcpu)
+{
+	vcpu->vc_nmi_pending = true;
+	vm_notify_vcpu(vcpu);
+}
+
+/* Whatever the vCPU sleeps on may have changed: let it look again. */
+void
+vm_notify_vcpu(struct vcpu *vcpu)
+{
+	/* Its own thread is awake (and may be at entry, interrupts off). */
+	if (vcpu->vc_thread == curthread)
+		return;
+	mutex_enter(&vcpu->vc_wait_lock);
+	cv_broadcast(&vcpu->vc_wait_cv);
+	mutex_exit(&vcpu->vc_wait_lock);
+}
+
+enum exc_class { EXC_BENIGN, EXC_CONTRIBUTORY, EXC_PAGE_FAULT };
+
+static enum exc_class
+exc_class(u8 vector)
+{
+	if (vector == 14)
+		return (EXC_PAGE_FAULT);
+	if (vector == 0 || (vector >= 10 && vector <= 13))
+		return (EXC_CONTRIBUTORY);
+	return (EXC_BENIGN);
+}
+
+/*
+ * A second exception raised while the first was being delivered (SDM
+ * Table 6-5): both contributory, or a page fault then a contributory
+ * fault or another page fault, give #DF; a fault while delivering #DF is
+ * a triple fault (false). Otherwise the second is delivered.
+ */
+static bool
+combine(const struct vm_event *first, struct vm_event *second)
+{
+	if (first->type != VM_EVENT_EXCEPTION)
+		return (true);
+	enum exc_class a = exc_class(first->vector);
+	enum exc_class b = exc_class(second->vector);
+	if (first->vector == 8 && b != EXC_BENIGN)
+		return (false);
+	if ((a == EXC_CONTRIBUTORY && b == EXC_CONTRIBUTORY) ||
+	    (a == EXC_PAGE_FAULT && b != EXC_BENIGN)) {
+		*second = (struct vm_event){ .type = VM_EVENT_EXCEPTION,
+		    .vector = 8, .has_errcode = true, .errcode = 0 };
+	}
+	return (true);
+}
+
+/*
+ * At each entry, preemption off and interrupts off, the guest's state
+ * current: pick the one event to deliver and the windows to ask for.
+ * false: the guest triple-faulted (a fault while delivering #DF).
+ */
+bool
+vm_entry_events(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vc_vm;
+	struct vm_event ev = vcpu->vc_exitintinfo;
+	bool want_intr = false, want_nmi = false;
+	int vec;
+
+	vcpu->vc_exitintinfo.type = VM_EVENT_NONE;
+	if (unlikely(vmm_inject_drop_reinject) && ev.type != VM_EVENT_NONE) {
+		ev.type = VM_EVENT_NONE;	/* the bug being tested for */
+		vmm_stat_incr(vcpu, EVENT_DROPPED);
+	}
+	if (ev.type != VM_EVENT_NONE)
+		vmm_stat_incr(vcpu, EVENT_REINJECTED);
+	if (vcpu->vc_exc.type != VM_EVENT_NONE) {
+		struct vm_event exc = vcpu->vc_exc;
+		vcpu->vc_exc.type = VM_EVENT_NONE;
+		if (ev.type != VM_EVENT_NONE && !combine(&ev, &exc))
+			return (false);
+		if (exc.vector == 14)
+			vm_setreg(vcpu, VM_REG_CR2, vcpu->vc_exc_cr2);
+		ev = exc;
+	}
+	u64 rflags = vm_getreg(vcpu, VM_REG_RFLAGS);
+	bool shadow = vm_getreg(vcpu, VM_REG_INTR_SHADOW) != 0;
+	if (unlikely(vmm_inject_ignore_shadow))
+		shadow = false;			/* the bug being tested for */
+
+	if (vcpu->vc_nmi_pending) {
+		if (ev.type == VM_EVENT_NONE && !shadow &&
+		    vm_getreg(vcpu, VM_REG_NMI_BLOCKED) == 0) {
+			vcpu->vc_nmi_pending = false;
+			ev = (struct vm_event){ .type = VM_EVENT_NMI,
+			    .vector = 2 };
+			vmm_stat_incr(vcpu, EVENT_NMI);
+		} else {
+			want_nmi = true;
+		}
+	}
+	if (vcpu->vc_id == 0 && vm->vm_atpic != NULL) {
+		if (vm->vm_atpit != NULL)
+			vatpit_update(vm->vm_atpit);
+		if (vatpic_pending_intr(vm->vm_atpic, &vec)) {
+			if (ev.type == VM_EVENT_NONE &&
+			    (rflags & RFLAGS_IF) != 0 && !shadow) {
+				vec = vatpic_intr_accepted(vm->vm_atpic, vec);
+				ev = (struct vm_event){
+				    .type = VM_EVENT_EXTINT,
+				    .vector = (u8)vec };
+				vmm_stat_incr(vcpu, EVENT_EXTINT);
+			} else {
+				want_intr = true;
+			}
+		}
+	}
+	if (ev.type != VM_EVENT_NONE) {
+		/* Real mode pushes no error code (the IVT has no room). */
+		if ((vm_getreg(vcpu, VM_REG_CR0) & CR0_PE_BIT) == 0)
+			ev.has_errcode = false;
+		if (ev.type == VM_EVENT_EXCEPTION)
+			vmm_stat_incr(vcpu, EVENT_EXCEPTION);
+		vmm_ops->inject(vcpu, &ev);
+	}
+	vmm_ops->set_windows(vcpu, want_intr, want_nmi);
+	return (true);
+}
+
+/* Could the guest take something now (or soon: the PIT's next edge)? */
+static bool
+vcpu_wakeable(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vc_vm;
+	int vec;
+
+	if (vcpu->vc_nmi_pending || vcpu->vc_exc.type != VM_EVENT_NONE)
+		return (true);
+	if (vcpu->vc_id != 0 || vm->vm_atpic == NULL)
+		return (false);
+	if (vm->vm_atpit != NULL)
+		vatpit_update(vm->vm_atpit);
+	return (vatpic_pending_intr(vm->vm_atpic, &vec));
+}
+
+/*
+ * HLT with interrupts enabled: block the vCPU thread until an event it
+ * can take is pending: the PIT's next edge, a vm_notify_vcpu (an NMI, a
+ * device raising a line), or a stop request, which the caller checks
+ * after each sleep (one tick at most). Returns the sleeps taken.
+ *
+ * The sleep is delay(1) today, a clock tick (1/hz): a PIT edge is seen
+ * up to a tick late. cv_timedwait on vc_wait_cv to the PIT's deadline
+ * replaces it when the kernel has timed waits.
+ */
+u64
+vm_hlt_wait(struct vcpu *vcpu)
+{
+	u64 sleeps = 0;
+
+	while (!vcpu_wakeable(vcpu) && !vcpu->vc_vm->vm_stop) {
+		delay(1);
+		sleeps++;
+	}
+	return (sleeps);
+}
