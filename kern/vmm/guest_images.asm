@@ -21,6 +21,7 @@ GUEST stress
 GUEST triplefault
 GUEST outofmap
 GUEST bench
+GUEST evtick
 
 %macro ENTRY 1
 	dq guest_%1_name, guest_%1_start, guest_%1_end
@@ -36,4 +37,5 @@ guest_table:
 	ENTRY triplefault
 	ENTRY outofmap
 	ENTRY bench
+	ENTRY evtick
 	dq 0, 0, 0
