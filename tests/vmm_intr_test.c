@@ -55,3 +55,33 @@ KTEST(vmm, pit_ticks_wake_hlt)
 	    st[VMM_STAT_EVENT_EXTINT]);
 	KT_EXPECT(st[VMM_STAT_HLT_SLEEPS] > 0, "the vCPU never slept in HLT");
 }
+
+/*
+ * Faults as on hardware: the SVM and VMX instructions raise #UD (this
+ * backend's intercepted and injected, the other vendor's raised by the
+ * CPU), unknown MSRs #GP(0), INVD/WBINVD do nothing; the guest's handlers
+ * count them and it goes on.
+ */
+KTEST(vmm, faults_reach_guest)
+{
+	struct vcpu_result r;
+	u64 st[VMM_NSTATS];
+
+	if (vmm_ops == NULL) {
+		ktest_skip("no virtualization backend on this CPU");
+		return;
+	}
+	bool ok = run_guest("evfault", 0, &r, st);
+	bool svm = strcmp(vmm_ops->name, "svm") == 0;
+	ktest_note("evfault on %s: %lu #UD exits, %lu skipped, %lu exceptions "
+	    "injected", vmm_ops->name, st[VMM_STAT_VMEXIT_UD],
+	    st[VMM_STAT_VMEXIT_SKIP], st[VMM_STAT_EVENT_EXCEPTION]);
+	KT_EXPECT(ok, "evfault failed: %s (verdict 0x%x, last report %u) %s",
+	    r.reason, r.verdict, r.last_report, r.transcript);
+	/* 7 SVM instructions, 11 VMX ones; 3 MSRs; INVD, WBINVD. */
+	KT_EXPECT(st[VMM_STAT_VMEXIT_UD] == (svm ? 7U : 11U), "%lu #UD exits, "
+	    "not %u", st[VMM_STAT_VMEXIT_UD], svm ? 7 : 11);
+	KT_EXPECT(st[VMM_STAT_EVENT_EXCEPTION] == st[VMM_STAT_VMEXIT_UD] + 3,
+	    "%lu exceptions injected", st[VMM_STAT_EVENT_EXCEPTION]);
+	KT_EXPECT(st[VMM_STAT_VMEXIT_SKIP] >= 1, "INVD did not exit");
+}

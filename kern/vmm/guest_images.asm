@@ -22,6 +22,7 @@ GUEST triplefault
 GUEST outofmap
 GUEST bench
 GUEST evtick
+GUEST evfault
 
 %macro ENTRY 1
 	dq guest_%1_name, guest_%1_start, guest_%1_end
@@ -38,4 +39,5 @@ guest_table:
 	ENTRY outofmap
 	ENTRY bench
 	ENTRY evtick
+	ENTRY evfault
 	dq 0, 0, 0

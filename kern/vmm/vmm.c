@@ -221,6 +221,7 @@ vm_create(const char *name, u64 memsize, int nvcpus)
 		fpu_area_init(&vcpu->vc_host_fpu);
 		vcpu->vc_guest_xcr0 = XFEATURE_X87;	/* the reset value */
 		vcpu->vc_lastcpu = -1;
+		vcpu->vc_msr_pat = 0x0007040600070406UL;	/* reset */
 		mutex_init(&vcpu->vc_wait_lock, "vcpu wait");
 		cv_init(&vcpu->vc_wait_cv, "vcpu wait");
 		VERIFY(vmm_ops->vcpu_init(vcpu) == 0,
@@ -358,6 +359,7 @@ vm_handle_cpuid(struct vcpu *vcpu, struct vm_exit *vme)
 		cpuid(leaf, sub, &a, &b, &c, &d);
 		if (leaf == 1) {
 			c &= ~(1U << 5);		/* no VMX for the guest */
+			c &= ~(1U << 3);		/* no MONITOR/MWAIT */
 			c |= 1U << 31;			/* hypervisor present */
 			c &= ~(1U << 27);		/* OSXSAVE: the guest's */
 			if (vm_getreg(vcpu, VM_REG_CR4) & CR4_OSXSAVE)
@@ -374,16 +376,16 @@ vm_handle_cpuid(struct vcpu *vcpu, struct vm_exit *vme)
 	return (true);
 }
 
+/* The MSR table (vmm_msr.c); an MSR the guest lacks is #GP(0). */
 static bool
 vm_handle_rdmsr(struct vcpu *vcpu, struct vm_exit *vme)
 {
-	u32 msr = vme->u.msr.msr;
-	u64 v = 0;
+	u64 v;
 
-	if (msr == MSR_EFER)
-		v = vm_getreg(vcpu, VM_REG_EFER);
-	else if (msr == MSR_SCRATCH)
-		v = vcpu->vc_scratch_msr;
+	if (!vm_msr_read(vcpu, vme->u.msr.msr, &v)) {
+		vm_inject_exception(vcpu, 13, true, 0, 0);
+		return (true);
+	}
 	vm_setreg(vcpu, VM_REG_RAX, (u32)v);
 	vm_setreg(vcpu, VM_REG_RDX, v >> 32);
 	skip(vcpu, vme);
@@ -393,12 +395,28 @@ vm_handle_rdmsr(struct vcpu *vcpu, struct vm_exit *vme)
 static bool
 vm_handle_wrmsr(struct vcpu *vcpu, struct vm_exit *vme)
 {
-	u32 msr = vme->u.msr.msr;
+	if (!vm_msr_write(vcpu, vme->u.msr.msr, vme->u.msr.value)) {
+		vm_inject_exception(vcpu, 13, true, 0, 0);
+		return (true);
+	}
+	skip(vcpu, vme);
+	return (true);
+}
 
-	if (msr == MSR_EFER)
-		vm_setreg(vcpu, VM_REG_EFER, vme->u.msr.value);
-	else if (msr == MSR_SCRATCH)
-		vcpu->vc_scratch_msr = vme->u.msr.value;
+/* An instruction this VM does not have (the other CPU vendor's, or
+ * virtualization): #UD, RIP left on it, as the CPU would. */
+static bool
+vm_handle_ud(struct vcpu *vcpu, struct vm_exit *vme __unused)
+{
+	vm_inject_exception(vcpu, 6, false, 0, 0);
+	return (true);
+}
+
+/* INVD and WBINVD: nothing of the host's caches is the guest's to drop
+ * (and INVD would lose the host's writes). */
+static bool
+vm_handle_skip(struct vcpu *vcpu, struct vm_exit *vme)
+{
 	skip(vcpu, vme);
 	return (true);
 }
@@ -471,12 +489,15 @@ vm_handle_xsetbv(struct vcpu *vcpu, struct vm_exit *vme)
 {
 	u64 v = vme->u.xsetbv.xcr0;
 
+	/* As the CPU: #UD without the guest's CR4.OSXSAVE, #GP(0) for
+	 * another XCR or an XCR0 the rules or the host do not allow. */
+	if ((vm_getreg(vcpu, VM_REG_CR4) & CR4_OSXSAVE) == 0) {
+		vm_inject_exception(vcpu, 6, false, 0, 0);
+		return (true);
+	}
 	if ((u32)vm_getreg(vcpu, VM_REG_RCX) != 0 || !xcr0_valid(v)) {
-		ksnprintf(vme->reason, sizeof (vme->reason),
-		    "XSETBV of invalid XCR0 0x%lx (host allows 0x%lx); "
-		    "#GP injection is not implemented", v, fpu_xcr0);
-		vme->exitcode = VM_EXIT_UNHANDLED;
-		return (false);
+		vm_inject_exception(vcpu, 13, true, 0, 0);
+		return (true);
 	}
 	kpreempt_disable();
 	vcpu->vc_guest_xcr0 = v;
@@ -592,6 +613,8 @@ handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	case VM_EXIT_NPF:	return (vm_handle_npf(vcpu, vme));
 	case VM_EXIT_INOUT:	return (vm_handle_inout(vcpu, vme));
 	case VM_EXIT_INTR:	return (true);	/* the host took it */
+	case VM_EXIT_UD:	return (vm_handle_ud(vcpu, vme));
+	case VM_EXIT_SKIP:	return (vm_handle_skip(vcpu, vme));
 	case VM_EXIT_INTR_WINDOW: return (true); /* entry injects now */
 	case VM_EXIT_NMI_WINDOW: return (true);
 	case VM_EXIT_HANDLED:	return (true);	/* the backend finished it */

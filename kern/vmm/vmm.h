@@ -145,6 +145,8 @@ struct vcpu {
 	fpu_area_t vc_host_fpu;		/* [p] host FPU while guest's loaded */
 	u64 vc_guest_xcr0;		/* [p] XCR0 the guest set (XSETBV) */
 	u64 vc_scratch_msr;		/* [o] MSR 0x40000010 */
+	u64 vc_msr_pat;			/* [o] IA32_PAT as the guest wrote it
+					   (stored only: guest RAM is WB) */
 	struct kthread *vc_thread;	/* [o] thread inside vm_run, or NULL */
 	struct kthread *volatile vc_owner; /* thread that runs this vCPU, from
 					   its first vm_run to vcpu_release;
@@ -212,7 +214,9 @@ void vm_notify_vcpu(struct vcpu *);
 /* Ask every vCPU of vm to stop (any thread): each leaves vm_run at its
  * next loop iteration or HLT sleep, killed with reason. */
 void vm_request_stop(struct vm *, const char *reason);
-/* Core internals: vmm_intr.c and vmm_isa.c, called by vm_run. */
+/* Core internals: vmm_intr.c, vmm_isa.c and vmm_msr.c, for vm_run. */
+bool vm_msr_read(struct vcpu *, u32 msr, u64 *val);
+bool vm_msr_write(struct vcpu *, u32 msr, u64 val);
 bool vm_entry_events(struct vcpu *);
 u64 vm_hlt_wait(struct vcpu *);
 void vm_isa_create(struct vm *);

@@ -19,6 +19,8 @@
 	X(HLT,		"hlt",		"HLT exits")			\
 	X(HYPERCALL,	"hypercall",	"VMMCALL/VMCALL exits")		\
 	X(XSETBV,	"xsetbv",	"XSETBV exits")			\
+	X(UD,		"ud",		"instructions the VM lacks (#UD raised)") \
+	X(SKIP,		"skip",		"instructions that do nothing in a VM (INVD, WBINVD)") \
 	X(NPF,		"npf",		"nested page faults on RAM (mapped on demand)") \
 	X(INTR,		"intr",		"host interrupts while in the guest") \
 	X(INTR_WINDOW,	"intr_window",	"the guest became able to take an interrupt") \

@@ -117,6 +117,22 @@ svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		vme->u.npf.gpa = info2;
 		vme->u.npf.info = info1;
 		break;
+	case VMEXIT_VMRUN:
+	case VMEXIT_VMLOAD:
+	case VMEXIT_VMSAVE:
+	case VMEXIT_STGI:
+	case VMEXIT_CLGI:
+	case VMEXIT_SKINIT:
+	case VMEXIT_INVLPGA:
+	case VMEXIT_MONITOR:		/* CPUID hides them */
+	case VMEXIT_MWAIT:
+		vme->exitcode = VM_EXIT_UD;
+		break;
+	case VMEXIT_INVD:
+	case VMEXIT_WBINVD:
+		vme->exitcode = VM_EXIT_SKIP;
+		vme->inst_length = length(sv, rip, 2);
+		break;
 	case VMEXIT_SHUTDOWN:
 		vme->exitcode = VM_EXIT_SHUTDOWN;
 		ksnprintf(vme->reason, sizeof (vme->reason),

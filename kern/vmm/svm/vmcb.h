@@ -63,6 +63,7 @@
 #define	INTERCEPT_IRET		(1U << 20)	/* the end of an NMI handler */
 #define	INTERCEPT_INVD		(1U << 22)
 #define	INTERCEPT_HLT		(1U << 24)
+#define	INTERCEPT_INVLPGA	(1U << 26)
 #define	INTERCEPT_IOIO		(1U << 27)
 #define	INTERCEPT_MSR		(1U << 28)
 #define	INTERCEPT_SHUTDOWN	(1U << 31)
@@ -74,6 +75,9 @@
 #define	INTERCEPT_STGI		(1U << 4)
 #define	INTERCEPT_CLGI		(1U << 5)
 #define	INTERCEPT_SKINIT	(1U << 6)
+#define	INTERCEPT_WBINVD	(1U << 9)
+#define	INTERCEPT_MONITOR	(1U << 10)
+#define	INTERCEPT_MWAIT		(1U << 11)
 #define	INTERCEPT_XSETBV	(1U << 13)
 
 /*
@@ -129,6 +133,16 @@
 #define	VMEXIT_SHUTDOWN		0x07f
 #define	VMEXIT_VMRUN		0x080
 #define	VMEXIT_VMMCALL		0x081
+#define	VMEXIT_INVD		0x076
+#define	VMEXIT_INVLPGA		0x07a
+#define	VMEXIT_VMLOAD		0x082
+#define	VMEXIT_VMSAVE		0x083
+#define	VMEXIT_STGI		0x084
+#define	VMEXIT_CLGI		0x085
+#define	VMEXIT_SKINIT		0x086
+#define	VMEXIT_WBINVD		0x089
+#define	VMEXIT_MONITOR		0x08a
+#define	VMEXIT_MWAIT		0x08b
 #define	VMEXIT_XSETBV		0x08d
 #define	VMEXIT_NPF		0x400
 #define	VMEXIT_INVALID		0xffffffffU	/* compare the low 32 bits */

@@ -157,6 +157,7 @@
 #define	PROC_SECONDARY_CTLS		(1U << 31)
 #define	PROC2_ENABLE_EPT		(1U << 1)
 #define	PROC2_ENABLE_VPID		(1U << 5)
+#define	PROC2_WBINVD_EXITING		(1U << 6)
 #define	PROC2_UNRESTRICTED_GUEST	(1U << 7)
 #define	EXIT_HOST_LMA			(1U << 9)	/* host address-space size */
 #define	EXIT_SAVE_EFER			(1U << 20)
@@ -171,8 +172,13 @@
 #define	EXIT_REASON_INTR_WINDOW		7
 #define	EXIT_REASON_NMI_WINDOW		8
 #define	EXIT_REASON_CPUID		10
+#define	EXIT_REASON_INVD		13
 #define	EXIT_REASON_HLT			12
 #define	EXIT_REASON_VMCALL		18
+#define	EXIT_REASON_VMCLEAR		19	/* .. 27: VMLAUNCH, VMPTRLD,
+						   VMPTRST, VMREAD, VMRESUME,
+						   VMWRITE, VMXOFF, VMXON */
+#define	EXIT_REASON_VMXON		27
 #define	EXIT_REASON_CR_ACCESS		28
 #define	EXIT_REASON_IO			30
 #define	EXIT_REASON_RDMSR		31
@@ -182,7 +188,11 @@
 #define	EXIT_REASON_MCE_DURING_ENTRY	41
 #define	EXIT_REASON_EPT_VIOLATION	48
 #define	EXIT_REASON_EPT_MISCONFIG	49
+#define	EXIT_REASON_INVEPT		50
+#define	EXIT_REASON_INVVPID		53
+#define	EXIT_REASON_WBINVD		54
 #define	EXIT_REASON_XSETBV		55
+#define	EXIT_REASON_VMFUNC		59
 #define	EXIT_REASON_ENTRY_FAILED	(1U << 31)
 
 /* Interruption information (entry, exit, IDT vectoring; SDM vol. 3,

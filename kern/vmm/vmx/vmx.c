@@ -182,6 +182,9 @@ vmx_probe(char *why, size_t len)
 		vmx_has_nmi_window = true;
 	}
 	ctls.proc2 = want2 | (u32)rdmsr(MSR_VMX_PROCBASED2);
+	/* A guest's WBINVD would flush the host's caches: a no-op exit. */
+	if ((proc2_allowed & PROC2_WBINVD_EXITING) != 0)
+		ctls.proc2 |= PROC2_WBINVD_EXITING;
 	return (true);
 }
 

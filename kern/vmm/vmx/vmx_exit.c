@@ -222,6 +222,17 @@ vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		vme->u.msr.value = (vx->vx_gregs.rdx << 32) |
 		    (u32)vx->vx_gregs.rax;
 		break;
+	case EXIT_REASON_VMCLEAR ... EXIT_REASON_VMXON:
+	case EXIT_REASON_INVEPT:
+	case EXIT_REASON_INVVPID:
+	case EXIT_REASON_VMFUNC:
+		/* CPUID says no VMX: these are the host's. */
+		vme->exitcode = VM_EXIT_UD;
+		break;
+	case EXIT_REASON_INVD:
+	case EXIT_REASON_WBINVD:
+		vme->exitcode = VM_EXIT_SKIP;
+		break;
 	case EXIT_REASON_XSETBV:
 		vme->exitcode = VM_EXIT_XSETBV;
 		vme->u.xsetbv.xcr0 = (vx->vx_gregs.rdx << 32) |

@@ -1,0 +1,89 @@
+/*
+ * The MSRs a guest has, as one table (bhyve's vmm_msr.c, KVM's lists):
+ * every RDMSR and WRMSR exits (both backends' MSR bitmaps are all ones),
+ * and vm_run looks the MSR up here. An MSR not in the table does not
+ * exist for the guest: #GP(0), as on a CPU without it, so a guest that
+ * probes MSRs with a #GP handler goes on.
+ */
+#include "vmm.h"
+#include "vmm_dev.h"
+#include "../x86.h"
+
+#define	MSR_TSC		0x010
+#define	MSR_PAT		0x277
+
+/* What a guest sees of each MSR it has. */
+enum msr_kind {
+	MSR_REG,	/* a guest register the backend switches (vm_reg) */
+	MSR_VCPU_U64,	/* a per-vCPU value, nothing else sees it */
+	MSR_HOST_TSC,	/* reads the host's TSC (RDTSC is not intercepted
+			   either); writes ignored */
+};
+
+struct vmm_msr {
+	u32 msr;
+	const char *name;
+	enum msr_kind kind;
+	enum vm_reg reg;	/* MSR_REG */
+	bool writable;		/* else a write raises #GP(0) */
+	u64 reserved;		/* bits a write must leave clear (#GP) */
+};
+
+static const struct vmm_msr vmm_msrs[] = {
+	{ MSR_TSC,	"TSC",		MSR_HOST_TSC,	0, true, 0 },
+	{ MSR_PAT,	"PAT",		MSR_VCPU_U64,	0, true, 0 },
+	/* SCE, LME, LMA (read-only, the CPU's), NXE; no SVME: the guest
+	 * has no SVM (CPUID says so too). */
+	{ MSR_EFER,	"EFER",		MSR_REG,	VM_REG_EFER, true,
+	    ~0xd01UL },
+	{ MSR_SCRATCH,	"bhyvelet scratch", MSR_VCPU_U64, 0, true, 0 },
+};
+
+static const struct vmm_msr *
+msr_find(u32 msr)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(vmm_msrs); i++) {
+		if (vmm_msrs[i].msr == msr)
+			return (&vmm_msrs[i]);
+	}
+	return (NULL);
+}
+
+/* The per-vCPU copy of an MSR_VCPU_U64 MSR. */
+static u64 *
+msr_slot(struct vcpu *vcpu, u32 msr)
+{
+	return (msr == MSR_PAT ? &vcpu->vc_msr_pat : &vcpu->vc_scratch_msr);
+}
+
+/* false: the MSR does not exist (the caller raises #GP(0)). */
+bool
+vm_msr_read(struct vcpu *vcpu, u32 msr, u64 *val)
+{
+	const struct vmm_msr *m = msr_find(msr);
+
+	if (m == NULL)
+		return (false);
+	switch (m->kind) {
+	case MSR_REG:		*val = vm_getreg(vcpu, m->reg); break;
+	case MSR_VCPU_U64:	*val = *msr_slot(vcpu, msr); break;
+	case MSR_HOST_TSC:	*val = rdtsc(); break;
+	}
+	return (true);
+}
+
+/* false: no such MSR, or not writable (the caller raises #GP(0)). */
+bool
+vm_msr_write(struct vcpu *vcpu, u32 msr, u64 val)
+{
+	const struct vmm_msr *m = msr_find(msr);
+
+	if (m == NULL || !m->writable || (val & m->reserved) != 0)
+		return (false);
+	switch (m->kind) {
+	case MSR_REG:		vm_setreg(vcpu, m->reg, val); break;
+	case MSR_VCPU_U64:	*msr_slot(vcpu, msr) = val; break;
+	case MSR_HOST_TSC:	break;
+	}
+	return (true);
+}
