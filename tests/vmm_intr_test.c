@@ -11,6 +11,18 @@
 
 #define	MiB	(1UL << 20)
 
+extern bool vmm_inject_ignore_shadow, vmm_inject_drop_reinject;
+
+static bool
+have_backend(void)
+{
+	if (vmm_ops == NULL) {
+		ktest_skip("no virtualization backend on this CPU");
+		return (false);
+	}
+	return (true);
+}
+
 /* Run a built-in guest to its end on this thread. */
 static bool
 run_guest(const char *name, u32 param, struct vcpu_result *r, u64 *stats)
@@ -40,10 +52,8 @@ KTEST(vmm, pit_ticks_wake_hlt)
 	struct vcpu_result r;
 	u64 st[VMM_NSTATS];
 
-	if (vmm_ops == NULL) {
-		ktest_skip("no virtualization backend on this CPU");
+	if (!have_backend())
 		return;
-	}
 	bool ok = run_guest("evtick", 0, &r, st);
 	ktest_note("evtick: %lu ExtINTs, %lu HLT exits, %lu sleeps, %lu "
 	    "window exits, %lu PIC/PIT port accesses", st[VMM_STAT_EVENT_EXTINT],
@@ -67,10 +77,8 @@ KTEST(vmm, faults_reach_guest)
 	struct vcpu_result r;
 	u64 st[VMM_NSTATS];
 
-	if (vmm_ops == NULL) {
-		ktest_skip("no virtualization backend on this CPU");
+	if (!have_backend())
 		return;
-	}
 	bool ok = run_guest("evfault", 0, &r, st);
 	bool svm = strcmp(vmm_ops->name, "svm") == 0;
 	ktest_note("evfault on %s: %lu #UD exits, %lu skipped, %lu exceptions "
@@ -84,4 +92,164 @@ KTEST(vmm, faults_reach_guest)
 	KT_EXPECT(st[VMM_STAT_EVENT_EXCEPTION] == st[VMM_STAT_VMEXIT_UD] + 3,
 	    "%lu exceptions injected", st[VMM_STAT_EVENT_EXCEPTION]);
 	KT_EXPECT(st[VMM_STAT_VMEXIT_SKIP] >= 1, "INVD did not exit");
+}
+
+
+/* The STI shadow: an interrupt pending at sti waits one instruction,
+ * even when that instruction exits (a nested page fault). */
+KTEST(vmm, sti_shadow_respected)
+{
+	struct vcpu_result r;
+	u64 st[VMM_NSTATS];
+
+	if (!have_backend())
+		return;
+	bool ok = run_guest("evshadow", 0, &r, st);
+	KT_EXPECT(ok, "evshadow failed: %s (verdict 0x%x, report 0x%x)",
+	    r.reason, r.verdict, r.last_report);
+}
+
+/* ... and vmm_inject_ignore_shadow, which injects inside it, is caught
+ * (SVM: the guest sees the interrupt before the store; VMX: the CPU
+ * refuses the entry). */
+KTEST(vmm, sti_shadow_ignored_caught)
+{
+	struct vcpu_result r;
+	u64 st[VMM_NSTATS];
+
+	if (!have_backend())
+		return;
+	vmm_inject_ignore_shadow = true;
+	bool ok = run_guest("evshadow", 0, &r, st);
+	vmm_inject_ignore_shadow = false;
+	ktest_note("with the shadow ignored: %s (verdict 0x%x)", r.killed ?
+	    r.reason : "ran", r.verdict);
+	KT_EXPECT(!ok, "evshadow passed with the STI shadow ignored");
+}
+
+/* Events cut short by a nested page fault are delivered again... */
+KTEST(vmm, events_reinjected)
+{
+	struct vcpu_result r;
+	u64 st[VMM_NSTATS];
+
+	if (!have_backend())
+		return;
+	bool ok = run_guest("evreinject", 0, &r, st);
+	ktest_note("evreinject: %lu events delivered again",
+	    st[VMM_STAT_EVENT_REINJECTED]);
+	KT_EXPECT(ok, "evreinject failed: %s (verdict 0x%x)", r.reason,
+	    r.verdict);
+	KT_EXPECT(st[VMM_STAT_EVENT_REINJECTED] >= 2, "%lu events reinjected",
+	    st[VMM_STAT_EVENT_REINJECTED]);
+}
+
+/* ... and dropping them instead (vmm_inject_drop_reinject) loses the
+ * timer interrupt, which the guest catches. */
+KTEST(vmm, reinject_dropped_caught)
+{
+	struct vcpu_result r;
+	u64 st[VMM_NSTATS];
+
+	if (!have_backend())
+		return;
+	vmm_inject_drop_reinject = true;
+	bool ok = run_guest("evreinject", 0, &r, st);
+	vmm_inject_drop_reinject = false;
+	KT_EXPECT(!ok && r.done && r.verdict == 1, "evreinject with events "
+	    "dropped: verdict 0x%x (%s), not the lost interrupt (1)",
+	    r.verdict, r.killed ? r.reason : "ran");
+	KT_EXPECT(st[VMM_STAT_EVENT_DROPPED] >= 1, "nothing was dropped");
+}
+
+/* cli; hlt: nothing can wake the vCPU, the VM is stopped as halted. */
+KTEST(vmm, cli_hlt_stops)
+{
+	struct vcpu_result r;
+	u64 st[VMM_NSTATS];
+
+	if (!have_backend())
+		return;
+	(void) run_guest("evhalt", 0, &r, st);
+	KT_EXPECT(r.killed && strstr(r.reason, "halted with interrupts "
+	    "disabled") != NULL, "evhalt: %s", r.killed ? r.reason :
+	    "not stopped");
+}
+
+/* Two NMIs: the second waits for the first handler's IRET. */
+struct nmi_feeder {
+	int calls;
+};
+
+static bool
+feed_nmi(struct vcpu *vcpu, void *arg)
+{
+	struct nmi_feeder *f = arg;
+
+	/* Call 1: after "ready"; call 2: inside the first handler. */
+	if (++f->calls <= 2)
+		vm_inject_nmi(vcpu);
+	return (true);
+}
+
+KTEST(vmm, nmi_delivered_unnested)
+{
+	const struct guest_image *g = guest_find("evnmi");
+	struct vcpu_result r;
+	struct nmi_feeder f = { 0 };
+	char why[120];
+
+	if (!have_backend())
+		return;
+	struct vm *vm = vm_create_guest("evnmi", g->start,
+	    (size_t)(g->end - g->start), 2 * MiB, 0, why, sizeof (why));
+	VERIFY(vm != NULL, "evnmi: %s", why);
+	memset(&r, 0, sizeof (r));
+	r.quiet = true;
+	r.after_run = feed_nmi;
+	r.after_arg = &f;
+	bool ok = vcpu_run_loop(vm->vm_vcpu[0], &r);
+	u64 nmis = vm->vm_vcpu[0]->vc_stats[VMM_STAT_EVENT_NMI];
+	vm_destroy(vm);
+	KT_EXPECT(ok, "evnmi failed: %s (verdict 0x%x)", r.reason, r.verdict);
+	KT_EXPECT(nmis == 2, "%lu NMIs injected", nmis);
+}
+
+/* A guest computing forever is stopped from another thread. */
+struct stopper {
+	struct vm *volatile vm;
+};
+
+static void
+stopper_thread(void *arg)
+{
+	struct stopper *s = arg;
+
+	while (READ_ONCE(s->vm) == NULL)
+		delay(1);
+	delay(hz / 20 + 1);
+	vm_request_stop(s->vm, "stopped by the test");
+}
+
+KTEST(vmm, spinning_guest_stopped)
+{
+	const struct guest_image *g = guest_find("evspin");
+	struct vcpu_result r;
+	struct stopper s = { NULL };
+	char why[120];
+
+	if (!have_backend())
+		return;
+	kthread_t *t = thread_create("stopper", stopper_thread, &s, -1);
+	struct vm *vm = vm_create_guest("evspin", g->start,
+	    (size_t)(g->end - g->start), 2 * MiB, 0, why, sizeof (why));
+	VERIFY(vm != NULL, "evspin: %s", why);
+	s.vm = vm;
+	memset(&r, 0, sizeof (r));
+	r.quiet = true;
+	(void) vcpu_run_loop(vm->vm_vcpu[0], &r);
+	thread_join(t);
+	vm_destroy(vm);
+	KT_EXPECT(r.killed && strstr(r.reason, "stopped by the test") != NULL,
+	    "evspin: %s", r.killed ? r.reason : "not stopped");
 }

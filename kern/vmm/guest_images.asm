@@ -23,6 +23,11 @@ GUEST outofmap
 GUEST bench
 GUEST evtick
 GUEST evfault
+GUEST evshadow
+GUEST evreinject
+GUEST evhalt
+GUEST evspin
+GUEST evnmi
 
 %macro ENTRY 1
 	dq guest_%1_name, guest_%1_start, guest_%1_end
@@ -40,4 +45,9 @@ guest_table:
 	ENTRY bench
 	ENTRY evtick
 	ENTRY evfault
+	ENTRY evshadow
+	ENTRY evreinject
+	ENTRY evhalt
+	ENTRY evspin
+	ENTRY evnmi
 	dq 0, 0, 0

@@ -1,0 +1,59 @@
+; evshadow.asm: the STI shadow. With IRQ0 already pending (the PIT's
+; one-shot fired and the PIC's IRR shows it), `sti` is followed by a store
+; to a page the host has not mapped yet: the nested page fault exits with
+; the shadow active, and the interrupt must not come before the store,
+; only after it (the saved IP is after_store).
+;
+; Exit codes:
+;   0   success
+;   1   the interrupt came inside the STI shadow (before the store)
+;   2   no interrupt, or at another IP (the report port has the IP)
+
+%include "common.inc"
+%include "pic.inc"
+
+msg_ok: db      "evshadow: the interrupt waited for the STI shadow", 13, 10, 0
+
+guest_main:
+        cli
+        SET_VECTOR 0x20, tick
+        PIC_INIT
+        PIT_START 0, 200                ; one-shot, about 170 us
+        mov     ax, 0x9000              ; 0x90000: not touched before
+        mov     es, ax
+.poll:  mov     al, 0x0a                ; OCW3: read IRR
+        out     0x20, al
+        in      al, 0x20
+        test    al, 1
+        jz      .poll
+        sti
+at_store:
+        mov     byte [es:0], 1
+after_store:
+        mov     cx, 100
+.spin:  loop    .spin
+        cli
+        mov     ax, [saved_ip]
+        cmp     ax, after_store
+        je      .ok
+        cmp     ax, at_store
+        je      .in_shadow
+        GUEST_REPORT [saved_ip]
+        GUEST_EXIT 2
+.in_shadow:
+        GUEST_EXIT 1
+.ok:    PUTS16  msg_ok
+        GUEST_EXIT 0
+
+tick:   push    bp
+        mov     bp, sp
+        push    ax
+        mov     ax, [bp + 2]            ; the interrupted IP
+        mov     [cs:saved_ip], ax
+        mov     al, 0x20
+        out     0x20, al
+        pop     ax
+        pop     bp
+        iret
+
+saved_ip:       dw      0
