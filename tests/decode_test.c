@@ -520,35 +520,31 @@ fake_translate(void *arg, u64 gla, size_t len, bool write, u64 *gpa,
 	return (0);
 }
 
-static bool
+/* The RAM at gpa for len bytes, NULL (and f_bad) outside it. */
+static u8 *
 fake_ram(struct fake *f, u64 gpa, size_t len)
 {
-	bool ok = gpa >= FAKE_GPA && gpa + len <= FAKE_GPA + sizeof (f->f_mem);
-
-	f->f_bad |= !ok;
-	return (ok);
+	if (gpa < FAKE_GPA || gpa + len > FAKE_GPA + sizeof (f->f_mem)) {
+		f->f_bad = true;
+		return (NULL);
+	}
+	return (&f->f_mem[gpa - FAKE_GPA]);
 }
 
 static int
 fake_read(void *arg, u64 gpa, void *buf, size_t len)
 {
-	struct fake *f = arg;
+	u8 *p = fake_ram(arg, gpa, len);
 
-	if (!fake_ram(f, gpa, len))
-		return (-1);
-	memcpy(buf, &f->f_mem[gpa - FAKE_GPA], len);
-	return (0);
+	return (p == NULL ? -1 : (memcpy(buf, p, len), 0));
 }
 
 static int
 fake_write(void *arg, u64 gpa, const void *buf, size_t len)
 {
-	struct fake *f = arg;
+	u8 *p = fake_ram(arg, gpa, len);
 
-	if (!fake_ram(f, gpa, len))
-		return (-1);
-	memcpy(&f->f_mem[gpa - FAKE_GPA], buf, len);
-	return (0);
+	return (p == NULL ? -1 : (memcpy(p, buf, len), 0));
 }
 
 static int
