@@ -756,6 +756,12 @@ KTEST(decode, string_address_size_wrap)
 	rc = string_io(f, R16, (u8[]){ 0x36, 0x6f }, 2);
 	KT_EXPECT(rc == VIE_IO_FAULT && f->f_fault.vf_vector == VIE_VEC_SS,
 	    "word at ss:ffff: rc %d vector %u", rc, f->f_fault.vf_vector);
+	f->f_limit[VIE_SEG_ES] = 0xffff;
+	RDI(f) = 0xffff;
+	rc = string_io(f, R16, (u8[]){ 0x6d }, 1);
+	KT_EXPECT(rc == VIE_IO_FAULT && f->f_fault.vf_vector == VIE_VEC_GP &&
+	    f->f_fault.vf_write && f->f_nport == 3 && RDI(f) == 0xffff,
+	    "insw at es:ffff: rc %d write %d", rc, f->f_fault.vf_write);
 	/* 32-bit addresses in 64-bit mode: ESI/ECX wrap, zero-extended */
 	RSI(f) = ~0ULL;
 	RCX(f) = 0xdead000000000001ULL;

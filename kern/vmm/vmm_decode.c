@@ -94,7 +94,8 @@ decode_modrm(struct cursor *c, struct vie *vie, bool memory)
 				return (err);
 			vie->vie_has_sib = true;
 			vie->vie_scale = 1 << (s >> 6);
-			vie->vie_index = ((s >> 3) & 7) | ((rex & REX_X) ? 8 : 0);
+			vie->vie_index = ((s >> 3) & 7) |
+			    ((rex & REX_X) ? 8 : 0);
 			vie->vie_base = (s & 7) | ((rex & REX_B) ? 8 : 0);
 			/* base 5 (either REX.B) with mod 0: disp32, no base */
 			if ((s & 7) == 5 && vie->vie_mod == 0)
@@ -239,7 +240,8 @@ decode_0f(struct cursor *c, struct vie *vie)
 		} else {
 			return (VIE_EUNKNOWN);
 		}
-		vie->vie_opsize = 8;	/* a 64-bit physical address in memory */
+		/* the operand is a 64-bit physical address in memory */
+		vie->vie_opsize = 8;
 		return (0);
 	default:
 		return (VIE_EUNKNOWN);
@@ -453,6 +455,7 @@ string_linear(const struct vie *vie, const struct vie_string_ops *ops,
 		if (!canonical(*gla) || !canonical(*gla + size - 1)) {
 			segment_fault(f, seg);
 			f->vf_gla = *gla;
+			f->vf_write = vie->vie_in;
 			return (VIE_IO_FAULT);
 		}
 		return (0);
@@ -460,6 +463,7 @@ string_linear(const struct vie *vie, const struct vie_string_ops *ops,
 	if (off > limit || (u64)size - 1 > limit - off) {
 		segment_fault(f, seg);
 		f->vf_gla = (base + off) & 0xffffffffULL;
+		f->vf_write = vie->vie_in;
 		return (VIE_IO_FAULT);
 	}
 	/* outside 64-bit mode linear addresses wrap at 4 GiB */

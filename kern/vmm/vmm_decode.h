@@ -13,8 +13,9 @@
 
 #include "../types.h"
 
-#define	VIE_MAX_LEN		15	/* the architectural limit, prefixes included */
-#define	VIE_STRING_BATCH	4096	/* REP iterations per vie_emulate_string_io */
+/* The architectural limit, prefixes included; REP elements per call. */
+#define	VIE_MAX_LEN		15
+#define	VIE_STRING_BATCH	4096
 
 /* Errors (negative); vie_decode returns 0 on success. */
 #define	VIE_EUNKNOWN	(-1)	/* not an instruction this decoder knows */
@@ -74,7 +75,7 @@ struct vie {
 	enum vie_cpu_mode vie_mode;	/* as given to vie_decode */
 	u8 vie_len;		/* bytes, prefixes included: RIP's advance */
 	enum vie_op vie_op;
-	u8 vie_opsize;		/* 1, 2, 4 or 8: the operand (port access) size */
+	u8 vie_opsize;		/* 1, 2, 4 or 8: operand (port access) size */
 	u8 vie_addrsize;	/* 2, 4 or 8 */
 	/*
 	 * The segment of the memory operand: DS unless overridden (the
@@ -95,7 +96,8 @@ struct vie {
 	u8 vie_port;
 	/* ModRM, when the opcode has one */
 	bool vie_has_modrm;
-	u8 vie_mod, vie_reg, vie_rm;	/* for MOV DR: reg is the DR, rm the GPR */
+	/* for MOV DR: reg is the DR, rm the GPR */
+	u8 vie_mod, vie_reg, vie_rm;
 	bool vie_has_sib;
 	u8 vie_scale, vie_index, vie_base;	/* scale as 1, 2, 4, 8 */
 	bool vie_riprel;	/* disp is relative to the next instruction */
@@ -127,7 +129,7 @@ struct vie_fault {
 	u8 vf_vector;		/* 13 #GP, 12 #SS, 14 #PF, ... */
 	bool vf_has_errcode;
 	u32 vf_errcode;
-	u64 vf_gla;		/* the linear address that faulted (CR2 for #PF) */
+	u64 vf_gla;		/* the linear address (CR2 for a #PF) */
 	bool vf_write;		/* the access was a write to memory (INS) */
 };
 
@@ -139,7 +141,7 @@ struct vie_fault {
 struct vie_string_ops {
 	int (*vso_getreg)(void *arg, enum vie_reg reg, u64 *val);
 	int (*vso_setreg)(void *arg, enum vie_reg reg, u64 val);
-	/* the segment's base and limit (ignored in 64-bit mode but FS/GS base) */
+	/* base and limit (64-bit mode uses only the FS and GS bases) */
 	int (*vso_segment)(void *arg, enum vie_seg seg, u64 *base, u32 *limit);
 	/*
 	 * A guest linear address to guest-physical for a len-byte access
