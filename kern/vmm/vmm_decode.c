@@ -1,0 +1,619 @@
+/*
+ * The instruction decoder both backends share (vmm_decode.h), and string
+ * port I/O emulated on callbacks. The decoder knows only the instructions
+ * a hypervisor meets at exits; it measures them (prefixes, REX, ModRM, SIB,
+ * displacement, immediate) so a backend without NRIP can step over them,
+ * and names the operands string I/O needs. References: SDM vol. 2, ch. 2
+ * (encoding) and the instruction pages; APM vol. 3 for the SVM ones.
+ */
+#include "vmm_decode.h"
+
+/* The bytes being decoded and how far we got. */
+struct cursor {
+	const u8 *c_bytes;
+	size_t c_n;
+	size_t c_pos;
+};
+
+static int
+fetch(struct cursor *c, u8 *b)
+{
+	/*
+	 * The limit comes first: 15 bytes of prefixes are an error however
+	 * many bytes the caller has, but a short buffer below it only means
+	 * the caller should fetch more.
+	 */
+	if (c->c_pos >= VIE_MAX_LEN)
+		return (VIE_ETOOLONG);
+	if (c->c_pos >= c->c_n)
+		return (VIE_ENEEDMORE);
+	*b = c->c_bytes[c->c_pos++];
+	return (0);
+}
+
+/* A little-endian displacement or immediate of bytes, sign-extended. */
+static int
+fetch_signed(struct cursor *c, int bytes, i64 *val)
+{
+	u64 v = 0;
+	int err;
+
+	for (int i = 0; i < bytes; i++) {
+		u8 b;
+
+		if ((err = fetch(c, &b)) != 0)
+			return (err);
+		v |= (u64)b << (8 * i);
+	}
+	if (bytes > 0 && bytes < 8 && (v & (1ULL << (8 * bytes - 1))))
+		v |= ~0ULL << (8 * bytes);
+	*val = (i64)v;
+	return (0);
+}
+
+#define	REX_W	0x08
+#define	REX_R	0x04
+#define	REX_X	0x02
+#define	REX_B	0x01
+
+/*
+ * ModRM, and when it addresses memory the SIB and displacement. memory:
+ * the opcode takes a memory operand through it; MOV DR does not (its mod
+ * bits are ignored, the rm field is always a register), and neither do
+ * the 0F 01 forms, where the whole byte is part of the opcode.
+ */
+static int
+decode_modrm(struct cursor *c, struct vie *vie, bool memory)
+{
+	u8 m, rex = vie->vie_rex;
+	int disp = 0, err;
+
+	if ((err = fetch(c, &m)) != 0)
+		return (err);
+	vie->vie_has_modrm = true;
+	vie->vie_mod = m >> 6;
+	vie->vie_reg = ((m >> 3) & 7) | ((rex & REX_R) ? 8 : 0);
+	vie->vie_rm = m & 7;
+	if (!memory || vie->vie_mod == 3) {
+		vie->vie_rm |= (rex & REX_B) ? 8 : 0;
+		return (0);
+	}
+	if (vie->vie_addrsize == 2) {
+		/* 16-bit forms have no SIB; rm 6 with mod 0 is a bare disp16 */
+		if (vie->vie_mod == 0 && vie->vie_rm == 6)
+			disp = 2;
+		else if (vie->vie_mod == 1)
+			disp = 1;
+		else if (vie->vie_mod == 2)
+			disp = 2;
+	} else {
+		if (vie->vie_rm == 4) {
+			u8 s;
+
+			if ((err = fetch(c, &s)) != 0)
+				return (err);
+			vie->vie_has_sib = true;
+			vie->vie_scale = 1 << (s >> 6);
+			vie->vie_index = ((s >> 3) & 7) |
+			    ((rex & REX_X) ? 8 : 0);
+			vie->vie_base = (s & 7) | ((rex & REX_B) ? 8 : 0);
+			/* base 5 (either REX.B) with mod 0: disp32, no base */
+			if ((s & 7) == 5 && vie->vie_mod == 0)
+				disp = 4;
+		} else if (vie->vie_mod == 0 && vie->vie_rm == 5) {
+			/* disp32; in 64-bit mode relative to the next RIP */
+			disp = 4;
+			vie->vie_riprel = vie->vie_mode == VIE_MODE_LONG64;
+		}
+		vie->vie_rm |= (rex & REX_B) ? 8 : 0;
+		if (vie->vie_mod == 1)
+			disp = 1;
+		else if (vie->vie_mod == 2)
+			disp = 4;
+	}
+	vie->vie_disp_bytes = disp;
+	return (fetch_signed(c, disp, &vie->vie_disp));
+}
+
+/* 0F 01 with mod 3: the ModRM byte is part of the opcode. */
+static enum vie_op
+decode_0f01(u8 m)
+{
+	switch (m) {
+	case 0xc1: return (VIE_OP_VMCALL);
+	case 0xc2: return (VIE_OP_VMLAUNCH);
+	case 0xc3: return (VIE_OP_VMRESUME);
+	case 0xc4: return (VIE_OP_VMXOFF);
+	case 0xc8: return (VIE_OP_MONITOR);
+	case 0xc9: return (VIE_OP_MWAIT);
+	case 0xd1: return (VIE_OP_XSETBV);
+	case 0xd4: return (VIE_OP_VMFUNC);
+	case 0xd8: return (VIE_OP_VMRUN);
+	case 0xd9: return (VIE_OP_VMMCALL);
+	case 0xda: return (VIE_OP_VMLOAD);
+	case 0xdb: return (VIE_OP_VMSAVE);
+	case 0xdc: return (VIE_OP_STGI);
+	case 0xdd: return (VIE_OP_CLGI);
+	case 0xde: return (VIE_OP_SKINIT);
+	case 0xdf: return (VIE_OP_INVLPGA);
+	case 0xf9: return (VIE_OP_RDTSCP);
+	default: return (VIE_OP_NONE);
+	}
+}
+
+/* Two-byte opcodes (after 0F). */
+static int
+decode_0f(struct cursor *c, struct vie *vie)
+{
+	u8 b, m;
+	u8 rep = vie->vie_repeat_prefix;
+	/* VMX operands and DR moves are 64-bit in 64-bit mode, else 32 */
+	u8 natural = vie->vie_mode == VIE_MODE_LONG64 ? 8 : 4;
+	int err;
+
+	if ((err = fetch(c, &b)) != 0)
+		return (err);
+	switch (b) {
+	case 0x01:
+		/*
+		 * With F2/F3 these bytes are other instructions (F3 0F 01 E8
+		 * SETSSBSY and the like), so they are not taken for ours.
+		 */
+		if ((err = fetch(c, &m)) != 0)
+			return (err);
+		if (rep != 0)
+			return (VIE_EUNKNOWN);
+		vie->vie_op = decode_0f01(m);
+		return (vie->vie_op == VIE_OP_NONE ? VIE_EUNKNOWN : 0);
+	case 0x08:
+		vie->vie_op = VIE_OP_INVD;
+		return (0);
+	case 0x09:
+		/* F3 makes it WBNOINVD, which VMX exits on as WBINVD */
+		vie->vie_op = rep == 0xf3 ? VIE_OP_WBNOINVD : VIE_OP_WBINVD;
+		return (0);
+	case 0x21:
+	case 0x23:
+		vie->vie_op = b == 0x21 ? VIE_OP_MOV_FROM_DR : VIE_OP_MOV_TO_DR;
+		vie->vie_opsize = natural;
+		if ((err = decode_modrm(c, vie, false)) != 0)
+			return (err);
+		/* there is no DR8-15: REX.R is #UD */
+		return (vie->vie_reg > 7 ? VIE_EUD : 0);
+	case 0x30:
+		vie->vie_op = VIE_OP_WRMSR;
+		return (0);
+	case 0x31:
+		vie->vie_op = VIE_OP_RDTSC;
+		return (0);
+	case 0x32:
+		vie->vie_op = VIE_OP_RDMSR;
+		return (0);
+	case 0x33:
+		vie->vie_op = VIE_OP_RDPMC;
+		return (0);
+	case 0xa2:
+		vie->vie_op = VIE_OP_CPUID;
+		return (0);
+	case 0x38:
+		/* 66 0F 38 80/81: INVEPT/INVVPID r, m128; other maps unknown */
+		if ((err = fetch(c, &m)) != 0)
+			return (err);
+		if ((m != 0x80 && m != 0x81) || !vie->vie_opsize_prefix ||
+		    rep != 0)
+			return (VIE_EUNKNOWN);
+		vie->vie_op = m == 0x80 ? VIE_OP_INVEPT : VIE_OP_INVVPID;
+		vie->vie_opsize = natural;
+		if ((err = decode_modrm(c, vie, true)) != 0)
+			return (err);
+		return (vie->vie_mod == 3 ? VIE_EUD : 0);
+	case 0x78:
+	case 0x79:
+		/* with 66 or F2 these are SSE4a's EXTRQ/INSERTQ */
+		if (vie->vie_opsize_prefix || rep != 0)
+			return (VIE_EUNKNOWN);
+		vie->vie_op = b == 0x78 ? VIE_OP_VMREAD : VIE_OP_VMWRITE;
+		vie->vie_opsize = natural;
+		return (decode_modrm(c, vie, true));
+	case 0xc7:
+		/*
+		 * Group 9 with a memory operand; the register forms of /6 and
+		 * /7 are RDRAND, RDSEED and RDPID. The mandatory prefix: F3
+		 * VMXON, 66 VMCLEAR, none VMPTRLD (/6) or VMPTRST (/7).
+		 */
+		if ((err = decode_modrm(c, vie, true)) != 0)
+			return (err);
+		if (vie->vie_mod == 3)
+			return (VIE_EUNKNOWN);
+		if ((vie->vie_reg & 7) == 6) {
+			if (rep == 0xf3)
+				vie->vie_op = VIE_OP_VMXON;
+			else if (rep == 0xf2)
+				return (VIE_EUNKNOWN);
+			else if (vie->vie_opsize_prefix)
+				vie->vie_op = VIE_OP_VMCLEAR;
+			else
+				vie->vie_op = VIE_OP_VMPTRLD;
+		} else if ((vie->vie_reg & 7) == 7 && rep == 0 &&
+		    !vie->vie_opsize_prefix) {
+			vie->vie_op = VIE_OP_VMPTRST;
+		} else {
+			return (VIE_EUNKNOWN);
+		}
+		/* the operand is a 64-bit physical address in memory */
+		vie->vie_opsize = 8;
+		return (0);
+	default:
+		return (VIE_EUNKNOWN);
+	}
+}
+
+/* Port I/O: INS/OUTS (6C-6F), IN/OUT imm8 (E4-E7), IN/OUT DX (EC-EF). */
+static int
+decode_io(struct cursor *c, struct vie *vie, u8 b)
+{
+	i64 imm;
+	int err;
+
+	/*
+	 * Bit 0 picks byte or full size; full is 16 or 32 bits (66
+	 * toggles), never 64: REX.W does not widen port I/O.
+	 */
+	if ((b & 1) == 0)
+		vie->vie_opsize = 1;
+	else if (vie->vie_opsize == 8)
+		vie->vie_opsize = 4;
+	if (b <= 0x6f) {
+		vie->vie_in = b <= 0x6d;
+		vie->vie_op = vie->vie_in ? VIE_OP_INS : VIE_OP_OUTS;
+		/* both F2 and F3 repeat INS/OUTS (no flags to compare) */
+		vie->vie_rep = vie->vie_repeat_prefix != 0;
+		if (vie->vie_in) {
+			vie->vie_seg = VIE_SEG_ES;
+			vie->vie_seg_override = false;
+		}
+		return (0);
+	}
+	vie->vie_in = (b & 2) == 0;
+	vie->vie_op = vie->vie_in ? VIE_OP_IN : VIE_OP_OUT;
+	if (b >= 0xec)
+		return (0);
+	if ((err = fetch_signed(c, 1, &imm)) != 0)
+		return (err);
+	vie->vie_port_imm = true;
+	vie->vie_port = (u8)imm;
+	return (0);
+}
+
+int
+vie_decode(const u8 *bytes, size_t n, enum vie_cpu_mode mode, bool cs_d,
+    struct vie *vie)
+{
+	struct cursor c = { bytes, n, 0 };
+	bool lock = false, wide;
+	int seg = -1, err;
+	u8 b;
+
+	if (vie == NULL || (bytes == NULL && n > 0) ||
+	    (mode != VIE_MODE_REAL && mode != VIE_MODE_PROT &&
+	    mode != VIE_MODE_LONG64))
+		return (VIE_EINVAL);
+	memset(vie, 0, sizeof (*vie));
+	vie->vie_mode = mode;
+
+	for (;;) {
+		if ((err = fetch(&c, &b)) != 0)
+			return (err);
+		switch (b) {
+		case 0x66:
+			vie->vie_opsize_prefix = true;
+			break;
+		case 0x67:
+			vie->vie_addrsize_prefix = true;
+			break;
+		case 0xf2:
+		case 0xf3:
+			vie->vie_repeat_prefix = b;
+			break;
+		case 0xf0:
+			lock = true;
+			break;
+		case 0x26: seg = VIE_SEG_ES; break;
+		case 0x2e: seg = VIE_SEG_CS; break;
+		case 0x36: seg = VIE_SEG_SS; break;
+		case 0x3e: seg = VIE_SEG_DS; break;
+		case 0x64: seg = VIE_SEG_FS; break;
+		case 0x65: seg = VIE_SEG_GS; break;
+		default:
+			if (mode == VIE_MODE_LONG64 && (b & 0xf0) == 0x40) {
+				vie->vie_rex = b;
+				continue;
+			}
+			goto opcode;
+		}
+		/* REX counts only right before the opcode */
+		vie->vie_rex = 0;
+	}
+opcode:
+	/* 32-bit defaults: 64-bit mode, or a protected-mode CS with D set */
+	wide = mode == VIE_MODE_LONG64 || (mode == VIE_MODE_PROT && cs_d);
+	if (vie->vie_rex & REX_W)
+		vie->vie_opsize = 8;
+	else
+		vie->vie_opsize = (wide != vie->vie_opsize_prefix) ? 4 : 2;
+	if (mode == VIE_MODE_LONG64)
+		vie->vie_addrsize = vie->vie_addrsize_prefix ? 4 : 8;
+	else
+		vie->vie_addrsize = (wide != vie->vie_addrsize_prefix) ? 4 : 2;
+	/* 64-bit mode ignores CS/DS/ES/SS overrides: their bases are 0 */
+	vie->vie_seg = VIE_SEG_DS;
+	if (seg >= 0 && (mode != VIE_MODE_LONG64 || seg == VIE_SEG_FS ||
+	    seg == VIE_SEG_GS)) {
+		vie->vie_seg = seg;
+		vie->vie_seg_override = true;
+	}
+
+	switch (b) {
+	case 0x6c: case 0x6d: case 0x6e: case 0x6f:
+	case 0xe4: case 0xe5: case 0xe6: case 0xe7:
+	case 0xec: case 0xed: case 0xee: case 0xef:
+		err = decode_io(&c, vie, b);
+		break;
+	case 0xf4:
+		vie->vie_op = VIE_OP_HLT;
+		err = 0;
+		break;
+	case 0x0f:
+		err = decode_0f(&c, vie);
+		break;
+	default:
+		err = VIE_EUNKNOWN;
+		break;
+	}
+	if (err != 0)
+		return (err);
+	/* none of these instructions may be locked */
+	if (lock)
+		return (VIE_EUD);
+	vie->vie_len = c.c_pos;
+	return (0);
+}
+
+const char *
+vie_op_name(enum vie_op op)
+{
+	static const char *const names[] = {
+		[VIE_OP_NONE] = "?",
+#define	VIE_OP_NAME(id, name)	[VIE_OP_##id] = name,
+		VIE_OPS(VIE_OP_NAME)
+#undef VIE_OP_NAME
+	};
+
+	if ((unsigned)op >= ARRAY_SIZE(names))
+		return ("?");
+	return (names[op]);
+}
+
+/* --- string I/O --- */
+
+#define	RFLAGS_DF	(1ULL << 10)
+
+static u64
+addr_mask(u8 addrsize)
+{
+	return (addrsize == 8 ? ~0ULL : (1ULL << (8 * addrsize)) - 1);
+}
+
+/*
+ * A new value for an address-sized register: a 16-bit update keeps the
+ * upper bits (SI wraps inside RSI), a 32-bit one zero-extends as every
+ * 32-bit register write does in 64-bit mode.
+ */
+static u64
+reg_update(u64 old, u64 val, u8 addrsize)
+{
+	if (addrsize == 2)
+		return ((old & ~0xffffULL) | (val & 0xffff));
+	return (val & addr_mask(addrsize));
+}
+
+static bool
+canonical(u64 la)
+{
+	return ((u64)((i64)(la << 16) >> 16) == la);
+}
+
+/* #SS(0) for stack-segment accesses, #GP(0) for the others. */
+static void
+segment_fault(struct vie_fault *f, enum vie_seg seg)
+{
+	f->vf_vector = seg == VIE_SEG_SS ? VIE_VEC_SS : VIE_VEC_GP;
+	f->vf_has_errcode = true;
+	f->vf_errcode = 0;
+}
+
+/*
+ * The linear address of a size-byte element at offset off (already cut to
+ * the address size) in seg, after the checks the CPU makes: the segment
+ * limit outside 64-bit mode (expand-up segments only), canonical form in
+ * it. 0, VIE_IO_FAULT with *f filled, or VIE_ECALLBACK.
+ */
+static int
+string_linear(const struct vie *vie, const struct vie_string_ops *ops,
+    void *arg, enum vie_seg seg, u64 off, u8 size, u64 *gla,
+    struct vie_fault *f)
+{
+	u64 base;
+	u32 limit;
+
+	if (ops->vso_segment(arg, seg, &base, &limit) != 0)
+		return (VIE_ECALLBACK);
+	if (vie->vie_mode == VIE_MODE_LONG64) {
+		if (seg != VIE_SEG_FS && seg != VIE_SEG_GS)
+			base = 0;
+		*gla = base + off;
+		if (!canonical(*gla) || !canonical(*gla + size - 1)) {
+			segment_fault(f, seg);
+			f->vf_gla = *gla;
+			f->vf_write = vie->vie_in;
+			return (VIE_IO_FAULT);
+		}
+		return (0);
+	}
+	if (off > limit || (u64)size - 1 > limit - off) {
+		segment_fault(f, seg);
+		f->vf_gla = (base + off) & 0xffffffffULL;
+		f->vf_write = vie->vie_in;
+		return (VIE_IO_FAULT);
+	}
+	/* outside 64-bit mode linear addresses wrap at 4 GiB */
+	*gla = (base + off) & 0xffffffffULL;
+	return (0);
+}
+
+/* Where one element lives: one part, or two when it crosses a page. */
+struct element {
+	int e_parts;
+	u64 e_gpa[2];
+	size_t e_len[2];
+};
+
+/*
+ * Translate every page the element touches before any access, so a fault
+ * on its second page leaves memory and the port untouched.
+ */
+static int
+string_translate(const struct vie *vie, const struct vie_string_ops *ops,
+    void *arg, u64 gla, u8 size, bool write, struct element *e,
+    struct vie_fault *f)
+{
+	u64 lamask = vie->vie_mode == VIE_MODE_LONG64 ? ~0ULL : 0xffffffffULL;
+	size_t done = 0;
+
+	e->e_parts = 0;
+	while (done < size) {
+		u64 la = (gla + done) & lamask;
+		size_t len = MIN(size - done, PAGESIZE - (la & PAGEOFFSET));
+
+		if (ops->vso_translate(arg, la, len, write,
+		    &e->e_gpa[e->e_parts], f) != 0) {
+			f->vf_gla = la;
+			f->vf_write = write;
+			return (VIE_IO_FAULT);
+		}
+		e->e_len[e->e_parts++] = len;
+		done += len;
+	}
+	return (0);
+}
+
+static int
+element_access(const struct vie_string_ops *ops, void *arg,
+    const struct element *e, u8 *buf, bool write)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < e->e_parts; i++) {
+		int err = write ?
+		    ops->vso_write(arg, e->e_gpa[i], buf + off, e->e_len[i]) :
+		    ops->vso_read(arg, e->e_gpa[i], buf + off, e->e_len[i]);
+
+		if (err != 0)
+			return (VIE_ECALLBACK);
+		off += e->e_len[i];
+	}
+	return (0);
+}
+
+/*
+ * One element: OUTS reads memory then writes the port; INS translates
+ * first, reads the port, then writes memory, so a fault never swallows a
+ * port read (a device's FIFO would lose a byte).
+ */
+static int
+string_element(const struct vie *vie, const struct vie_string_ops *ops,
+    void *arg, u16 port, u64 gla, struct vie_fault *f)
+{
+	struct element e;
+	u8 size = vie->vie_opsize, buf[4] = { 0 };
+	u32 val = 0;
+	int err;
+
+	if ((err = string_translate(vie, ops, arg, gla, size, vie->vie_in, &e,
+	    f)) != 0)
+		return (err);
+	if (vie->vie_in) {
+		if (ops->vso_port(arg, port, true, size, &val) != 0)
+			return (VIE_ECALLBACK);
+		for (int i = 0; i < size; i++)
+			buf[i] = val >> (8 * i);
+		return (element_access(ops, arg, &e, buf, true));
+	}
+	if ((err = element_access(ops, arg, &e, buf, false)) != 0)
+		return (err);
+	for (int i = 0; i < size; i++)
+		val |= (u32)buf[i] << (8 * i);
+	return (ops->vso_port(arg, port, false, size, &val) != 0 ?
+	    VIE_ECALLBACK : 0);
+}
+
+int
+vie_emulate_string_io(const struct vie *vie,
+    const struct vie_string_ops *ops, void *arg)
+{
+	struct vie_fault f = { 0 };
+	enum vie_reg idxreg;
+	enum vie_seg seg;
+	u64 rcx = 0, idx, rdx, rflags, count, amask, step;
+	u8 asz;
+	int rc = VIE_IO_AGAIN, done = 0;
+
+	if (vie == NULL || ops == NULL ||
+	    (vie->vie_op != VIE_OP_INS && vie->vie_op != VIE_OP_OUTS) ||
+	    (vie->vie_opsize != 1 && vie->vie_opsize != 2 &&
+	    vie->vie_opsize != 4))
+		return (VIE_EINVAL);
+	asz = vie->vie_addrsize;
+	amask = addr_mask(asz);
+	/* INS writes ES:rDI (no override), OUTS reads seg:rSI */
+	idxreg = vie->vie_in ? VIE_REG_RDI : VIE_REG_RSI;
+	seg = vie->vie_in ? VIE_SEG_ES : vie->vie_seg;
+	if (ops->vso_getreg(arg, idxreg, &idx) != 0 ||
+	    ops->vso_getreg(arg, VIE_REG_RDX, &rdx) != 0 ||
+	    ops->vso_getreg(arg, VIE_REG_RFLAGS, &rflags) != 0 ||
+	    (vie->vie_rep && ops->vso_getreg(arg, VIE_REG_RCX, &rcx) != 0))
+		return (VIE_ECALLBACK);
+	count = vie->vie_rep ? (rcx & amask) : 1;
+	if (count == 0)
+		return (VIE_IO_DONE);
+	/* two's complement: adding -size under the mask steps down */
+	step = (rflags & RFLAGS_DF) ? -(u64)vie->vie_opsize : vie->vie_opsize;
+
+	while (done < VIE_STRING_BATCH) {
+		u64 gla;
+		int err = string_linear(vie, ops, arg, seg, idx & amask,
+		    vie->vie_opsize, &gla, &f);
+
+		if (err == 0)
+			err = string_element(vie, ops, arg, (u16)rdx, gla, &f);
+		if (err != 0) {
+			rc = err;
+			break;
+		}
+		done++;
+		idx = reg_update(idx, idx + step, asz);
+		if (vie->vie_rep)
+			rcx = reg_update(rcx, rcx - 1, asz);
+		if (--count == 0) {
+			rc = VIE_IO_DONE;
+			break;
+		}
+	}
+	/* the registers count the elements done, whatever stopped us */
+	if (done > 0 && (ops->vso_setreg(arg, idxreg, idx) != 0 ||
+	    (vie->vie_rep && ops->vso_setreg(arg, VIE_REG_RCX, rcx) != 0)))
+		return (VIE_ECALLBACK);
+	if (rc == VIE_IO_FAULT && ops->vso_fault != NULL)
+		ops->vso_fault(arg, &f);
+	return (rc);
+}
