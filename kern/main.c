@@ -299,8 +299,10 @@ kmain(u32 magic, u32 mbinfo)
 	copy_cmdline(mbinfo);
 	cmn_err(CE_NOTE, "cmdline: %s", cmdline);
 
-	for (int i = 0; i < NCPU; i++)
+	for (int i = 0; i < NCPU; i++) {
 		spin_init(&cpus[i].cpu_runq.rq_lock, "runq");
+		spin_init(&cpus[i].cpu_co_lock, "callout");
+	}
 	pmem_init(mbinfo);
 	pmap_init();
 	idt_init();
