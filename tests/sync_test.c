@@ -277,7 +277,8 @@ KTEST(sync, cv_broadcast_wakes_all)
 struct tw {
 	kmutex_t tw_m;
 	kcondvar_t tw_cv;
-	hrtime_t tw_deadline;		/* set before the thread starts */
+	hrtime_t tw_timeout;		/* relative: set before it starts */
+	hrtime_t tw_deadline;		/* tw_m: set by the waiter, then */
 	volatile int tw_waiting;	/* set under tw_m before the wait */
 	bool tw_flag;			/* tw_m: the signaller's change */
 	bool tw_flag_seen;		/* tw_flag when the wait returned */
@@ -290,13 +291,15 @@ struct tw {
 	volatile int tw_done;
 };
 
+/* The deadline counts from when the waiter runs (creating a thread takes
+ * milliseconds of emulated time on Bochs). */
 static void
-tw_init(struct tw *w, hrtime_t deadline)
+tw_init(struct tw *w, hrtime_t timeout)
 {
 	memset(w, 0, sizeof (*w));
 	mutex_init(&w->tw_m, "tw");
 	cv_init(&w->tw_cv, "tw");
-	w->tw_deadline = deadline;
+	w->tw_timeout = timeout;
 }
 
 static void
@@ -309,6 +312,7 @@ tw_wait(void *arg)
 	mutex_enter(&w->tw_m);
 	w->tw_cpu_before = CPU->cpu_id;
 	w->tw_nmig_before = curthread->t_nmigrate;
+	w->tw_deadline = gethrtime() + w->tw_timeout;
 	atomic_store(&w->tw_waiting, 1);
 	w->tw_rc = cv_timedwait_hires(&w->tw_cv, &w->tw_m, w->tw_deadline);
 	w->tw_woke = gethrtime();
@@ -435,7 +439,7 @@ KTEST(sync, timedwait_signalled)
 {
 	struct tw w;
 
-	tw_init(&w, gethrtime() + 10000 * MSEC);
+	tw_init(&w, 10000 * MSEC);
 	u64 stops = sum_ncallout_stop();
 	kthread_t *t = thread_create("tw", tw_wait, &w, -1);
 	tw_until_asleep(&w, false);
@@ -557,7 +561,7 @@ KTEST(sync, timedwait_many_in_order)
  * Signal against timeout, many rounds, each with a new waiter: rounds of
  * three kinds. Signalled long before a 1 s deadline: must return 1.
  * Nobody signals until it is done: must return -1. Signalled at a random
- * moment within 100 us of a 300 us deadline: either, but a 1 must have
+ * moment within 100 us of a 1 ms deadline: either, but a 1 must have
  * seen the signal's flag (no stray wakeup) and a -1 must not be early.
  * Every waiter must come back (a lost one is caught after 2 s); a double
  * wakeup panics in setrunqueue. Run on every CPU count.
@@ -572,7 +576,7 @@ KTEST(sync, timedwait_signal_vs_timeout_race)
 		struct tw w;
 		hrtime_t now = gethrtime();
 
-		tw_init(&w, now + (kind == 0 ? 1000 * MSEC : 300 * USEC));
+		tw_init(&w, kind == 0 ? 1000 * MSEC : 1 * MSEC);
 		kthread_t *t = thread_create("tw_race", tw_wait, &w, -1);
 		tw_until_asleep(&w, false);
 		if (kind == 1) {
@@ -634,7 +638,7 @@ static void
 same_cpu_race(bool signal_first, const char *name, struct tw *w)
 {
 	thread_bind(0);
-	tw_init(w, gethrtime() + 5 * MSEC);
+	tw_init(w, 5 * MSEC);
 	kthread_t *t = thread_create(name, tw_wait, w, 0);
 	tw_until_asleep(w, false);
 	u64 stops = READ_ONCE(cpus[0].cpu_ncallout_stop);
@@ -650,8 +654,9 @@ same_cpu_race(bool signal_first, const char *name, struct tw *w)
 		intr_restore(s);	/* the timer interrupt comes now */
 	} else {
 		kpreempt_disable();
-		while (gethrtime() < w->tw_deadline + 200 * USEC ||
-		    READ_ONCE(cpus[0].cpu_ncallout) == fired)
+		while ((gethrtime() < w->tw_deadline + 200 * USEC ||
+		    READ_ONCE(cpus[0].cpu_ncallout) == fired) &&
+		    gethrtime() < w->tw_deadline + 2000 * MSEC)
 			cpu_pause();
 		cv_signal(&w->tw_cv);
 		kpreempt_enable();
@@ -724,7 +729,7 @@ migrated_wait(bool signal, struct tw *w)
 	struct hog h = { 0, 0 };
 
 	thread_bind(1);
-	tw_init(w, gethrtime() + (signal ? 10000 : 50) * MSEC);
+	tw_init(w, (signal ? 10000 : 50) * MSEC);
 	w->tw_unbind = true;
 	kthread_t *t = thread_create("tw_migrate", tw_wait, w, 0);
 	tw_until_asleep(w, true);
