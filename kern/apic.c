@@ -157,7 +157,9 @@ apic_timer_oneshot(hrtime_t when)
 {
 	hrtime_t now = gethrtime();
 	u64 ns = when > now ? when - now : 0;
-	u64 count = ns * lapic_ticks_per_sec / 1000000000ULL;
+	/* Rounded up: an interrupt just before the deadline would only be
+	 * followed by another one. */
+	u64 count = (ns * lapic_ticks_per_sec + 999999999ULL) / 1000000000ULL;
 
 	if (count == 0)
 		count = 1;

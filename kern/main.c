@@ -12,7 +12,7 @@
  *   panic_test=list   list the KTEST_PANIC tests and what each must say
  *   ctx_legacy_restore=1  restorectx walks newest first (pre-12477 order)
  *   ctx_validate=1    check every thread's ctxop ring at every savectx
- *   bench=all|NAME    run benchmarks instead of tests
+ *   bench=all|NAME|PREFIX*  run benchmarks instead of tests
  *   guest=NAME        run a built-in guest (guest/NAME.asm), or guest=module
  *                     for the first boot module (QEMU -initrd, GRUB module)
  *   guest_param=N     the guest's parameter (port 0x4f8)
