@@ -1,10 +1,13 @@
 /*
  * Local APIC and timekeeping.
  *
- * The APIC timer runs periodic at hz on every CPU; its count per tick
- * comes from one calibration against PIT channel 2 on the boot CPU (the
- * APIC timer of every CPU in a machine runs from the same clock). The TSC
- * is calibrated in the same window and used for gethrtime() and udelay().
+ * The APIC timer runs one-shot on every CPU: kern/callout.c sets it for
+ * the CPU's next clock tick (every 1/hz s) or its earliest callout,
+ * whichever comes first. Counts per second come from one calibration
+ * against PIT channel 2 on the boot CPU (the APIC timer of every CPU in a
+ * machine runs from the same clock). The TSC is calibrated in the same
+ * window and used for gethrtime() and udelay(); deadlines are gethrtime()
+ * values and the APIC count is only ever a delay to the next one.
  */
 #include "apic.h"
 #include "x86.h"
@@ -12,6 +15,7 @@
 #include "panic.h"
 #include "console.h"
 #include "trap.h"
+#include "callout.h"
 
 #define	LAPIC_ID	0x020
 #define	LAPIC_EOI	0x0b0
@@ -38,7 +42,7 @@
 
 static volatile u32 *lapic;
 static u32 lapic_ticks_per_sec;
-static u32 timer_hz = 100;
+hrtime_t nsec_per_tick = 10000000;	/* 1e9 / hz */
 u64 tsc_hz;
 static u64 tsc_boot;
 
@@ -125,7 +129,7 @@ apic_init(void)
 void
 apic_timer_set_hz(u32 h)
 {
-	timer_hz = h;
+	nsec_per_tick = 1000000000ULL / h;
 }
 
 void
@@ -138,8 +142,30 @@ apic_cpu_init(void)
 	lapic_write(LAPIC_LVT_LINT1, LVT_MASKED);
 	lapic_write(LAPIC_LVT_ERR, LVT_MASKED);
 	lapic_write(LAPIC_TIMER_DCR, 0x3);
-	lapic_write(LAPIC_LVT_TIMER, LVT_PERIODIC | VEC_TIMER);
-	lapic_write(LAPIC_TIMER_ICR, lapic_ticks_per_sec / timer_hz);
+	lapic_write(LAPIC_LVT_TIMER, VEC_TIMER);	/* one-shot */
+	clock_cpu_start();
+}
+
+/*
+ * Interrupt at gethrtime() == when (or at once, if that has passed). With
+ * interrupts off, on the CPU whose timer it is. The APIC counts at
+ * lapic_ticks_per_sec (62.5 MHz on QEMU: 16 ns), and deadlines are at most
+ * one tick away, so the count fits in 32 bits.
+ */
+void
+apic_timer_oneshot(hrtime_t when)
+{
+	hrtime_t now = gethrtime();
+	u64 ns = when > now ? when - now : 0;
+	/* Rounded up: an interrupt just before the deadline would only be
+	 * followed by another one. */
+	u64 count = (ns * lapic_ticks_per_sec + 999999999ULL) / 1000000000ULL;
+
+	if (count == 0)
+		count = 1;
+	if (count > 0xffffffffULL)
+		count = 0xffffffffULL;
+	lapic_write(LAPIC_TIMER_ICR, (u32)count);
 }
 
 u32

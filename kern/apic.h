@@ -16,6 +16,9 @@ void apic_send_init(u32 apicid);
 void apic_send_sipi(u32 apicid, int page);
 void apic_panic_others(void);		/* stop every other CPU (panic) */
 void apic_timer_set_hz(u32 hz);
+/* One interrupt (VEC_TIMER) on this CPU at gethrtime() >= when. */
+void apic_timer_oneshot(hrtime_t when);
+extern hrtime_t nsec_per_tick;		/* the clock tick, 1e9 / hz */
 
 /* Time. The TSC is calibrated against the PIT at boot. */
 extern u64 tsc_hz;

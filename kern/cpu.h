@@ -49,12 +49,24 @@ typedef struct cpu {
 	void *cpu_vmm;			/* backend's per-CPU state */
 	runq_t cpu_runq;
 
+	/* the clock and callouts (kern/callout.c) */
+	spinlock_t cpu_co_lock;		/* the two below; taken by any CPU */
+	struct callout *cpu_co_head;	/* pending callouts, by deadline */
+	struct callout *volatile cpu_co_running; /* the one whose function
+					   is running now, or NULL */
+	hrtime_t cpu_next_tick;		/* next clock tick; own CPU, intr off */
+	hrtime_t cpu_timer_when;	/* what the APIC timer is set for; ditto */
+
 	/* statistics; written by this CPU only */
 	u64 cpu_ticks;
 	u64 cpu_nswitch;
 	u64 cpu_npreempt;
 	u64 cpu_nmigrate;		/* threads that arrived from another CPU */
 	u64 cpu_nintr;
+	u64 cpu_ncallout;		/* callouts fired here */
+	u64 cpu_ncallout_stop;		/* callouts removed by callout_stop
+					   (by any CPU, under cpu_co_lock) */
+	u64 cpu_ntimer;			/* timer interrupts (ticks + early) */
 
 	u64 cpu_gdt[8] __aligned(16);	/* null, kcode, kdata, tss (2), spare */
 	struct tss cpu_tss __aligned(16);

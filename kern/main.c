@@ -12,7 +12,7 @@
  *   panic_test=list   list the KTEST_PANIC tests and what each must say
  *   ctx_legacy_restore=1  restorectx walks newest first (pre-12477 order)
  *   ctx_validate=1    check every thread's ctxop ring at every savectx
- *   bench=all|NAME    run benchmarks instead of tests
+ *   bench=all|NAME|PREFIX*  run benchmarks instead of tests
  *   guest=NAME        run a built-in guest (guest/NAME.asm), or guest=module
  *                     for the first boot module (QEMU -initrd, GRUB module)
  *   guest_param=N     the guest's parameter (port 0x4f8)
@@ -299,8 +299,10 @@ kmain(u32 magic, u32 mbinfo)
 	copy_cmdline(mbinfo);
 	cmn_err(CE_NOTE, "cmdline: %s", cmdline);
 
-	for (int i = 0; i < NCPU; i++)
+	for (int i = 0; i < NCPU; i++) {
 		spin_init(&cpus[i].cpu_runq.rq_lock, "runq");
+		spin_init(&cpus[i].cpu_co_lock, "callout");
+	}
 	pmem_init(mbinfo);
 	pmap_init();
 	idt_init();

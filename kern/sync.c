@@ -11,9 +11,15 @@
 #include "x86.h"
 #include "panic.h"
 #include "tunable.h"
+#include "thread.h"
+#include "apic.h"
+#include "callout.h"
 
 KTUNABLE_TEST(cv_inject_lost_wakeup, "the next cv_signal that has a waiter "
     "wakes nobody (the pingpong watchdog must catch the lost wakeup)");
+KTUNABLE_TEST(cv_inject_timeout_double_wakeup, "the next cv_timedwait_hires "
+    "timeout that finds its thread already signalled wakes it again "
+    "(setrunqueue must panic)");
 
 void
 spin_init(spinlock_t *l, const char *name)
@@ -113,6 +119,29 @@ waitq_block(waitq_t *wq)
 	CPU->cpu_spin_intr = intr_was_on;	/* maybe another CPU now */
 }
 
+/* Take t off wq if it is on it (wq_lock held); true if it was. */
+bool
+waitq_remove(waitq_t *wq, kthread_t *t)
+{
+	kthread_t *prev = NULL;
+
+	VERIFY(spin_held(&wq->wq_lock), "waitq_remove: %s not held",
+	    wq->wq_lock.sl_name);
+	for (kthread_t *p = wq->wq_head; p != NULL; prev = p, p = p->t_link) {
+		if (p != t)
+			continue;
+		if (prev == NULL)
+			wq->wq_head = t->t_link;
+		else
+			prev->t_link = t->t_link;
+		if (wq->wq_tail == t)
+			wq->wq_tail = prev;
+		t->t_link = NULL;
+		return (true);
+	}
+	return (false);
+}
+
 bool
 waitq_wakeone(waitq_t *wq)
 {
@@ -201,6 +230,82 @@ cv_wait(kcondvar_t *cv, kmutex_t *m)
 	spin_unlock(&cv->cv_wq.wq_lock);
 	intr_restore(s);
 	mutex_enter(m);
+}
+
+/* One cv_timedwait_hires: its callout's argument, on the waiter's stack. */
+struct cv_tmo {
+	kcondvar_t *ct_cv;
+	kthread_t *ct_thread;
+	bool ct_timedout;		/* cv_wq's lock */
+};
+
+/*
+ * The deadline passed (a callout, in the timer interrupt of the CPU the
+ * waiter slept on). Whoever takes the waiter off the cv's queue wakes it:
+ * this, or a cv_signal/cv_broadcast that got the cv lock first, in which
+ * case there is nothing to do. The waiter cannot be back on the queue for
+ * another wait yet: it stops this callout before cv_timedwait_hires ends.
+ */
+static void
+cv_timeout(void *arg)
+{
+	struct cv_tmo *ct = arg;
+	waitq_t *wq = &ct->ct_cv->cv_wq;
+
+	spin_lock(&wq->wq_lock);
+	if (waitq_remove(wq, ct->ct_thread)) {
+		ct->ct_timedout = true;
+		setrunqueue(ct->ct_thread);
+	} else if (unlikely(cv_inject_timeout_double_wakeup) &&
+	    atomic_swap(&cv_inject_timeout_double_wakeup, false)) {
+		setrunqueue(ct->ct_thread);	/* the bug the switch plants */
+	}
+	spin_unlock(&wq->wq_lock);
+}
+
+/*
+ * cv_wait with an absolute deadline in gethrtime() ns: -1 if the deadline
+ * passed without a wakeup (at once, mutex kept, if it has passed already),
+ * 1 if woken by cv_signal or cv_broadcast. The mutex is held again on
+ * return either way. The timeout is a callout on this CPU (kern/callout.c),
+ * so the wakeup comes within the timer interrupt's latency of the deadline,
+ * not at the next clock tick.
+ */
+int
+cv_timedwait_hires(kcondvar_t *cv, kmutex_t *m, hrtime_t deadline)
+{
+	struct cv_tmo ct = { cv, curthread, false };
+	callout_t co;
+
+	VERIFY(mutex_owned(m), "cv_timedwait_hires: mutex %s not held",
+	    m->m_wq.wq_lock.sl_name);
+	if (deadline <= gethrtime())
+		return (-1);
+	callout_init(&co);
+	bool s = intr_save();
+	spin_lock(&cv->cv_wq.wq_lock);
+	/*
+	 * Armed under the cv lock with interrupts off: the callout is on
+	 * this CPU, so it cannot fire before we are on the queue and off
+	 * the CPU; if it fires later it finds us on the queue or not.
+	 */
+	callout_arm(&co, deadline, cv_timeout, &ct);
+	spin_lock(&m->m_wq.wq_lock);
+	m->m_owner = NULL;
+	waitq_wakeone(&m->m_wq);
+	spin_unlock(&m->m_wq.wq_lock);
+	waitq_block(&cv->cv_wq);
+	bool timedout = ct.ct_timedout;
+	spin_unlock(&cv->cv_wq.wq_lock);
+	intr_restore(s);
+	/*
+	 * Signalled: take the callout off its CPU's list (we may be on
+	 * another CPU now), or, if it is running there, wait for it to find
+	 * us gone. Timed out: wait until its CPU has let go of co and ct.
+	 */
+	(void) callout_stop(&co);
+	mutex_enter(m);
+	return (timedout ? -1 : 1);
 }
 
 void

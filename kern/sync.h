@@ -38,6 +38,8 @@ void waitq_init(waitq_t *, const char *name);
 void waitq_block(waitq_t *);
 /* Called with wq_lock held: make the first / every sleeper runnable. */
 bool waitq_wakeone(waitq_t *);
+/* Called with wq_lock held: take this sleeper off (false: not on it). */
+bool waitq_remove(waitq_t *, struct kthread *);
 void waitq_wakeall(waitq_t *);
 
 typedef struct kmutex {
@@ -56,10 +58,21 @@ typedef struct kcondvar {
 
 void cv_init(kcondvar_t *, const char *name);
 void cv_wait(kcondvar_t *, kmutex_t *);
+/*
+ * cv_wait until gethrtime() >= deadline (absolute ns): -1 if it timed out
+ * (at once, without sleeping, if the deadline has passed), 1 if woken by
+ * cv_signal/cv_broadcast. Mutex held again on return; as with cv_wait the
+ * caller rechecks its condition (a wakeup may be for someone else's
+ * change). Latency: the timer interrupt's, not the tick's (callout.h).
+ */
+int cv_timedwait_hires(kcondvar_t *, kmutex_t *, hrtime_t deadline);
 void cv_signal(kcondvar_t *);
 void cv_broadcast(kcondvar_t *);
 /* Test switch (tunable.h): the next cv_signal with a waiter is dropped. */
 extern bool cv_inject_lost_wakeup;
+/* Test switch: the next timeout that finds its waiter already signalled
+ * wakes it anyway (a double wakeup; setrunqueue must panic). */
+extern bool cv_inject_timeout_double_wakeup;
 
 /* Atomics (sequentially consistent). */
 #define	atomic_inc_64(p)	__atomic_add_fetch((p), 1, __ATOMIC_SEQ_CST)

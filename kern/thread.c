@@ -9,6 +9,8 @@
  * swtch() is the one path through which every switch goes. It runs with
  * interrupts off and no spin lock held; the caller has already put the old
  * thread where it belongs (a run queue, a wait queue, the zombie state).
+ * A sleep with a deadline (delay, cv_timedwait_hires) is a callout
+ * (kern/callout.c) that makes the thread runnable again.
  */
 #include "thread.h"
 #include "cpu.h"
@@ -21,10 +23,10 @@
 #include "console.h"
 #include "trace.h"
 #include "ctx/ctxop.h"
+#include "callout.h"
 
 #define	STACK_MAGIC	0x57ac4ca9a57ac4caUL	/* bottom word of every stack */
 
-volatile u64 lbolt;
 u32 hz = 100;
 bool sched_running;
 
@@ -33,9 +35,6 @@ static kthread_t *thread_list;		/* thread_list_lock */
 static size_t nthreads;			/* thread_list_lock */
 static u64 next_tid;			/* thread_list_lock */
 static u32 next_cpu;			/* placement of new unbound threads */
-
-static spinlock_t tmo_lock = SPINLOCK_INIT("timeouts");
-static kthread_t *tmo_list;		/* delay() sleepers; tmo_lock */
 
 /*
  * Detached zombies go to the reaper thread, not the idle loop: freeing runs
@@ -293,6 +292,11 @@ setrunqueue(kthread_t *t)
 	spin_lock(&rq->rq_lock);
 	VERIFY(t->t_state != TS_RUN, "setrunqueue: %s already runnable",
 	    t->t_name);
+	/* Only a sleeper, a new thread or the caller itself (preempt, yield,
+	 * bind) can be put on a run queue: anything else was woken twice. */
+	VERIFY(t->t_state == TS_SLEEP || t->t_state == TS_FREE ||
+	    t == curthread, "setrunqueue: %s woken while %s (a double wakeup)",
+	    t->t_name, t->t_state == TS_ONPROC ? "running" : "a zombie");
 	t->t_state = TS_RUN;
 	t->t_cpu = cp;
 	t->t_link = NULL;
@@ -489,57 +493,75 @@ kpreempt_disabled(void)
 	return (curthread->t_preempt != 0);
 }
 
-void
-delay(u64 ticks)
+u64
+lbolt_get(void)
+{
+	return (gethrtime() / nsec_per_tick);
+}
+
+static void
+delay_wake(void *arg)
+{
+	setrunqueue(arg);
+}
+
+/*
+ * Sleep until gethrtime() >= until: a callout on this CPU wakes us.
+ * Interrupts stay off from arming to the switch, so it cannot fire before
+ * we are asleep (it is on this CPU's list).
+ */
+static void
+sleep_until(hrtime_t until)
 {
 	kthread_t *t = curthread;
+	callout_t co;
 
 	VERIFY(t->t_preempt == 0, "delay: %s blocks with preemption disabled",
 	    t->t_name);
 	VERIFY(t != CPU->cpu_idle_thread, "delay: the idle thread must not "
 	    "sleep");
-	bool s = intr_save();
-	spin_lock(&tmo_lock);
-	t->t_wakeup = lbolt + ticks;
-	t->t_link = tmo_list;
-	tmo_list = t;
-	t->t_state = TS_SLEEP;
-	spin_unlock(&tmo_lock);
-	swtch();
-	intr_restore(s);
+	callout_init(&co);
+	while (gethrtime() < until) {
+		bool s = intr_save();
+		callout_arm(&co, until, delay_wake, t);
+		t->t_state = TS_SLEEP;
+		swtch();
+		intr_restore(s);
+		/* It fired; wait until its CPU is done with co. */
+		(void) callout_stop(&co);
+	}
 }
 
-/* Every CPU's timer interrupt. CPU 0 keeps lbolt and runs timeouts. */
+/*
+ * Sleep until lbolt has advanced by ticks: to the ticks'th tick boundary
+ * from now (so delay(1) sleeps up to one tick, as before).
+ */
+void
+delay(u64 ticks)
+{
+	hrtime_t until = (lbolt_get() + ticks) * nsec_per_tick;
+
+	if (ticks == 0) {
+		thread_yield();
+		return;
+	}
+	sleep_until(until);
+}
+
+/* The clock tick on every CPU (clock_intr): the slice is one tick. */
 void
 clock_tick(void)
 {
 	cpu_t *cp = CPU;
 
 	cp->cpu_ticks++;
-	cp->cpu_runrun = 1;		/* the slice is one tick */
-	if (cp->cpu_id != 0)
-		return;
-	lbolt++;
-	if (READ_ONCE(tmo_list) == NULL)
-		return;
-	spin_lock(&tmo_lock);
-	kthread_t **pp = &tmo_list;
-	while (*pp != NULL) {
-		kthread_t *t = *pp;
-		if (t->t_wakeup <= lbolt) {
-			*pp = t->t_link;
-			setrunqueue(t);
-		} else {
-			pp = &t->t_link;
-		}
-	}
-	spin_unlock(&tmo_lock);
+	cp->cpu_runrun = 1;
 }
 
 static void
 timer_intr(struct regs *r __unused)
 {
-	clock_tick();
+	clock_intr();
 }
 
 static void

@@ -15,7 +15,7 @@ typedef enum tstate {
 	TS_FREE = 0,	/* being created or freed */
 	TS_RUN,		/* on a run queue */
 	TS_ONPROC,	/* running on t_cpu */
-	TS_SLEEP,	/* on a wait queue or the timeout list */
+	TS_SLEEP,	/* on a wait queue, or waiting for a callout */
 	TS_ZOMB		/* exited, not yet joined/reaped */
 } tstate_t;
 
@@ -39,7 +39,6 @@ typedef struct kthread {
 	struct cpu *t_lastcpu;		/* CPU it last ran on; set by swtch */
 	struct cpu *t_migrated_from;	/* set by swtch, cleared by swtch_done */
 	struct kthread *t_link;		/* run/wait queue link; queue's lock */
-	u64 t_wakeup;			/* lbolt to wake at (timeouts); tmo lock */
 
 	/* ctxops (kern/ctx): newest node, or NULL. Edited by ctxop_attach/
 	 * detach with preemption disabled. */
@@ -90,7 +89,7 @@ void thread_join(kthread_t *);
 void thread_yield(void);
 /* Bind the calling thread to a CPU (moving it there now), or -1 to unbind. */
 void thread_bind(int cpu);
-/* Sleep for at least ticks clock ticks. */
+/* Sleep until lbolt has advanced by ticks (0: yield). */
 void delay(u64 ticks);
 size_t thread_count(void);
 
@@ -106,7 +105,10 @@ void sched_init(void);
 void sched_start_reaper(void);
 void sched_cpu_start(struct cpu *) __noreturn;
 void clock_tick(void);
-extern volatile u64 lbolt;		/* ticks since boot, CPU 0's clock */
+/* Clock ticks since boot: gethrtime() / nsec_per_tick, the same on
+ * every CPU. */
+u64 lbolt_get(void);
+#define	lbolt	(lbolt_get())
 extern u32 hz;
 extern bool sched_running;		/* threads are running; set once */
 

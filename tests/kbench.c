@@ -13,13 +13,24 @@ kbench_report(const char *name, u64 value, const char *unit)
 	kprintf("# bench: %s value=%lu unit=%s\n", name, value, unit);
 }
 
-bool
-kbench_exists(const char *name)
+/* which: "all", a name, or a prefix ending in '*' ("timedwait_*"). */
+static bool
+selected(const char *which, const char *name)
 {
-	if (strcmp(name, "all") == 0)
+	size_t n = strlen(which);
+
+	if (strcmp(which, "all") == 0)
 		return (true);
+	if (n > 0 && which[n - 1] == '*')
+		return (strncmp(which, name, n - 1) == 0);
+	return (strcmp(which, name) == 0);
+}
+
+bool
+kbench_exists(const char *which)
+{
 	for (const kbench_t *b = __kbench_start; b < __kbench_end; b++) {
-		if (strcmp(b->kb_name, name) == 0)
+		if (selected(which, b->kb_name))
 			return (true);
 	}
 	return (false);
@@ -36,7 +47,7 @@ kbench_run(const char *which)
 {
 	kprintf("# bench: begin cpus=%d\n", ncpus);
 	for (const kbench_t *b = __kbench_start; b < __kbench_end; b++) {
-		if (strcmp(which, "all") != 0 && strcmp(which, b->kb_name) != 0)
+		if (!selected(which, b->kb_name))
 			continue;
 		kthread_t *t = thread_create(b->kb_name, bench_thread,
 		    (void *)b, -1);
