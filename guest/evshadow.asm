@@ -2,7 +2,9 @@
 ; one-shot fired and the PIC's IRR shows it), `sti` is followed by a store
 ; to a page the host has not mapped yet: the nested page fault exits with
 ; the shadow active, and the interrupt must not come before the store,
-; only after it (the saved IP is after_store).
+; only after it (the saved IP is after_store). Before that, the guest
+; reports 1 from inside an STI shadow, for the host to see whether this
+; CPU reports shadows at exits at all (QEMU's TCG does not).
 ;
 ; Exit codes:
 ;   0   success
@@ -15,6 +17,10 @@
 msg_ok: db      "evshadow: the interrupt waited for the STI shadow", 13, 10, 0
 
 guest_main:
+        ; First, with nothing pending: an exit inside the shadow (the OUT
+        ; after sti), where the host reads whether the CPU reports it.
+        sti
+        GUEST_REPORT 1
         cli
         SET_VECTOR 0x20, tick
         PIC_INIT

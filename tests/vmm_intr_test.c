@@ -95,16 +95,58 @@ KTEST(vmm, faults_reach_guest)
 }
 
 
+/* evshadow's first report comes from inside an STI shadow. */
+struct shadow_probe {
+	int calls;
+	bool reported;		/* the CPU showed the shadow at that exit */
+};
+
+static bool
+probe_shadow(struct vcpu *vcpu, void *arg)
+{
+	struct shadow_probe *p = arg;
+
+	if (p->calls++ == 0)
+		p->reported = vm_getreg(vcpu, VM_REG_INTR_SHADOW) != 0;
+	return (true);
+}
+
+static bool
+run_evshadow(struct vcpu_result *r, struct shadow_probe *p)
+{
+	const struct guest_image *g = guest_find("evshadow");
+	char why[120];
+
+	struct vm *vm = vm_create_guest("evshadow", g->start,
+	    (size_t)(g->end - g->start), 2 * MiB, 0, why, sizeof (why));
+	VERIFY(vm != NULL, "evshadow: %s", why);
+	memset(r, 0, sizeof (*r));
+	memset(p, 0, sizeof (*p));
+	r->quiet = true;
+	r->after_run = probe_shadow;
+	r->after_arg = p;
+	bool ok = vcpu_run_loop(vm->vm_vcpu[0], r);
+	vm_destroy(vm);
+	return (ok);
+}
+
+#define	NO_SHADOW_SKIP	"platform defect: the CPU does not report the STI " \
+	"shadow at an exit inside it (QEMU TCG; docs/platforms.md)"
+
 /* The STI shadow: an interrupt pending at sti waits one instruction,
  * even when that instruction exits (a nested page fault). */
 KTEST(vmm, sti_shadow_respected)
 {
 	struct vcpu_result r;
-	u64 st[VMM_NSTATS];
+	struct shadow_probe p;
 
 	if (!have_backend())
 		return;
-	bool ok = run_guest("evshadow", 0, &r, st);
+	bool ok = run_evshadow(&r, &p);
+	if (!p.reported) {
+		ktest_skip(NO_SHADOW_SKIP);
+		return;
+	}
 	KT_EXPECT(ok, "evshadow failed: %s (verdict 0x%x, report 0x%x)",
 	    r.reason, r.verdict, r.last_report);
 }
@@ -115,13 +157,17 @@ KTEST(vmm, sti_shadow_respected)
 KTEST(vmm, sti_shadow_ignored_caught)
 {
 	struct vcpu_result r;
-	u64 st[VMM_NSTATS];
+	struct shadow_probe p;
 
 	if (!have_backend())
 		return;
 	vmm_inject_ignore_shadow = true;
-	bool ok = run_guest("evshadow", 0, &r, st);
+	bool ok = run_evshadow(&r, &p);
 	vmm_inject_ignore_shadow = false;
+	if (!p.reported) {
+		ktest_skip(NO_SHADOW_SKIP);
+		return;
+	}
 	ktest_note("with the shadow ignored: %s (verdict 0x%x)", r.killed ?
 	    r.reason : "ran", r.verdict);
 	KT_EXPECT(!ok, "evshadow passed with the STI shadow ignored");

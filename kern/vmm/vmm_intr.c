@@ -198,22 +198,33 @@ vcpu_wakeable(struct vcpu *vcpu)
 
 /*
  * HLT with interrupts enabled: block the vCPU thread until an event it
- * can take is pending: the PIT's next edge, a vm_notify_vcpu (an NMI, a
- * device raising a line), or a stop request, which the caller checks
- * after each sleep (one tick at most). Returns the sleeps taken.
- *
- * The sleep is delay(1) today, a clock tick (1/hz): a PIT edge is seen
- * up to a tick late. cv_timedwait on vc_wait_cv to the PIT's deadline
- * replaces it when the kernel has timed waits.
+ * can take is pending. The sleep ends at the PIT's next edge (the one
+ * wake-up a timer gives without a notify), at vm_notify_vcpu (an NMI, a
+ * device raising a line, a stop request), or after a clock tick at most
+ * (a bound, so nothing is waited on forever). The check and the sleep are
+ * under vc_wait_lock, which vm_notify_vcpu takes: no wake-up is lost.
+ * Returns the sleeps taken.
  */
 u64
 vm_hlt_wait(struct vcpu *vcpu)
 {
+	struct vm *vm = vcpu->vc_vm;
 	u64 sleeps = 0;
 
-	while (!vcpu_wakeable(vcpu) && !vcpu->vc_vm->vm_stop) {
-		delay(1);
+	mutex_enter(&vcpu->vc_wait_lock);
+	while (!vcpu_wakeable(vcpu) && !vm->vm_stop) {
+		hrtime_t deadline = gethrtime() + nsec_per_tick;
+		if (vm->vm_atpit != NULL) {
+			hrtime_t d = vatpit_next_deadline(vm->vm_atpit);
+			if (d != 0 && d < deadline)
+				deadline = d;
+		}
+		/* A deadline already past returns at once: the loop's
+		 * vatpit_update delivers the edge. */
+		(void) cv_timedwait_hires(&vcpu->vc_wait_cv,
+		    &vcpu->vc_wait_lock, deadline);
 		sleeps++;
 	}
+	mutex_exit(&vcpu->vc_wait_lock);
 	return (sleeps);
 }

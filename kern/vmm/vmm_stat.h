@@ -22,7 +22,7 @@
 	X(EVENT_EXCEPTION,	"exceptions injected")			\
 	X(EVENT_REINJECTED,	"events an exit cut short, delivered again") \
 	X(EVENT_DROPPED,	"events dropped (vmm_inject_drop_reinject)") \
-	X(HLT_SLEEPS,		"sleeps in HLT (a clock tick each at most)") \
+	X(HLT_SLEEPS,		"sleeps in HLT (to the PIT edge, a tick at most)") \
 	X(ISA_INOUT,		"port accesses the PIC, PIT and RTC took")
 
 #define	VMM_STAT_EXIT_ENUM(code, name, desc)	VMM_STAT_VMEXIT_##code,

@@ -197,3 +197,10 @@ class TraceRequire(unittest.TestCase):
                                           check.trace_require('qemu-tcg', 'suite=all'))
         self.assertEqual(tc.status, 'unchecked')
         self.assertIn('order', tc.unchecked)
+
+
+class PlatformDefectSkip(unittest.TestCase):
+    def test_defect_skip_only_on_its_platform(self):
+        log = tap_log('ok 1 - vmm/a # SKIP platform defect: no shadow (QEMU TCG; docs)')
+        self.assertEqual(check.tap_counts(log, 'qemu-tcg').failed, 0)
+        self.assertEqual(check.tap_counts(log, 'bochs-svm').failed, 1)
