@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Boot one guest under plain QEMU (SeaBIOS, floppy), the reference the hypervisor is compared to.
 
-  python3 scripts/plainqemu.py NAME|IMAGE [--timeout S] [--log FILE] [--quiet]
+  python3 scripts/plainqemu.py NAME|IMAGE [--timeout S] [--accel tcg|kvm] [--quiet]
 
 NAME is a guest (build/guest/NAME.img, made by `make guests`); anything with a slash or ending in
 .img is an image path. Runs
 
-  qemu-system-x86_64 -accel tcg -cpu max -fda IMAGE -display none -serial file:LOG
+  qemu-system-x86_64 -accel tcg|kvm -cpu max -fda IMAGE -display none -serial file:LOG
                      -device isa-debug-exit,iobase=0xf4,iosize=4 -no-reboot
 
 prints the guest's serial output and exits with the guest's exit code: GUEST_EXIT (guest/common.inc)
@@ -35,20 +35,20 @@ def image_path(name):
     return os.path.join(ROOT, 'build', 'guest', name + '.img')
 
 
-def argv(image, log):
-    return [QEMU, '-accel', 'tcg', '-cpu', 'max', '-fda', image, '-display', 'none',
+def argv(image, log, accel='tcg'):
+    return [QEMU, '-accel', accel, '-cpu', 'max' if accel == 'tcg' else 'host', '-fda', image, '-display', 'none',
             '-serial', 'file:' + log, '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
             '-no-reboot', '-nic', 'none']
 
 
-def run(name, timeout=20.0):
+def run(name, timeout=20.0, accel='tcg'):
     """Boot the guest; return (exit code as above, serial output, what happened)."""
     image = image_path(name)
     if not os.path.exists(image):
         raise FileNotFoundError('%s: no such image (make guests)' % image)
     with tempfile.TemporaryDirectory(prefix='plainqemu.') as tmp:
         log = os.path.join(tmp, 'serial.log')
-        proc = subprocess.Popen(argv(image, log), stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(argv(image, log, accel), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
             out, _ = proc.communicate(timeout=timeout)
@@ -75,13 +75,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('guest', help='guest name (build/guest/NAME.img) or image path')
     ap.add_argument('--timeout', type=float, default=20.0, help='seconds (default 20)')
+    ap.add_argument('--accel', default='tcg', help='tcg (default) or kvm')
     ap.add_argument('--quiet', action='store_true', help='do not print the serial output')
     args = ap.parse_args()
     if shutil.which(QEMU) is None:
         print('plainqemu: %s not found' % QEMU, file=sys.stderr)
         return 2
     try:
-        code, serial, what = run(args.guest, args.timeout)
+        code, serial, what = run(args.guest, args.timeout, args.accel)
     except FileNotFoundError as e:
         print('plainqemu: %s' % e, file=sys.stderr)
         return 2
