@@ -42,7 +42,8 @@ void pmap_init(void);
 
 static char cmdline[512];
 static char opt_suite[256];
-static char opt_platform[32] = "unknown";
+/* platform=: the log names it; tests skip for a platform's known defects. */
+char opt_platform[32] = "unknown";
 static char opt_panic_test[64];
 static char opt_bench[64];
 static char opt_guest[32];
@@ -205,8 +206,8 @@ parse_cmdline(void)
 			strlcpy(opt_bench, val, sizeof (opt_bench));
 		} else if (strcmp(tok, "guest") == 0) {
 			if (strcmp(val, "module") != 0 && guest_find(val) == NULL)
-				bail("unknown guest '%s' (hello, longmode, fpu, "
-				    "stress, triplefault, outofmap or module)", val);
+				bail("unknown guest '%s' (a name from guest/, "
+				    "or module)", val);
 			if (strcmp(val, "module") == 0 && !bootmod.present)
 				bail("guest=%s but the loader gave no module", val);
 			strlcpy(opt_guest, val, sizeof (opt_guest));

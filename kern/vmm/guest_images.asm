@@ -25,9 +25,17 @@ GUEST evtick
 GUEST evfault
 GUEST evshadow
 GUEST evreinject
-GUEST evhalt
 GUEST evspin
 GUEST evnmi
+GUEST exc16
+GUEST exc32
+GUEST exc64
+GUEST pitpic
+GUEST stishadow
+GUEST msrgp
+GUEST halt
+GUEST udvirt
+GUEST reinject
 
 %macro ENTRY 1
 	dq guest_%1_name, guest_%1_start, guest_%1_end
@@ -47,7 +55,15 @@ guest_table:
 	ENTRY evfault
 	ENTRY evshadow
 	ENTRY evreinject
-	ENTRY evhalt
 	ENTRY evspin
 	ENTRY evnmi
+	ENTRY exc16
+	ENTRY exc32
+	ENTRY exc64
+	ENTRY pitpic
+	ENTRY stishadow
+	ENTRY msrgp
+	ENTRY halt
+	ENTRY udvirt
+	ENTRY reinject
 	dq 0, 0, 0

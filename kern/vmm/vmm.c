@@ -334,11 +334,18 @@ vcpu_kill(struct vcpu *vcpu, const char *fmt, ...)
  * may turn the exit into another code, e.g. an NPF into OUTOFMAP).
  */
 
+/*
+ * The exiting instruction is done: RIP past it, and an STI or MOV SS
+ * shadow it sat in is over (a `sti; hlt` HLT keeps none for what follows;
+ * left set, the next instruction would be shadowed too).
+ */
 static void
 skip(struct vcpu *vcpu, const struct vm_exit *vme)
 {
-	if (vme->inst_length != 0)
+	if (vme->inst_length != 0) {
 		vm_setreg(vcpu, VM_REG_RIP, vme->rip + vme->inst_length);
+		vm_setreg(vcpu, VM_REG_INTR_SHADOW, 0);
+	}
 }
 
 static bool
@@ -522,6 +529,9 @@ vm_handle_npf(struct vcpu *vcpu, struct vm_exit *vme)
 		    "(rip 0x%lx)", gpa, vm->vm_memsize >> 10, vme->rip);
 		return (false);
 	}
+	/* Whether CPUs report the shadow here differs (tests/vmm_intr_test.c). */
+	if (vm_getreg(vcpu, VM_REG_INTR_SHADOW) != 0)
+		vmm_stat_incr(vcpu, NPF_IN_SHADOW);
 	u64 page = P2ALIGN(gpa, PAGESIZE);
 	mutex_enter(&vm->vm_gpt.gpt_lock);
 	bool ok = vmm_gpt_map(&vm->vm_gpt, page, vm->vm_mem + page);
