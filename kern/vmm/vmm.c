@@ -348,37 +348,18 @@ skip(struct vcpu *vcpu, const struct vm_exit *vme)
 	}
 }
 
+/* What the guest sees is vmm_cpuid.c's. */
 static bool
 vm_handle_cpuid(struct vcpu *vcpu, struct vm_exit *vme)
 {
-	u32 leaf = (u32)vm_getreg(vcpu, VM_REG_RAX);
-	u32 sub = (u32)vm_getreg(vcpu, VM_REG_RCX);
-	u32 a, b, c, d;
+	u32 r[4];
 
-	if (leaf == 0x40000000) {
-		a = 0x40000001;
-		memcpy(&b, "bhyv", 4);
-		memcpy(&c, "elet", 4);
-		memcpy(&d, "vmm!", 4);
-	} else if (leaf == 0x40000001) {
-		a = b = c = d = 0;
-	} else {
-		cpuid(leaf, sub, &a, &b, &c, &d);
-		if (leaf == 1) {
-			c &= ~(1U << 5);		/* no VMX for the guest */
-			c &= ~(1U << 3);		/* no MONITOR/MWAIT */
-			c |= 1U << 31;			/* hypervisor present */
-			c &= ~(1U << 27);		/* OSXSAVE: the guest's */
-			if (vm_getreg(vcpu, VM_REG_CR4) & CR4_OSXSAVE)
-				c |= 1U << 27;
-		} else if (leaf == 0x80000001) {
-			c &= ~(1U << 2);		/* no SVM for the guest */
-		}
-	}
-	vm_setreg(vcpu, VM_REG_RAX, a);
-	vm_setreg(vcpu, VM_REG_RBX, b);
-	vm_setreg(vcpu, VM_REG_RCX, c);
-	vm_setreg(vcpu, VM_REG_RDX, d);
+	vm_cpuid(vcpu, (u32)vm_getreg(vcpu, VM_REG_RAX),
+	    (u32)vm_getreg(vcpu, VM_REG_RCX), r);
+	vm_setreg(vcpu, VM_REG_RAX, r[0]);
+	vm_setreg(vcpu, VM_REG_RBX, r[1]);
+	vm_setreg(vcpu, VM_REG_RCX, r[2]);
+	vm_setreg(vcpu, VM_REG_RDX, r[3]);
 	skip(vcpu, vme);
 	return (true);
 }

@@ -216,6 +216,8 @@ void vm_notify_vcpu(struct vcpu *);
 void vm_request_stop(struct vm *, const char *reason);
 /* Core internals: vmm_intr.c, vmm_isa.c and vmm_msr.c, for vm_run. */
 bool vm_msr_read(struct vcpu *, u32 msr, u64 *val);
+/* CPUID as the guest sees it: eax, ebx, ecx, edx in r (vmm_cpuid.c). */
+void vm_cpuid(struct vcpu *, u32 leaf, u32 sub, u32 r[4]);
 bool vm_msr_write(struct vcpu *, u32 msr, u64 val);
 bool vm_entry_events(struct vcpu *);
 u64 vm_hlt_wait(struct vcpu *);

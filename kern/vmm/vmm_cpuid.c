@@ -1,0 +1,85 @@
+/*
+ * What CPUID tells a guest: the host's answer, less what the VM does not
+ * have. A guest believes CPUID; a feature it sees it will use, so every
+ * bit left on here must work in the guest (or raise what hardware would).
+ */
+#include "vmm.h"
+#include "../fpu.h"
+#include "../x86.h"
+
+#define	BIT(n)	(1U << (n))
+
+/* Leaf 1. */
+#define	C1_MONITOR	BIT(3)		/* intercepted: #UD */
+#define	C1_VMX		BIT(5)		/* no nested virtualization */
+#define	C1_PDCM		BIT(15)		/* no PERF_CAPABILITIES MSR */
+#define	C1_X2APIC	BIT(21)		/* no APIC at all */
+#define	C1_TSC_DEADLINE	BIT(24)
+#define	C1_OSXSAVE	BIT(27)		/* the guest's CR4, not ours */
+#define	C1_HYPERVISOR	BIT(31)
+#define	D1_APIC		BIT(9)
+/* Leaf 7.0. */
+#define	B7_INVPCID	BIT(10)		/* VMX: not enabled in the guest */
+#define	B7_MPX		BIT(14)		/* its XCR0 state is not switched */
+#define	C7_PKU		BIT(3)		/* PKRU is not switched */
+#define	C7_OSPKE	BIT(4)
+/* Leaf 0xd.1. */
+#define	A_D1_XSAVES	BIT(3)		/* VMX: not enabled; no IA32_XSS */
+/* Leaf 0x80000001. */
+#define	C81_SVM		BIT(2)
+#define	C81_SKINIT	BIT(12)
+#define	D81_RDTSCP	BIT(27)		/* VMX: not enabled in the guest */
+
+void
+vm_cpuid(struct vcpu *vcpu, u32 leaf, u32 sub, u32 r[4])
+{
+	u32 *a = &r[0], *b = &r[1], *c = &r[2], *d = &r[3];
+
+	if (leaf == 0x40000000) {
+		*a = 0x40000001;
+		memcpy(b, "bhyv", 4);
+		memcpy(c, "elet", 4);
+		memcpy(d, "vmm!", 4);
+		return;
+	}
+	if (leaf == 0x40000001) {
+		*a = *b = *c = *d = 0;
+		return;
+	}
+	cpuid(leaf, sub, a, b, c, d);
+	switch (leaf) {
+	case 1:
+		*c &= ~(C1_MONITOR | C1_VMX | C1_PDCM | C1_X2APIC |
+		    C1_TSC_DEADLINE | C1_OSXSAVE);
+		*c |= C1_HYPERVISOR;
+		if (vm_getreg(vcpu, VM_REG_CR4) & CR4_OSXSAVE)
+			*c |= C1_OSXSAVE;
+		*d &= ~D1_APIC;
+		break;
+	case 7:
+		if (sub == 0) {
+			*b &= ~(B7_INVPCID | B7_MPX);
+			*c &= ~(C7_PKU | C7_OSPKE);
+		}
+		break;
+	case 0xd:
+		/* Only the state components the host saves and restores
+		 * for the guest (vc_guest_fpu under fpu_xcr0). */
+		if (sub == 0) {
+			*a &= (u32)fpu_xcr0;
+			*d &= (u32)(fpu_xcr0 >> 32);
+		} else if (sub == 1) {
+			*a &= ~A_D1_XSAVES;
+			*c = *d = 0;		/* no supervisor states */
+		} else if (sub >= 64 || (fpu_xcr0 & (1UL << sub)) == 0) {
+			*a = *b = *c = *d = 0;
+		}
+		break;
+	case 0x80000001:
+		*c &= ~(C81_SVM | C81_SKINIT);
+		*d &= ~D81_RDTSCP;
+		break;
+	default:
+		break;
+	}
+}
