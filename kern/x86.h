@@ -26,6 +26,10 @@
 #define	EFER_LMA	(1UL << 10)
 #define	EFER_NXE	(1UL << 11)
 #define	EFER_SVME	(1UL << 12)
+#define	MSR_STAR	0xc0000081
+#define	MSR_LSTAR	0xc0000082
+#define	MSR_CSTAR	0xc0000083
+#define	MSR_SFMASK	0xc0000084
 #define	MSR_FS_BASE	0xc0000100
 #define	MSR_GS_BASE	0xc0000101
 #define	MSR_KGS_BASE	0xc0000102

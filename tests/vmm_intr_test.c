@@ -8,6 +8,7 @@
 #include "../kern/vmm/vmm_dev.h"
 #include "../kern/thread.h"
 #include "../kern/panic.h"
+#include "../kern/x86.h"
 
 #define	MiB	(1UL << 20)
 
@@ -301,4 +302,35 @@ KTEST(vmm, qemu_reference_guests)
 		KT_EXPECT(ok, "%s failed: %s (verdict 0x%x) %s", names[i],
 		    r.reason, r.verdict, r.transcript);
 	}
+}
+
+/*
+ * The SYSCALL/SWAPGS MSRs a guest writes are its own (VMLOAD/VMSAVE on
+ * SVM, vmx_vmrun's switch on VMX): it reads them back, and the host's on
+ * this CPU are what they were. A non-canonical LSTAR and RDPMC are #GP.
+ */
+KTEST(vmm, guest_msrs_stay_the_guests)
+{
+	static const u32 msrs[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR,
+	    MSR_SFMASK, MSR_KGS_BASE };
+	u64 before[ARRAY_SIZE(msrs)];
+	struct vcpu_result r;
+	u64 st[VMM_NSTATS];
+
+	if (!have_backend())
+		return;
+	thread_bind(0);
+	for (size_t i = 0; i < ARRAY_SIZE(msrs); i++)
+		before[i] = rdmsr(msrs[i]);
+	bool ok = run_guest("evmsr", 0, &r, st);
+	for (size_t i = 0; i < ARRAY_SIZE(msrs); i++) {
+		u64 now = rdmsr(msrs[i]);
+		KT_EXPECT(now == before[i], "host MSR 0x%x is 0x%lx after the "
+		    "guest, 0x%lx before", msrs[i], now, before[i]);
+	}
+	thread_bind(-1);
+	KT_EXPECT(ok, "evmsr failed: %s (verdict 0x%x, report 0x%x)",
+	    r.reason, r.verdict, r.last_report);
+	KT_EXPECT(st[VMM_STAT_VMEXIT_GP] == 1, "%lu RDPMC exits",
+	    st[VMM_STAT_VMEXIT_GP]);
 }

@@ -400,6 +400,15 @@ vm_handle_ud(struct vcpu *vcpu, struct vm_exit *vme __unused)
 	return (true);
 }
 
+/* RDPMC: the host's performance counters are not the guest's to read;
+ * the VM has none (CPUID leaf 0xa is empty), so any index is #GP(0). */
+static bool
+vm_handle_gp(struct vcpu *vcpu, struct vm_exit *vme __unused)
+{
+	vm_inject_exception(vcpu, 13, true, 0, 0);
+	return (true);
+}
+
 /* INVD and WBINVD: nothing of the host's caches is the guest's to drop
  * (and INVD would lose the host's writes). */
 static bool
@@ -606,6 +615,7 @@ handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	case VM_EXIT_INTR:	return (true);	/* the host took it */
 	case VM_EXIT_UD:	return (vm_handle_ud(vcpu, vme));
 	case VM_EXIT_SKIP:	return (vm_handle_skip(vcpu, vme));
+	case VM_EXIT_GP:	return (vm_handle_gp(vcpu, vme));
 	case VM_EXIT_INTR_WINDOW: return (true); /* entry injects now */
 	case VM_EXIT_NMI_WINDOW: return (true);
 	case VM_EXIT_HANDLED:	return (true);	/* the backend finished it */

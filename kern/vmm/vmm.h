@@ -27,6 +27,9 @@ enum vm_reg {
 	VM_REG_R11, VM_REG_R12, VM_REG_R13, VM_REG_R14, VM_REG_R15,
 	VM_REG_RIP, VM_REG_RFLAGS, VM_REG_CR0, VM_REG_CR2, VM_REG_CR3,
 	VM_REG_CR4, VM_REG_EFER,
+	/* The SYSCALL/SWAPGS MSRs: VM entry and exit leave them to us. */
+	VM_REG_STAR, VM_REG_LSTAR, VM_REG_CSTAR, VM_REG_SFMASK,
+	VM_REG_KGS_BASE,
 	VM_REG_INTR_SHADOW,	/* 1: STI or MOV SS shadow (no interrupt now) */
 	VM_REG_NMI_BLOCKED,	/* 1: an NMI handler runs (until its IRET) */
 	VM_REG_LAST

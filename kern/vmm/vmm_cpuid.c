@@ -75,6 +75,9 @@ vm_cpuid(struct vcpu *vcpu, u32 leaf, u32 sub, u32 r[4])
 			*a = *b = *c = *d = 0;
 		}
 		break;
+	case 0xa:			/* no performance counters */
+		*a = *b = *c = *d = 0;
+		break;
 	case 0x80000001:
 		*c &= ~(C81_SVM | C81_SKINIT);
 		*d &= ~D81_RDTSCP;

@@ -20,6 +20,7 @@
 	X(HYPERCALL,	"hypercall",	"VMMCALL/VMCALL exits")		\
 	X(XSETBV,	"xsetbv",	"XSETBV exits")			\
 	X(UD,		"ud",		"instructions the VM lacks (#UD raised)") \
+	X(GP,		"gp",		"instructions answered with #GP(0) (RDPMC)") \
 	X(SKIP,		"skip",		"instructions that do nothing in a VM (INVD, WBINVD)") \
 	X(NPF,		"npf",		"nested page faults on RAM (mapped on demand)") \
 	X(INTR,		"intr",		"host interrupts while in the guest") \

@@ -37,6 +37,14 @@ static const struct vmm_msr vmm_msrs[] = {
 	{ MSR_EFER,	"EFER",		MSR_REG,	VM_REG_EFER, true,
 	    ~0xd01UL },
 	{ MSR_SCRATCH,	"bhyvelet scratch", MSR_VCPU_U64, 0, true, 0 },
+	/* SYSCALL and SWAPGS: switched by VMLOAD/VMSAVE (SVM) or by
+	 * vmx_vmrun (VMX); the guest's own. */
+	{ MSR_STAR,	"STAR",		MSR_REG,	VM_REG_STAR, true, 0 },
+	{ MSR_LSTAR,	"LSTAR",	MSR_REG,	VM_REG_LSTAR, true, 0 },
+	{ MSR_CSTAR,	"CSTAR",	MSR_REG,	VM_REG_CSTAR, true, 0 },
+	{ MSR_SFMASK,	"SFMASK",	MSR_REG,	VM_REG_SFMASK, true,
+	    ~0xffffffffUL },
+	{ MSR_KGS_BASE,	"KERNEL_GS_BASE", MSR_REG, VM_REG_KGS_BASE, true, 0 },
 };
 
 static const struct vmm_msr *
@@ -79,6 +87,11 @@ vm_msr_write(struct vcpu *vcpu, u32 msr, u64 val)
 	const struct vmm_msr *m = msr_find(msr);
 
 	if (m == NULL || !m->writable || (val & m->reserved) != 0)
+		return (false);
+	/* An address MSR takes canonical values only (vmx_vmrun loads it
+	 * into the CPU's own). */
+	if ((msr == MSR_LSTAR || msr == MSR_CSTAR || msr == MSR_KGS_BASE) &&
+	    (u64)((i64)(val << 16) >> 16) != val)
 		return (false);
 	switch (m->kind) {
 	case MSR_REG:		vm_setreg(vcpu, m->reg, val); break;

@@ -139,9 +139,10 @@ svm_vcpu_init(struct vcpu *vcpu)
 	 * fault that would follow into an emulator panic instead of the
 	 * SHUTDOWN intercept, so we stop one step earlier, everywhere.
 	 */
-	*vmcb32(sv, VMCB_INTERCEPT_EXC) = 1U << 8;
+	*vmcb32(sv, VMCB_INTERCEPT_EXC) = (1U << 8) | (1U << 18);
 	*vmcb32(sv, VMCB_INTERCEPT_MISC1) = INTERCEPT_INTR | INTERCEPT_NMI |
 	    INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_CPUID | INTERCEPT_HLT |
+	    INTERCEPT_RDPMC |
 	    INTERCEPT_INVD | INTERCEPT_INVLPGA |
 	    INTERCEPT_IOIO | INTERCEPT_MSR | INTERCEPT_SHUTDOWN;
 	/* The SVM instructions are the host's: a guest's raise #UD (its
@@ -334,6 +335,11 @@ gpr(struct svm_vcpu *sv, enum vm_reg r)
 	case VM_REG_CR3: return (vmcb64(sv, VMCB_CR3));
 	case VM_REG_CR4: return (vmcb64(sv, VMCB_CR4));
 	case VM_REG_EFER: return (vmcb64(sv, VMCB_EFER));
+	case VM_REG_STAR: return (vmcb64(sv, VMCB_STAR));
+	case VM_REG_LSTAR: return (vmcb64(sv, VMCB_LSTAR));
+	case VM_REG_CSTAR: return (vmcb64(sv, VMCB_CSTAR));
+	case VM_REG_SFMASK: return (vmcb64(sv, VMCB_SFMASK));
+	case VM_REG_KGS_BASE: return (vmcb64(sv, VMCB_KGS_BASE));
 	default:
 		panic("svm: no register %d", r);
 	}

@@ -128,6 +128,15 @@ svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	case VMEXIT_MWAIT:
 		vme->exitcode = VM_EXIT_UD;
 		break;
+	case VMEXIT_RDPMC:
+		vme->exitcode = VM_EXIT_GP;
+		break;
+	case VMEXIT_EXCP_MC:
+		/* The host's machine check: the guest must not see it. */
+		vme->exitcode = VM_EXIT_UNHANDLED;
+		ksnprintf(vme->reason, sizeof (vme->reason), "machine check "
+		    "while the guest ran (rip 0x%lx): the VM is stopped", rip);
+		break;
 	case VMEXIT_INVD:
 	case VMEXIT_WBINVD:
 		vme->exitcode = VM_EXIT_SKIP;

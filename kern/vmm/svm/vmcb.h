@@ -50,6 +50,11 @@
 #define	VMCB_RIP		0x578
 #define	VMCB_RSP		0x5d8
 #define	VMCB_RAX		0x5f8
+#define	VMCB_STAR		0x600	/* VMLOAD/VMSAVE switch these */
+#define	VMCB_LSTAR		0x608
+#define	VMCB_CSTAR		0x610
+#define	VMCB_SFMASK		0x618
+#define	VMCB_KGS_BASE		0x620
 #define	VMCB_CR2		0x640
 #define	VMCB_G_PAT		0x668
 
@@ -59,6 +64,7 @@
 #define	INTERCEPT_SMI		(1U << 2)
 #define	INTERCEPT_INIT		(1U << 3)
 #define	INTERCEPT_VINTR		(1U << 4)	/* V_IRQ taken: the window */
+#define	INTERCEPT_RDPMC		(1U << 15)
 #define	INTERCEPT_CPUID		(1U << 18)
 #define	INTERCEPT_IRET		(1U << 20)	/* the end of an NMI handler */
 #define	INTERCEPT_INVD		(1U << 22)
@@ -120,7 +126,9 @@
 
 /* Exit codes */
 #define	VMEXIT_EXCP_DF		0x048	/* exception 8 intercepted */
+#define	VMEXIT_EXCP_MC		0x052	/* exception 18 intercepted */
 #define	VMEXIT_INTR		0x060
+#define	VMEXIT_RDPMC		0x06f
 #define	VMEXIT_NMI		0x061
 #define	VMEXIT_SMI		0x062
 #define	VMEXIT_INIT		0x063

@@ -107,7 +107,8 @@ vmcs_write_guest_reset(struct vcpu *vcpu, const struct vmx_ctls *ctls)
 	vmcs_write(VMCS_PROC_BASED_CTLS2, ctls->proc2);
 	vmcs_write(VMCS_EXIT_CTLS, ctls->exit);
 	vmcs_write(VMCS_ENTRY_CTLS, ctls->entry);
-	vmcs_write(VMCS_EXCEPTION_BITMAP, 1U << 8);	/* #DF: see svm.c */
+	/* #DF: see svm.c; #MC: the host's, never the guest's. */
+	vmcs_write(VMCS_EXCEPTION_BITMAP, (1U << 8) | (1U << 18));
 	vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
 	vmcs_write(VMCS_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write(VMCS_EXIT_MSR_LOAD_COUNT, 0);

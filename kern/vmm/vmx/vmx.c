@@ -26,6 +26,8 @@ static u32 vmcs_revision;
 static struct vmx_ctls ctls;
 static u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 static bool invvpid_single_ok;	/* else all-context INVVPID */
+static const u32 switched_msr[VMX_NSWITCHED] = { MSR_STAR, MSR_LSTAR,
+    MSR_CSTAR, MSR_SFMASK, MSR_KGS_BASE };
 bool vmx_has_nmi_window;
 
 /*
@@ -145,7 +147,7 @@ vmx_probe(char *why, size_t len)
 
 	if (!adjust(PIN_EXTINT_EXITING | PIN_NMI_EXITING,
 	    tr ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED, &ctls.pin) ||
-	    !adjust(PROC_HLT_EXITING | PROC_USE_IO_BITMAPS |
+	    !adjust(PROC_HLT_EXITING | PROC_RDPMC_EXITING | PROC_USE_IO_BITMAPS |
 	    PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CTLS,
 	    tr ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED, &ctls.proc) ||
 	    !adjust(EXIT_HOST_LMA | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
@@ -220,6 +222,8 @@ vmx_cpu_init(void)
 	set_cr4((get_cr4() | cr4_fixed0 | CR4_VMXE) & cr4_fixed1);
 	__asm__ __volatile__("sgdt %0; sidt %1"
 	    : "=m"(vxc->vxc_host_dt.hd_gdtr), "=m"(vxc->vxc_host_dt.hd_idtr));
+	for (int i = 0; i < VMX_NSWITCHED; i++)
+		vxc->vxc_host_msr[i] = rdmsr(switched_msr[i]);
 	vxc->vxc_vmxon = page_alloc(KM_PANIC);
 	*(u32 *)phys_to_virt(vxc->vxc_vmxon) = vmcs_revision;
 	int rc = vmxon(vxc->vxc_vmxon);
@@ -388,7 +392,14 @@ vmx_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 	TRACE(TR_VMENTRY, vcpu, vx->vx_launched ? TR_ENTRY_VMRESUME :
 	    TR_ENTRY_VMLAUNCH);
 	struct vmx_cpu *vxc = CPU->cpu_vmm;
+	/* Interrupts are off: nothing of the host's runs in between. */
+	for (int i = 0; i < VMX_NSWITCHED; i++)
+		wrmsr(switched_msr[i], vx->vx_msr[i]);
 	int rc = vmx_run(&vx->vx_gregs, vx->vx_launched, &vxc->vxc_host_dt);
+	for (int i = 0; i < VMX_NSWITCHED; i++) {
+		vx->vx_msr[i] = rdmsr(switched_msr[i]);
+		wrmsr(switched_msr[i], vxc->vxc_host_msr[i]);
+	}
 	if (rc != 0) {
 		u64 err = rc == 2 ? vmcs_read(VMCS_INSTRUCTION_ERROR) : 0;
 		vme->exitcode = VM_EXIT_VMFAIL;
@@ -408,6 +419,11 @@ static u64 *
 gpr(struct vmx_vcpu *vx, enum vm_reg r)
 {
 	switch (r) {
+	case VM_REG_STAR: return (&vx->vx_msr[0]);
+	case VM_REG_LSTAR: return (&vx->vx_msr[1]);
+	case VM_REG_CSTAR: return (&vx->vx_msr[2]);
+	case VM_REG_SFMASK: return (&vx->vx_msr[3]);
+	case VM_REG_KGS_BASE: return (&vx->vx_msr[4]);
 	case VM_REG_RAX: return (&vx->vx_gregs.rax);
 	case VM_REG_RBX: return (&vx->vx_gregs.rbx);
 	case VM_REG_RCX: return (&vx->vx_gregs.rcx);

@@ -58,11 +58,19 @@ struct vmx_host_dt {
 _Static_assert(offsetof(struct vmx_host_dt, hd_gdtr) == 0, "HD_GDTR");
 _Static_assert(offsetof(struct vmx_host_dt, hd_idtr) == 10, "HD_IDTR");
 
+/*
+ * MSRs VM entry and exit do not switch, which vmx_vmrun switches itself
+ * (illumos does the same around entry): STAR, LSTAR, CSTAR, SFMASK,
+ * KERNEL_GS_BASE. A guest's SWAPGS or WRMSR reaches only its own copy.
+ */
+#define	VMX_NSWITCHED	5
+
 /* Per CPU (cpu_vmm). */
 struct vmx_cpu {
 	paddr_t vxc_vmxon;		/* VMXON region */
 	struct vmx_host_dt vxc_host_dt;	/* taken at vmx_cpu_init, before
 					   any guest ran here */
+	u64 vxc_host_msr[VMX_NSWITCHED];	/* the host's, same order */
 };
 
 struct vmx_vcpu {
@@ -73,6 +81,7 @@ struct vmx_vcpu {
 					   -1 when clear (in memory only) */
 	bool vx_launched;		/* [p] VMRESUME (else VMLAUNCH) next */
 	int vx_lastcpu;			/* [p] CPU of the last VMPTRLD */
+	u64 vx_msr[VMX_NSWITCHED];	/* [p] the guest's switched MSRs */
 	u32 vx_proc;			/* [p] the primary controls as
 					   written: the window bits change */
 };

@@ -176,6 +176,11 @@ vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 			 * CPU's stop signal), interrupts are still off. */
 			vme->exitcode = VM_EXIT_INTR;
 			__asm__ __volatile__("int $2");
+		} else if (vec == 18) {
+			vme->exitcode = VM_EXIT_UNHANDLED;
+			ksnprintf(vme->reason, sizeof (vme->reason), "machine "
+			    "check while the guest ran (rip 0x%lx): the VM is "
+			    "stopped", vme->rip);
 		} else if (vec == 8) {
 			vme->exitcode = VM_EXIT_SHUTDOWN;
 			ksnprintf(vme->reason, sizeof (vme->reason),
@@ -228,6 +233,9 @@ vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	case EXIT_REASON_VMFUNC:
 		/* CPUID says no VMX: these are the host's. */
 		vme->exitcode = VM_EXIT_UD;
+		break;
+	case EXIT_REASON_RDPMC:
+		vme->exitcode = VM_EXIT_GP;
 		break;
 	case EXIT_REASON_INVD:
 	case EXIT_REASON_WBINVD:

@@ -1,0 +1,62 @@
+; evmsr.asm: the SYSCALL/SWAPGS MSRs are the guest's own, and what must not
+; reach the hardware does not. Writes STAR, LSTAR, CSTAR, SFMASK and
+; KERNEL_GS_BASE and reads them back; a non-canonical LSTAR and RDPMC
+; raise #GP(0). The host checks its own values are unchanged after.
+;
+; Exit codes:
+;   0   success
+;   1   an MSR read back a different value (the report port has its number)
+;   2   not exactly two #GP
+
+%include "common.inc"
+%include "pic.inc"
+
+msg_ok: db      "evmsr: syscall MSRs are the guest's; a bad LSTAR and RDPMC raise #GP", 13, 10, 0
+
+; WRRD msr, hi, lo: write and read back
+%macro WRRD 3
+        mov     ecx, %1
+        mov     edx, %2
+        mov     eax, %3
+        wrmsr
+        xor     eax, eax
+        xor     edx, edx
+        rdmsr
+        cmp     edx, %2
+        jne     %%bad
+        cmp     eax, %3
+        je      %%ok
+%%bad:  GUEST_REPORT %1
+        GUEST_EXIT 1
+%%ok:
+%endmacro
+
+guest_main:
+        cli
+        SET_VECTOR 13, gp
+        WRRD    0xc0000081, 0x00230010, 0x00000000      ; STAR
+        WRRD    0xc0000082, 0xffffffff, 0x81234560      ; LSTAR
+        WRRD    0xc0000083, 0xffffffff, 0x81234570      ; CSTAR
+        WRRD    0xc0000084, 0x00000000, 0x00004700      ; SFMASK
+        WRRD    0xc0000102, 0x00001234, 0x56789000      ; KERNEL_GS_BASE
+        mov     ecx, 0xc0000082
+        mov     edx, 0x00008000                         ; not canonical
+        xor     eax, eax
+        wrmsr
+        xor     ecx, ecx
+        rdpmc
+        cmp     byte [gps], 2
+        jne     .bad_gp
+        PUTS16  msg_ok
+        GUEST_EXIT 0
+.bad_gp:
+        GUEST_EXIT 2
+
+gp:     push    bp
+        mov     bp, sp
+        add     word [bp + 2], 2        ; wrmsr and rdpmc are 2 bytes
+        inc     byte [cs:gps]
+        pop     bp
+        iret
+
+gps:    db      0
