@@ -1,12 +1,14 @@
 ; evmsr.asm: the SYSCALL/SWAPGS MSRs are the guest's own, and what must not
 ; reach the hardware does not. Writes STAR, LSTAR, CSTAR, SFMASK and
 ; KERNEL_GS_BASE and reads them back; a non-canonical LSTAR and RDPMC
-; raise #GP(0). The host checks its own values are unchanged after.
+; raise #GP(0); DR0 starts at 0 and DR0/DR3 keep the guest's values. The
+; host checks its own MSRs and debug registers are unchanged after.
 ;
 ; Exit codes:
 ;   0   success
 ;   1   an MSR read back a different value (the report port has its number)
 ;   2   not exactly two #GP
+;   3   DR0 did not start at 0, or DR0/DR3 did not keep what the guest wrote
 
 %include "common.inc"
 %include "pic.inc"
@@ -34,6 +36,20 @@ msg_ok: db      "evmsr: syscall MSRs are the guest's; a bad LSTAR and RDPMC rais
 guest_main:
         cli
         SET_VECTOR 13, gp
+        ; DR0-DR3 start at 0 (the host's are not ours), and keep ours
+        mov     eax, dr0
+        or      eax, 0
+        jnz     .bad_dr
+        mov     eax, 0x7c00
+        mov     dr0, eax
+        mov     eax, 0x7d00
+        mov     dr3, eax
+        mov     eax, dr0
+        cmp     eax, 0x7c00
+        jne     .bad_dr
+        mov     eax, dr3
+        cmp     eax, 0x7d00
+        jne     .bad_dr
         WRRD    0xc0000081, 0x00230010, 0x00000000      ; STAR
         WRRD    0xc0000082, 0xffffffff, 0x81234560      ; LSTAR
         WRRD    0xc0000083, 0xffffffff, 0x81234570      ; CSTAR
@@ -51,6 +67,9 @@ guest_main:
         GUEST_EXIT 0
 .bad_gp:
         GUEST_EXIT 2
+.bad_dr:
+        GUEST_REPORT eax
+        GUEST_EXIT 3
 
 gp:     push    bp
         mov     bp, sp

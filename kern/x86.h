@@ -172,4 +172,25 @@ get_fp(void)
 	return ((uintptr_t)__builtin_frame_address(0));
 }
 
+/*
+ * DR0-DR3, which neither VM entry nor exit switches: the vCPU's are loaded
+ * around each guest entry (vmm_switch_dr) so breakpoints never cross
+ * between host and guests. dr[4] is DR6 (VMX keeps it out of the VMCS).
+ */
+static inline void
+dr_read(u64 dr[5])
+{
+	__asm__ __volatile__("mov %%dr0, %0; mov %%dr1, %1; mov %%dr2, %2; "
+	    "mov %%dr3, %3; mov %%dr6, %4" : "=r"(dr[0]), "=r"(dr[1]),
+	    "=r"(dr[2]), "=r"(dr[3]), "=r"(dr[4]));
+}
+
+static inline void
+dr_write(const u64 dr[5])
+{
+	__asm__ __volatile__("mov %0, %%dr0; mov %1, %%dr1; mov %2, %%dr2; "
+	    "mov %3, %%dr3; mov %4, %%dr6" :: "r"(dr[0]), "r"(dr[1]),
+	    "r"(dr[2]), "r"(dr[3]), "r"(dr[4]));
+}
+
 #endif

@@ -322,7 +322,18 @@ KTEST(vmm, guest_msrs_stay_the_guests)
 	thread_bind(0);
 	for (size_t i = 0; i < ARRAY_SIZE(msrs); i++)
 		before[i] = rdmsr(msrs[i]);
+	/* A host breakpoint address (DR7 leaves it disabled) the guest
+	 * must not see, and must not overwrite. */
+	u64 dr[5], marker = 0x100000;
+	dr_read(dr);
+	dr[0] = marker;
+	dr_write(dr);
 	bool ok = run_guest("evmsr", 0, &r, st);
+	dr_read(dr);
+	KT_EXPECT(dr[0] == marker, "host DR0 is 0x%lx after the guest",
+	    dr[0]);
+	dr[0] = 0;
+	dr_write(dr);
 	for (size_t i = 0; i < ARRAY_SIZE(msrs); i++) {
 		u64 now = rdmsr(msrs[i]);
 		KT_EXPECT(now == before[i], "host MSR 0x%x is 0x%lx after the "

@@ -222,6 +222,7 @@ vm_create(const char *name, u64 memsize, int nvcpus)
 		vcpu->vc_guest_xcr0 = XFEATURE_X87;	/* the reset value */
 		vcpu->vc_lastcpu = -1;
 		vcpu->vc_msr_pat = 0x0007040600070406UL;	/* reset */
+		vcpu->vc_dr[4] = 0xffff0ff0;			/* DR6 reset */
 		mutex_init(&vcpu->vc_wait_lock, "vcpu wait");
 		cv_init(&vcpu->vc_wait_cv, "vcpu wait");
 		VERIFY(vmm_ops->vcpu_init(vcpu) == 0,
@@ -293,6 +294,8 @@ u64
 vm_getreg(struct vcpu *vcpu, enum vm_reg r)
 {
 	check_reg_access(vcpu, r, "vm_getreg");
+	if (r >= VM_REG_DR0 && r <= VM_REG_DR3)
+		return (vcpu->vc_dr[r - VM_REG_DR0]);
 	return (vmm_ops->getreg(vcpu, r));
 }
 
@@ -301,6 +304,10 @@ void
 vm_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
 {
 	check_reg_access(vcpu, r, "vm_setreg");
+	if (r >= VM_REG_DR0 && r <= VM_REG_DR3) {
+		vcpu->vc_dr[r - VM_REG_DR0] = v;
+		return;
+	}
 	vmm_ops->setreg(vcpu, r, v);
 }
 
@@ -688,7 +695,14 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 			break;
 		}
 		vmm_stat_incr(vcpu, VMRUN_ENTRIES);
+		/* The guest's debug address registers, only while it runs
+		 * (interrupts are off: no host code sees them). */
+		u64 host_dr[5];
+		dr_read(host_dr);
+		dr_write(vcpu->vc_dr);
 		vmm_ops->vmrun(vcpu, vme);
+		dr_read(vcpu->vc_dr);
+		dr_write(host_dr);
 		vcpu->vc_lastcpu = CPU->cpu_id;
 		vcpu->vc_exitintinfo = vme->exitintinfo;
 		TRACE(TR_VMEXIT, vcpu, vme->exitcode);

@@ -30,6 +30,7 @@ enum vm_reg {
 	/* The SYSCALL/SWAPGS MSRs: VM entry and exit leave them to us. */
 	VM_REG_STAR, VM_REG_LSTAR, VM_REG_CSTAR, VM_REG_SFMASK,
 	VM_REG_KGS_BASE,
+	VM_REG_DR0, VM_REG_DR1, VM_REG_DR2, VM_REG_DR3,	/* vc_dr: the core's */
 	VM_REG_INTR_SHADOW,	/* 1: STI or MOV SS shadow (no interrupt now) */
 	VM_REG_NMI_BLOCKED,	/* 1: an NMI handler runs (until its IRET) */
 	VM_REG_LAST
@@ -161,6 +162,8 @@ struct vcpu {
 	void *vc_backend;		/* [c] backend's per-vCPU state */
 	u64 vc_stats[VMM_NSTATS];	/* [o]/[p] per-vCPU counters */
 	/* Events (vmm_intr.c): decided at each entry by vm_run. */
+	u64 vc_dr[5];			/* [p] the guest's DR0-DR3 and DR6
+					   while it is not running */
 	struct vm_event vc_exc;		/* [o] an exception to raise */
 	u64 vc_exc_cr2;			/* [o] its CR2 (a #PF) */
 	struct vm_event vc_exitintinfo;	/* [o] cut short by the last exit */
