@@ -8,6 +8,7 @@
 #include "../kern/vmm/vmm_dev.h"
 #include "../kern/thread.h"
 #include "../kern/panic.h"
+#include "../kern/console.h"
 
 #define	MiB	(1UL << 20)
 
@@ -301,4 +302,73 @@ KTEST(vmm, qemu_reference_guests)
 		KT_EXPECT(ok, "%s failed: %s (verdict 0x%x) %s", names[i],
 		    r.reason, r.verdict, r.transcript);
 	}
+}
+
+/* guest/stringio.asm's LINE64: text padded with '.' to 62 bytes, CR LF. */
+static size_t
+stringio_line(char *p, const char *text)
+{
+	size_t n = strlen(text);
+
+	memcpy(p, text, n);
+	for (; n < 62; n++)
+		p[n] = '.';
+	p[n++] = '\r';
+	p[n++] = '\n';
+	return (n);
+}
+
+static size_t
+stringio_str(char *p, const char *text)
+{
+	size_t n = strlen(text);
+
+	memcpy(p, text, n);
+	return (n);
+}
+
+/*
+ * String and REP port I/O (vmm_strio.c): guest/stringio.asm's rep outsb
+ * (DF=0, DF=1, fs override), rep outsw and rep insb in 16-, 32- and 64-bit
+ * code pass, and the console shows what plain QEMU shows for it: the
+ * guest's own fixed strings, in order, with nothing else.
+ */
+KTEST(vmm, string_port_io)
+{
+	static const char *const modes[] = { "16", "32", "64" };
+	struct vcpu_result r;
+	u64 st[VMM_NSTATS];
+	char want[sizeof (r.transcript)];
+	size_t n = 0;
+
+	if (!have_backend())
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		char m[40];
+
+		ksnprintf(m, sizeof (m), "stringio: %s-bit\r\n", modes[i]);
+		n += stringio_str(want + n, m);
+		n += stringio_line(want + n, "stringio: rep outsb, DF=0 ");
+		n += stringio_line(want + n, "stringio: rep outsb, DF=1 ");
+		n += stringio_line(want + n,
+		    "stringio: rep outsb, fs override ");
+		n += stringio_str(want + n, "stringio: rep outsw\r\n");
+		ksnprintf(m, sizeof (m), "stringio: %s-bit ok\r\n", modes[i]);
+		n += stringio_str(want + n, m);
+	}
+	VERIFY(n < sizeof (want), "string_port_io: %lu bytes expected", n);
+	want[n] = '\0';
+	bool ok = run_guest("stringio", 0, &r, st);
+	ktest_note("stringio: %s (verdict 0x%x), %lu string exits, %lu "
+	    "elements", ok ? "passed" : r.killed ? r.reason : "failed",
+	    r.verdict, st[VMM_STAT_VMEXIT_INOUT_STR],
+	    st[VMM_STAT_STRIO_ELEMENTS]);
+	KT_EXPECT(ok, "stringio failed: %s (verdict 0x%x) %s", r.reason,
+	    r.verdict, r.transcript);
+	KT_EXPECT(strcmp(r.transcript, want) == 0, "stringio's console "
+	    "differs from plain QEMU's: '%s'", r.transcript);
+	/* 3 modes x (3 x 64 outsb + 21 outsw + 2 x 16 insb) */
+	KT_EXPECT(st[VMM_STAT_STRIO_ELEMENTS] == 3 * (3 * 64 + 21 + 32),
+	    "%lu string elements emulated", st[VMM_STAT_STRIO_ELEMENTS]);
+	KT_EXPECT(st[VMM_STAT_VMEXIT_INOUT_STR] > 0, "no string I/O exits");
 }

@@ -36,6 +36,7 @@ GUEST msrgp
 GUEST halt
 GUEST udvirt
 GUEST reinject
+GUEST stringio
 
 %macro ENTRY 1
 	dq guest_%1_name, guest_%1_start, guest_%1_end
@@ -66,4 +67,5 @@ guest_table:
 	ENTRY halt
 	ENTRY udvirt
 	ENTRY reinject
+	ENTRY stringio
 	dq 0, 0, 0
