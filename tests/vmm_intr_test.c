@@ -372,3 +372,42 @@ KTEST(vmm, string_port_io)
 	    "%lu string elements emulated", st[VMM_STAT_STRIO_ELEMENTS]);
 	KT_EXPECT(st[VMM_STAT_VMEXIT_INOUT_STR] > 0, "no string I/O exits");
 }
+
+/*
+ * guest/strfault.asm: a #PF in the middle of rep insb (CR2, error code,
+ * the registers counting the bytes done), a #GP(0) for a non-canonical
+ * rep outsb, and a rep outsb of 10000 bytes the host resumes in batches
+ * of VIE_STRING_BATCH at the same RIP.
+ */
+KTEST(vmm, string_port_io_faults)
+{
+	static const char *const lines[] = {
+		"strfault: #PF(2) in rep insb (8 of 16 bytes in) ok\r\n",
+		"strfault: #GP(0) in rep outsb (non-canonical rsi) ok\r\n",
+		"strfault: rep outsb of 10000 bytes ok\r\n",
+		"strfault: all string I/O faults ok\r\n",
+	};
+	struct vcpu_result r;
+	u64 st[VMM_NSTATS];
+
+	if (!have_backend())
+		return;
+	bool ok = run_guest("strfault", 0, &r, st);
+	ktest_note("strfault: %s (verdict 0x%x), %lu string exits, %lu "
+	    "elements, %lu exceptions", ok ? "passed" : r.killed ? r.reason :
+	    "failed", r.verdict, st[VMM_STAT_VMEXIT_INOUT_STR],
+	    st[VMM_STAT_STRIO_ELEMENTS], st[VMM_STAT_EVENT_EXCEPTION]);
+	KT_EXPECT(ok, "strfault failed: %s (verdict 0x%x) %s", r.reason,
+	    r.verdict, r.transcript);
+	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
+		KT_EXPECT(strstr(r.transcript, lines[i]) != NULL, "no '%s' in "
+		    "'%s'", lines[i], r.transcript);
+	/* 8 bytes in before the #PF, none before the #GP, 10000 out */
+	KT_EXPECT(st[VMM_STAT_STRIO_ELEMENTS] == 8 + 10000,
+	    "%lu string elements emulated", st[VMM_STAT_STRIO_ELEMENTS]);
+	/* the #PF, the #GP, and 10000 / 4096 -> 3 exits for the long rep */
+	KT_EXPECT(st[VMM_STAT_VMEXIT_INOUT_STR] >= 2 + 3 &&
+	    st[VMM_STAT_EVENT_EXCEPTION] >= 2, "%lu string exits, %lu "
+	    "exceptions", st[VMM_STAT_VMEXIT_INOUT_STR],
+	    st[VMM_STAT_EVENT_EXCEPTION]);
+}

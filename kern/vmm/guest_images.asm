@@ -37,6 +37,7 @@ GUEST halt
 GUEST udvirt
 GUEST reinject
 GUEST stringio
+GUEST strfault
 
 %macro ENTRY 1
 	dq guest_%1_name, guest_%1_start, guest_%1_end
@@ -68,4 +69,5 @@ guest_table:
 	ENTRY udvirt
 	ENTRY reinject
 	ENTRY stringio
+	ENTRY strfault
 	dq 0, 0, 0
