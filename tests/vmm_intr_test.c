@@ -9,6 +9,7 @@
 #include "../kern/thread.h"
 #include "../kern/panic.h"
 #include "../kern/x86.h"
+#include "../kern/console.h"
 
 #define	MiB	(1UL << 20)
 
@@ -344,4 +345,112 @@ KTEST(vmm, guest_msrs_stay_the_guests)
 	    r.reason, r.verdict, r.last_report);
 	KT_EXPECT(st[VMM_STAT_VMEXIT_GP] == 1, "%lu RDPMC exits",
 	    st[VMM_STAT_VMEXIT_GP]);
+}
+
+/* guest/stringio.asm's LINE64: text padded with '.' to 62 bytes, CR LF. */
+static size_t
+stringio_line(char *p, const char *text)
+{
+	size_t n = strlen(text);
+
+	memcpy(p, text, n);
+	for (; n < 62; n++)
+		p[n] = '.';
+	p[n++] = '\r';
+	p[n++] = '\n';
+	return (n);
+}
+
+static size_t
+stringio_str(char *p, const char *text)
+{
+	size_t n = strlen(text);
+
+	memcpy(p, text, n);
+	return (n);
+}
+
+/*
+ * String and REP port I/O (vmm_strio.c): guest/stringio.asm's rep outsb
+ * (DF=0, DF=1, fs override), rep outsw and rep insb in 16-, 32- and 64-bit
+ * code pass, and the console shows what plain QEMU shows for it: the
+ * guest's own fixed strings, in order, with nothing else.
+ */
+KTEST(vmm, string_port_io)
+{
+	static const char *const modes[] = { "16", "32", "64" };
+	struct vcpu_result r;
+	u64 st[VMM_NSTATS];
+	char want[sizeof (r.transcript)];
+	size_t n = 0;
+
+	if (!have_backend())
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		char m[40];
+
+		ksnprintf(m, sizeof (m), "stringio: %s-bit\r\n", modes[i]);
+		n += stringio_str(want + n, m);
+		n += stringio_line(want + n, "stringio: rep outsb, DF=0 ");
+		n += stringio_line(want + n, "stringio: rep outsb, DF=1 ");
+		n += stringio_line(want + n,
+		    "stringio: rep outsb, fs override ");
+		n += stringio_str(want + n, "stringio: rep outsw\r\n");
+		ksnprintf(m, sizeof (m), "stringio: %s-bit ok\r\n", modes[i]);
+		n += stringio_str(want + n, m);
+	}
+	VERIFY(n < sizeof (want), "string_port_io: %lu bytes expected", n);
+	want[n] = '\0';
+	bool ok = run_guest("stringio", 0, &r, st);
+	ktest_note("stringio: %s (verdict 0x%x), %lu string exits, %lu "
+	    "elements", ok ? "passed" : r.killed ? r.reason : "failed",
+	    r.verdict, st[VMM_STAT_VMEXIT_INOUT_STR],
+	    st[VMM_STAT_STRIO_ELEMENTS]);
+	KT_EXPECT(ok, "stringio failed: %s (verdict 0x%x) %s", r.reason,
+	    r.verdict, r.transcript);
+	KT_EXPECT(strcmp(r.transcript, want) == 0, "stringio's console "
+	    "differs from plain QEMU's: '%s'", r.transcript);
+	/* 3 modes x (3 x 64 outsb + 21 outsw + 2 x 16 insb) */
+	KT_EXPECT(st[VMM_STAT_STRIO_ELEMENTS] == 3 * (3 * 64 + 21 + 32),
+	    "%lu string elements emulated", st[VMM_STAT_STRIO_ELEMENTS]);
+	KT_EXPECT(st[VMM_STAT_VMEXIT_INOUT_STR] > 0, "no string I/O exits");
+}
+
+/*
+ * guest/strfault.asm: a #PF in the middle of rep insb (CR2, error code,
+ * the registers counting the bytes done), a #GP(0) for a non-canonical
+ * rep outsb, and a rep outsb of 10000 bytes the host resumes in batches
+ * of VIE_STRING_BATCH at the same RIP.
+ */
+KTEST(vmm, string_port_io_faults)
+{
+	static const char *const lines[] = {
+		"strfault: #PF(2) in rep insb (8 of 16 bytes in) ok\r\n",
+		"strfault: #GP(0) in rep outsb (non-canonical rsi) ok\r\n",
+		"strfault: rep outsb of 10000 bytes ok\r\n",
+		"strfault: all string I/O faults ok\r\n",
+	};
+	struct vcpu_result r;
+	u64 st[VMM_NSTATS];
+
+	if (!have_backend())
+		return;
+	bool ok = run_guest("strfault", 0, &r, st);
+	ktest_note("strfault: %s (verdict 0x%x), %lu string exits, %lu "
+	    "elements, %lu exceptions", ok ? "passed" : r.killed ? r.reason :
+	    "failed", r.verdict, st[VMM_STAT_VMEXIT_INOUT_STR],
+	    st[VMM_STAT_STRIO_ELEMENTS], st[VMM_STAT_EVENT_EXCEPTION]);
+	KT_EXPECT(ok, "strfault failed: %s (verdict 0x%x) %s", r.reason,
+	    r.verdict, r.transcript);
+	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
+		KT_EXPECT(strstr(r.transcript, lines[i]) != NULL, "no '%s' in "
+		    "'%s'", lines[i], r.transcript);
+	/* 8 bytes in before the #PF, none before the #GP, 10000 out */
+	KT_EXPECT(st[VMM_STAT_STRIO_ELEMENTS] == 8 + 10000,
+	    "%lu string elements emulated", st[VMM_STAT_STRIO_ELEMENTS]);
+	/* the #PF, the #GP, and 10000 / 4096 -> 3 exits for the long rep */
+	KT_EXPECT(st[VMM_STAT_VMEXIT_INOUT_STR] >= 2 + 3 &&
+	    st[VMM_STAT_EVENT_EXCEPTION] >= 2, "%lu string exits, %lu "
+	    "exceptions", st[VMM_STAT_VMEXIT_INOUT_STR],
+	    st[VMM_STAT_EVENT_EXCEPTION]);
 }

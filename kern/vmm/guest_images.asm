@@ -38,6 +38,8 @@ GUEST udvirt
 GUEST reinject
 GUEST evbench
 GUEST evmsr
+GUEST stringio
+GUEST strfault
 
 %macro ENTRY 1
 	dq guest_%1_name, guest_%1_start, guest_%1_end
@@ -70,4 +72,6 @@ guest_table:
 	ENTRY reinject
 	ENTRY evbench
 	ENTRY evmsr
+	ENTRY stringio
+	ENTRY strfault
 	dq 0, 0, 0

@@ -311,6 +311,15 @@ vm_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
 	vmm_ops->setreg(vcpu, r, v);
 }
 
+void
+vm_getseg(struct vcpu *vcpu, enum vm_seg seg, struct vm_seg_desc *desc)
+{
+	check_reg_access(vcpu, VM_REG_RIP, "vm_getseg");
+	VERIFY((unsigned)seg < VM_SEG_LAST, "vm_getseg: no segment %d",
+	    (int)seg);
+	vmm_ops->getseg(vcpu, seg, desc);
+}
+
 /* The owning thread is done with the vCPU (vm_destroy may follow). */
 void
 vcpu_release(struct vcpu *vcpu)
@@ -346,13 +355,19 @@ vcpu_kill(struct vcpu *vcpu, const char *fmt, ...)
  * shadow it sat in is over (a `sti; hlt` HLT keeps none for what follows;
  * left set, the next instruction would be shadowed too).
  */
+void
+vm_skip_insn(struct vcpu *vcpu, u64 rip, u32 len)
+{
+	if (len != 0) {
+		vm_setreg(vcpu, VM_REG_RIP, rip + len);
+		vm_setreg(vcpu, VM_REG_INTR_SHADOW, 0);
+	}
+}
+
 static void
 skip(struct vcpu *vcpu, const struct vm_exit *vme)
 {
-	if (vme->inst_length != 0) {
-		vm_setreg(vcpu, VM_REG_RIP, vme->rip + vme->inst_length);
-		vm_setreg(vcpu, VM_REG_INTR_SHADOW, 0);
-	}
+	vm_skip_insn(vcpu, vme->rip, vme->inst_length);
 }
 
 /* What the guest sees is vmm_cpuid.c's. */
@@ -586,17 +601,20 @@ vm_handle_inout(struct vcpu *vcpu, struct vm_exit *vme)
 /*
  * The backends' shared port I/O decode: the port, size and direction
  * they read out of their exit information, and the guest's RAX for an
- * OUT. String and REP forms are not emulated yet and stop the guest.
+ * OUT. String and REP forms become VM_EXIT_INOUT_STR: vm_run returns it
+ * and its caller emulates it with vm_strio_emulate (vmm_strio.c).
  */
 void
 vm_exit_inout(struct vm_exit *vme, u16 port, u8 bytes, bool in, bool string,
-    u64 rax)
+    bool rep, u64 rax)
 {
 	VERIFY3U(bytes, <=, 4);
 	if (string) {
-		vme->exitcode = VM_EXIT_UNHANDLED;
-		ksnprintf(vme->reason, sizeof (vme->reason),
-		    "string or REP port I/O (port 0x%x) is not emulated", port);
+		vme->exitcode = VM_EXIT_INOUT_STR;
+		vme->u.inout_str.port = port;
+		vme->u.inout_str.bytes = bytes;
+		vme->u.inout_str.in = in;
+		vme->u.inout_str.rep = rep;
 		return;
 	}
 	vme->exitcode = VM_EXIT_INOUT;
@@ -626,6 +644,7 @@ handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	case VM_EXIT_INTR_WINDOW: return (true); /* entry injects now */
 	case VM_EXIT_NMI_WINDOW: return (true);
 	case VM_EXIT_HANDLED:	return (true);	/* the backend finished it */
+	case VM_EXIT_INOUT_STR:	return (false);	/* the caller emulates it */
 	case VM_EXIT_NONE:
 		vme->exitcode = VM_EXIT_UNHANDLED;
 		ksnprintf(vme->reason, sizeof (vme->reason),

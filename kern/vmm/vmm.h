@@ -36,6 +36,29 @@ enum vm_reg {
 	VM_REG_LAST
 };
 
+/* The segment registers, in the x86 encoding (vie_seg's order). */
+enum vm_seg {
+	VM_SEG_ES, VM_SEG_CS, VM_SEG_SS, VM_SEG_DS, VM_SEG_FS, VM_SEG_GS,
+	VM_SEG_LAST
+};
+
+/*
+ * A segment register's hidden part, backend-neutral. vsd_attr holds the
+ * descriptor's attribute bits as the VMCB packs them: bits 0-7 type, S,
+ * DPL, P; 8 AVL, 9 L, 10 D/B, 11 G (VMX's access rights shifted down; an
+ * unusable VMX segment reads as not present).
+ */
+struct vm_seg_desc {
+	u64 vsd_base;
+	u32 vsd_limit;		/* in bytes, granularity applied */
+	u16 vsd_sel;
+	u16 vsd_attr;
+};
+#define	VM_SEG_ATTR_DPL(a)	(((a) >> 5) & 3)
+#define	VM_SEG_ATTR_P		(1U << 7)
+#define	VM_SEG_ATTR_L		(1U << 9)
+#define	VM_SEG_ATTR_D		(1U << 10)
+
 /*
  * An event for the guest: what the core decides to inject, and what the
  * backend reports an exit cut short (vm_exit.exitintinfo). Both vendors'
@@ -70,6 +93,12 @@ struct vm_exit {
 			bool in;
 			u32 eax;	/* out: the value; in: the caller fills it */
 		} inout;
+		struct {
+			u16 port;
+			u8 bytes;	/* 1, 2 or 4 */
+			bool in;	/* INS (else OUTS) */
+			bool rep;	/* F3/F2 prefix: rCX elements */
+		} inout_str;	/* VM_EXIT_INOUT_STR: vm_strio_emulate */
 		struct {
 			u64 gpa;
 			u64 info;	/* backend's fault bits */
@@ -118,6 +147,8 @@ struct vmm_ops {
 	void (*vmrun)(struct vcpu *, struct vm_exit *);
 	u64 (*getreg)(struct vcpu *, enum vm_reg);
 	void (*setreg)(struct vcpu *, enum vm_reg, u64);
+	/* A segment register's selector, base, limit and attributes. */
+	void (*getseg)(struct vcpu *, enum vm_seg, struct vm_seg_desc *);
 	/* Deliver ev at the next entry (the core checked it can be taken). */
 	void (*inject)(struct vcpu *, const struct vm_event *ev);
 	/* Exit as soon as the guest can take an interrupt / an NMI. */
@@ -210,6 +241,22 @@ bool vm_load(struct vm *, u64 gpa, const void *image, size_t len);
 int vm_run(struct vcpu *, struct vm_exit *);	/* 0, or -1 if dead */
 u64 vm_getreg(struct vcpu *, enum vm_reg);
 void vm_setreg(struct vcpu *, enum vm_reg, u64);
+void vm_getseg(struct vcpu *, enum vm_seg, struct vm_seg_desc *);
+/* An emulated instruction at rip of len bytes is done (len 0: nothing):
+ * RIP past it, and an STI or MOV SS shadow it sat in is over. */
+void vm_skip_insn(struct vcpu *, u64 rip, u32 len);
+/*
+ * String port I/O (vmm_strio.c): the caller of vm_run emulates a
+ * VM_EXIT_INOUT_STR with it, between runs. Ports the in-kernel chips do
+ * not take go to port (nonzero from it: stop, the guest is done).
+ * Returns 0, or nonzero if port asked to stop; a guest fault is raised
+ * at the next entry, an instruction that cannot be emulated kills the
+ * vCPU (the next vm_run fails).
+ */
+typedef int (*vm_port_fn_t)(void *arg, u16 port, bool in, int bytes,
+    u32 *val);
+int vm_strio_emulate(struct vcpu *, const struct vm_exit *, vm_port_fn_t port,
+    void *arg);
 /* Events (vmm_intr.c). vm_inject_exception: the owner thread, between
  * or inside vm_run (emulation); vm_inject_nmi: any thread. */
 void vm_inject_exception(struct vcpu *, u8 vector, bool has_errcode,
@@ -240,9 +287,9 @@ void vcpu_release(struct vcpu *);
 void vmm_gpt_init(vmm_gpt_t *, const struct vmm_pte_ops *);
 bool vmm_gpt_map(vmm_gpt_t *, u64 gpa, paddr_t hpa);
 void vmm_gpt_fini(vmm_gpt_t *);
-/* The backends' shared port I/O decode (vmm.c). */
+/* The backends' shared port I/O decode (vmm.c); rep only with string. */
 void vm_exit_inout(struct vm_exit *, u16 port, u8 bytes, bool in,
-    bool string, u64 rax);
+    bool string, bool rep, u64 rax);
 
 /* The FPU halves of vmm_savectx/vmm_restorectx. */
 void save_guest_fpustate(struct vcpu *);

@@ -27,27 +27,24 @@ console_char(struct vcpu *vcpu, struct vcpu_result *r, char c)
 	r->line[r->line_len++] = c;
 }
 
-/* One port access. Returns false when the guest is done. */
+/* One port access; an IN fills *val. Returns false when the guest is done. */
 static bool
-port_io(struct vcpu *vcpu, struct vcpu_result *r, struct vm_exit *vme)
+port_access(struct vcpu *vcpu, struct vcpu_result *r, u16 port, bool in,
+    u32 *val)
 {
-	u16 port = vme->u.inout.port;
-	u32 v = vme->u.inout.eax;
-
-	r->inouts++;
-	if (vme->u.inout.in) {
+	if (in) {
 		switch (port) {
 		case COM1_LSR:			/* transmitter empty */
-			vme->u.inout.eax = 0x60;
+			*val = 0x60;
 			break;
 		case PORT_PARAM:
-			vme->u.inout.eax = vcpu->vc_vm->vm_param;
+			*val = vcpu->vc_vm->vm_param;
 			break;
 		case PORT_RAMSIZE:
-			vme->u.inout.eax = (u32)vcpu->vc_vm->vm_memsize;
+			*val = (u32)vcpu->vc_vm->vm_memsize;
 			break;
 		default:
-			vme->u.inout.eax = (port >= COM1 && port < COM1 + 8) ?
+			*val = (port >= COM1 && port < COM1 + 8) ?
 			    0 : 0xffffffff;
 			break;
 		}
@@ -55,19 +52,48 @@ port_io(struct vcpu *vcpu, struct vcpu_result *r, struct vm_exit *vme)
 	}
 	switch (port) {
 	case COM1:
-		console_char(vcpu, r, (char)v);
+		console_char(vcpu, r, (char)*val);
 		return (true);
 	case PORT_VERDICT:
 		r->done = true;
-		r->verdict = v;
+		r->verdict = *val;
 		return (false);
 	case PORT_REPORT:
 		r->reports++;
-		r->last_report = v;
+		r->last_report = *val;
 		return (true);
 	default:
 		return (true);			/* writes to nothing */
 	}
+}
+
+/* A VM_EXIT_INOUT: one access. */
+static bool
+port_io(struct vcpu *vcpu, struct vcpu_result *r, struct vm_exit *vme)
+{
+	r->inouts++;
+	return (port_access(vcpu, r, vme->u.inout.port, vme->u.inout.in,
+	    &vme->u.inout.eax));
+}
+
+/*
+ * The same devices for the elements of a string I/O (vm_strio_emulate,
+ * vmm_strio.c, which the loop calls between runs as bhyve's userspace
+ * emulates VM_EXITCODE_INOUT_STR): each element is one access here.
+ */
+struct strio_dev {
+	struct vcpu *sd_vcpu;
+	struct vcpu_result *sd_r;
+};
+
+static int
+strio_port(void *arg, u16 port, bool in, int bytes, u32 *val)
+{
+	struct strio_dev *sd = arg;
+
+	if (!in)
+		*val &= ~0U >> (32 - 8 * bytes);
+	return (port_access(sd->sd_vcpu, sd->sd_r, port, in, val) ? 0 : 1);
 }
 
 bool
@@ -92,6 +118,14 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 		}
 		if (vme.exitcode == VM_EXIT_INOUT) {
 			if (!port_io(vcpu, r, &vme))
+				break;
+			continue;
+		}
+		if (vme.exitcode == VM_EXIT_INOUT_STR) {
+			struct strio_dev sd = { vcpu, r };
+
+			r->inouts++;
+			if (vm_strio_emulate(vcpu, &vme, strio_port, &sd) != 0)
 				break;
 			continue;
 		}

@@ -34,7 +34,7 @@ struct vcpu_result {
 	u32 last_report;
 	u64 inouts;		/* port exits handled */
 	u64 vm_runs;		/* vm_run calls */
-	char transcript[512];	/* the start of the guest's console output */
+	char transcript[1024];	/* the start of the guest's console output */
 	size_t transcript_len;
 	char line[128];		/* the console line being assembled */
 	size_t line_len;

@@ -28,6 +28,7 @@
 	X(NMI_WINDOW,	"nmi_window",	"the guest became able to take an NMI") \
 	X(HANDLED,	"handled",	"exits the backend finished (VMX CR0/CR4)") \
 	X(INOUT,	"inout",	"port I/O exits to the device model") \
+	X(INOUT_STR,	"inout_str",	"string/REP port I/O, emulated") \
 	X(SHUTDOWN,	"shutdown",	"triple faults (and double faults)") \
 	X(OUTOFMAP,	"outofmap",	"accesses outside the guest's RAM") \
 	X(VMFAIL,	"vmfail",	"failed guest entries")		\

@@ -24,7 +24,8 @@
 	X(NPF_IN_SHADOW,	"nested page faults with an STI/MOV SS shadow reported") \
 	X(EVENT_DROPPED,	"events dropped (vmm_inject_drop_reinject)") \
 	X(HLT_SLEEPS,		"sleeps in HLT (to the PIT edge, a tick at most)") \
-	X(ISA_INOUT,		"port accesses the PIC, PIT and RTC took")
+	X(ISA_INOUT,		"port accesses the PIC, PIT and RTC took") \
+	X(STRIO_ELEMENTS,	"string port I/O elements emulated (INS/OUTS)")
 
 #define	VMM_STAT_EXIT_ENUM(code, name, desc)	VMM_STAT_VMEXIT_##code,
 #define	VMM_STAT_ENUM(id, desc)			VMM_STAT_##id,

@@ -360,6 +360,21 @@ svm_getreg(struct vcpu *vcpu, enum vm_reg r)
 	return (r == VM_REG_EFER ? v & ~EFER_SVME : v);
 }
 
+/* The VMCB's segment fields: selector, attrib, limit, base (16 bytes). */
+static void
+svm_getseg(struct vcpu *vcpu, enum vm_seg seg, struct vm_seg_desc *d)
+{
+	static const u32 off[VM_SEG_LAST] = { VMCB_ES, VMCB_CS, VMCB_SS,
+	    VMCB_DS, VMCB_FS, VMCB_GS };
+	struct svm_vcpu *sv = vcpu->vc_backend;
+	const u8 *p = sv->sv_vmcb + off[seg];
+
+	d->vsd_sel = *(const u16 *)p;
+	d->vsd_attr = *(const u16 *)(p + 2);
+	d->vsd_limit = *(const u32 *)(p + 4);
+	d->vsd_base = *(const u64 *)(p + 8);
+}
+
 static void
 svm_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
 {
@@ -454,6 +469,7 @@ const struct vmm_ops vmm_ops_svm = {
 	.vmrun = svm_vmrun,
 	.getreg = svm_getreg,
 	.setreg = svm_setreg,
+	.getseg = svm_getseg,
 	.inject = svm_inject,
 	.set_windows = svm_set_windows,
 	.savectx = svm_savectx,

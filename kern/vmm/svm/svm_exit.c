@@ -25,7 +25,7 @@ decode_ioio(struct svm_vcpu *sv, struct vm_exit *vme, u64 info1, u64 info2)
 
 	vm_exit_inout(vme, (u16)(info1 >> 16), sz == 4 ? 4 : (sz == 2 ? 2 : 1),
 	    (info1 & IOIO_IN) != 0, (info1 & (IOIO_STR | IOIO_REP)) != 0,
-	    *vmcb64(sv, VMCB_RAX));
+	    (info1 & IOIO_REP) != 0, *vmcb64(sv, VMCB_RAX));
 	vme->inst_length = (u32)(info2 - vme->rip);
 }
 

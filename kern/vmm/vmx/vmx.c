@@ -473,6 +473,37 @@ vmx_getreg(struct vcpu *vcpu, enum vm_reg r)
 }
 
 /*
+ * A segment's VMCS fields; the access rights (SDM 24.4.1) packed as the
+ * VMCB does (bits 12-15 down to 8-11), unusable as not present.
+ */
+static void
+vmx_getseg(struct vcpu *vcpu, enum vm_seg seg, struct vm_seg_desc *d)
+{
+	static const u32 sel[VM_SEG_LAST] = { VMCS_GUEST_ES_SEL,
+	    VMCS_GUEST_CS_SEL, VMCS_GUEST_SS_SEL, VMCS_GUEST_DS_SEL,
+	    VMCS_GUEST_FS_SEL, VMCS_GUEST_GS_SEL };
+	static const u32 base[VM_SEG_LAST] = { VMCS_GUEST_ES_BASE,
+	    VMCS_GUEST_CS_BASE, VMCS_GUEST_SS_BASE, VMCS_GUEST_DS_BASE,
+	    VMCS_GUEST_FS_BASE, VMCS_GUEST_GS_BASE };
+	static const u32 limit[VM_SEG_LAST] = { VMCS_GUEST_ES_LIMIT,
+	    VMCS_GUEST_CS_LIMIT, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_DS_LIMIT,
+	    VMCS_GUEST_FS_LIMIT, VMCS_GUEST_GS_LIMIT };
+	static const u32 ar[VM_SEG_LAST] = { VMCS_GUEST_ES_AR,
+	    VMCS_GUEST_CS_AR, VMCS_GUEST_SS_AR, VMCS_GUEST_DS_AR,
+	    VMCS_GUEST_FS_AR, VMCS_GUEST_GS_AR };
+	bool held = vmcs_hold(vcpu);
+	u32 a = (u32)vmx_read(vcpu, ar[seg]);
+
+	d->vsd_sel = (u16)vmx_read(vcpu, sel[seg]);
+	d->vsd_base = vmx_read(vcpu, base[seg]);
+	d->vsd_limit = (u32)vmx_read(vcpu, limit[seg]);
+	vmcs_release(vcpu, held);
+	d->vsd_attr = (u16)((a & 0xff) | ((a >> 4) & 0xf00));
+	if ((a & (1U << 16)) != 0)		/* unusable */
+		d->vsd_attr &= ~VM_SEG_ATTR_P;
+}
+
+/*
  * EFER.LMA and the "IA-32e mode guest" entry control follow LME and
  * CR0.PG, as the CPU would do it on the guest's own mov to CR0.
  */
@@ -638,6 +669,7 @@ const struct vmm_ops vmm_ops_vmx = {
 	.vmrun = vmx_vmrun,
 	.getreg = vmx_getreg,
 	.setreg = vmx_setreg,
+	.getseg = vmx_getseg,
 	.inject = vmx_inject,
 	.set_windows = vmx_set_windows,
 	.savectx = vmx_savectx,

@@ -92,7 +92,7 @@ decode_io(struct vcpu *vcpu, struct vm_exit *vme, u64 qual)
 
 	vm_exit_inout(vme, (u16)(qual >> 16), (u8)((qual & 7) + 1),
 	    (qual & (1U << 3)) != 0, (qual & ((1U << 4) | (1U << 5))) != 0,
-	    vx->vx_gregs.rax);
+	    (qual & (1U << 5)) != 0, vx->vx_gregs.rax);
 }
 
 static const char *
