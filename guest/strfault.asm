@@ -22,6 +22,7 @@ LONG_N          equ     10000
 msg_start:      db      "strfault: string I/O faults in long mode", 13, 10, 0
 msg_long:       db      "strfault: rep outsb of 10000 bytes ok", 13, 10, 0
 msg_done:       db      "strfault: all string I/O faults ok", 13, 10, 0
+msg_cr2:        db      "strfault: CR2 wrong: 0x", 0
 
 EXC_CASE case_pf, 14, 2, pf_at, 0x81, "strfault: #PF(2) in rep insb (8 of 16 bytes in)"
 EXC_CASE case_gp, 13, 0, gp_at, 0x85, "strfault: #GP(0) in rep outsb (non-canonical rsi)"
@@ -88,7 +89,14 @@ gp_done:
         GUEST_EXIT 0
 
 bad_pfregs:     GUEST_EXIT 0x82
-bad_cr2:        GUEST_EXIT 0x83
+bad_cr2:        PUTS64  msg_cr2
+        mov     eax, [exc_cr2]
+        call    puthex64
+        mov     al, 13
+        call    putc64
+        mov     al, 10
+        call    putc64
+        GUEST_EXIT 0x83
 bad_data:       GUEST_EXIT 0x84
 bad_gpregs:     GUEST_EXIT 0x86
 bad_long:       GUEST_EXIT 0x87

@@ -237,6 +237,15 @@ svm_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 	*(u8 *)(sv->sv_vmcb + VMCB_TLB_CONTROL) = svm_pick_asid(vcpu, sv);
 	sv->sv_clean_seen &= sv->sv_clean;
 	*vmcb32(sv, VMCB_CLEAN) = svm_has_clean ? sv->sv_clean : 0;
+	/*
+	 * A CR2 the host set (a #PF it injects) also goes into the CPU's
+	 * CR2: VMRUN loads CR2 from the VMCB, but Bochs's SVM reads the
+	 * field and never loads it (docs/platforms.md), so its guest would
+	 * see the host's CR2. Harmless on hardware; interrupts are off.
+	 */
+	if ((sv->sv_clean & VMCB_CLEAN_CR2) == 0)
+		__asm__ __volatile__("mov %0, %%cr2" ::
+		    "r"(*vmcb64(sv, VMCB_CR2)) : "memory");
 	TRACE(TR_VMENTRY, vcpu, TR_ENTRY_VMRUN);
 	__asm__ __volatile__("clgi; sti" ::: "memory");
 	svm_run(&sv->sv_gregs, sv->sv_vmcb_pa, sc->sc_host_save);
