@@ -454,3 +454,22 @@ KTEST(vmm, string_port_io_faults)
 	    "exceptions", st[VMM_STAT_VMEXIT_INOUT_STR],
 	    st[VMM_STAT_EVENT_EXCEPTION]);
 }
+
+/*
+ * Exits on prefixed instructions (o32 cpuid, cs hlt, ds rdmsr, cs
+ * vmmcall/vmcall) resume after the whole instruction: without NRIP the
+ * core takes the length from the decoder (INSN_LENGTH_DECODED counts it).
+ */
+KTEST(vmm, prefixed_exits_resume_after)
+{
+	struct vcpu_result r;
+	u64 st[VMM_NSTATS];
+
+	if (!have_backend())
+		return;
+	bool ok = run_guest("evprefix", 0, &r, st);
+	ktest_note("evprefix: %lu lengths from the decoder",
+	    st[VMM_STAT_INSN_LENGTH_DECODED]);
+	KT_EXPECT(ok, "evprefix failed: %s (verdict 0x%x)", r.reason,
+	    r.verdict);
+}

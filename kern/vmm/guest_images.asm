@@ -40,6 +40,7 @@ GUEST evbench
 GUEST evmsr
 GUEST stringio
 GUEST strfault
+GUEST evprefix
 
 %macro ENTRY 1
 	dq guest_%1_name, guest_%1_start, guest_%1_end
@@ -74,4 +75,5 @@ guest_table:
 	ENTRY evmsr
 	ENTRY stringio
 	ENTRY strfault
+	ENTRY evprefix
 	dq 0, 0, 0

@@ -367,7 +367,18 @@ vm_skip_insn(struct vcpu *vcpu, u64 rip, u32 len)
 static void
 skip(struct vcpu *vcpu, const struct vm_exit *vme)
 {
-	vm_skip_insn(vcpu, vme->rip, vme->inst_length);
+	u32 len = vme->inst_length;
+
+	/* A prefixed CPUID or HLT is longer than its opcode: without NRIP
+	 * only the decoder knows where the next instruction starts. */
+	if (vme->inst_length_guessed && len != 0) {
+		u32 real = vm_insn_length(vcpu, vme->rip);
+		if (real != 0 && real != len) {
+			vmm_stat_incr(vcpu, INSN_LENGTH_DECODED);
+			len = real;
+		}
+	}
+	vm_skip_insn(vcpu, vme->rip, len);
 }
 
 /* What the guest sees is vmm_cpuid.c's. */

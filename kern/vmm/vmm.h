@@ -85,6 +85,8 @@ struct vm_exit {
 	enum vm_exitcode exitcode;
 	u64 rip;		/* of the exiting instruction */
 	u32 inst_length;	/* 0 = leave RIP alone */
+	bool inst_length_guessed; /* the opcode's bare length (no NRIP):
+				   vm_run asks the decoder for the real one */
 	u64 hw_reason;		/* the backend's own exit code */
 	union {
 		struct {
@@ -245,6 +247,9 @@ void vm_getseg(struct vcpu *, enum vm_seg, struct vm_seg_desc *);
 /* An emulated instruction at rip of len bytes is done (len 0: nothing):
  * RIP past it, and an STI or MOV SS shadow it sat in is over. */
 void vm_skip_insn(struct vcpu *, u64 rip, u32 len);
+/* The length of the instruction at rip, from the decoder; 0 if it
+ * cannot be fetched or decoded (vmm_strio.c). */
+u32 vm_insn_length(struct vcpu *, u64 rip);
 /*
  * String port I/O (vmm_strio.c): the caller of vm_run emulates a
  * VM_EXIT_INOUT_STR with it, between runs. Ports the in-kernel chips do

@@ -21,6 +21,7 @@
 	X(EVENT_NMI,		"NMIs injected")			\
 	X(EVENT_EXCEPTION,	"exceptions injected")			\
 	X(EVENT_REINJECTED,	"events an exit cut short, delivered again") \
+	X(INSN_LENGTH_DECODED,	"exits whose instruction was longer than its opcode (no NRIP)") \
 	X(NPF_IN_SHADOW,	"nested page faults with an STI/MOV SS shadow reported") \
 	X(EVENT_DROPPED,	"events dropped (vmm_inject_drop_reinject)") \
 	X(HLT_SLEEPS,		"sleeps in HLT (to the PIT edge, a tick at most)") \

@@ -371,6 +371,52 @@ fetch_decode(struct strio *s, u64 rip, enum vie_cpu_mode mode, bool cs_d,
 	return (-1);
 }
 
+/* The vCPU's paging and segment state, and the decoder's mode for it. */
+static enum vie_cpu_mode
+strio_load(struct strio *s, bool *cs_d)
+{
+	struct vcpu *vcpu = s->s_vcpu;
+
+	s->s_cr0 = vm_getreg(vcpu, VM_REG_CR0);
+	s->s_cr3 = vm_getreg(vcpu, VM_REG_CR3);
+	s->s_cr4 = vm_getreg(vcpu, VM_REG_CR4);
+	s->s_efer = vm_getreg(vcpu, VM_REG_EFER);
+	for (int i = 0; i < VM_SEG_LAST; i++)
+		vm_getseg(vcpu, (enum vm_seg)i, &s->s_seg[i]);
+	s->s_cpl = (s->s_cr0 & CR0_PE) == 0 ? 0 :
+	    (int)VM_SEG_ATTR_DPL(s->s_seg[VM_SEG_SS].vsd_attr);
+	u16 csa = s->s_seg[VM_SEG_CS].vsd_attr;
+	*cs_d = (csa & VM_SEG_ATTR_D) != 0;
+	if ((s->s_cr0 & CR0_PE) == 0)
+		return (VIE_MODE_REAL);
+	return ((s->s_efer & EFER_LMA) != 0 && (csa & VM_SEG_ATTR_L) != 0 ?
+	    VIE_MODE_LONG64 : VIE_MODE_PROT);
+}
+
+/*
+ * The length of the instruction at rip (an exit's, so it was fetched a
+ * moment ago): for backends without NRIP. 0 if fetching or decoding it
+ * fails; any fault that raised is withdrawn, the caller keeps its guess.
+ */
+u32
+vm_insn_length(struct vcpu *vcpu, u64 rip)
+{
+	struct strio s = { .s_vcpu = vcpu, .s_vm = vcpu->vc_vm };
+	struct vie vie;
+
+	bool cs_d;
+	enum vie_cpu_mode mode = strio_load(&s, &cs_d);
+	struct vm_event saved = vcpu->vc_exc;
+	bool dead = vcpu->vc_dead;
+	int rc = fetch_decode(&s, rip, mode, cs_d, &vie);
+	vcpu->vc_exc = saved;
+	if (rc != 0) {
+		vcpu->vc_dead = dead;
+		return (0);
+	}
+	return (vie.vie_len);
+}
+
 int
 vm_strio_emulate(struct vcpu *vcpu, const struct vm_exit *vme,
     vm_port_fn_t port, void *arg)
@@ -380,21 +426,9 @@ vm_strio_emulate(struct vcpu *vcpu, const struct vm_exit *vme,
 	struct vie vie;
 
 	VERIFY3U(vme->exitcode, ==, VM_EXIT_INOUT_STR);
-	s.s_cr0 = vm_getreg(vcpu, VM_REG_CR0);
-	s.s_cr3 = vm_getreg(vcpu, VM_REG_CR3);
-	s.s_cr4 = vm_getreg(vcpu, VM_REG_CR4);
-	s.s_efer = vm_getreg(vcpu, VM_REG_EFER);
-	for (int i = 0; i < VM_SEG_LAST; i++)
-		vm_getseg(vcpu, (enum vm_seg)i, &s.s_seg[i]);
-	s.s_cpl = (s.s_cr0 & CR0_PE) == 0 ? 0 :
-	    (int)VM_SEG_ATTR_DPL(s.s_seg[VM_SEG_SS].vsd_attr);
-
-	u16 csa = s.s_seg[VM_SEG_CS].vsd_attr;
-	enum vie_cpu_mode mode = (s.s_cr0 & CR0_PE) == 0 ? VIE_MODE_REAL :
-	    (s.s_efer & EFER_LMA) != 0 && (csa & VM_SEG_ATTR_L) != 0 ?
-	    VIE_MODE_LONG64 : VIE_MODE_PROT;
-	int rc = fetch_decode(&s, vme->rip, mode, (csa & VM_SEG_ATTR_D) != 0,
-	    &vie);
+	bool cs_d;
+	enum vie_cpu_mode mode = strio_load(&s, &cs_d);
+	int rc = fetch_decode(&s, vme->rip, mode, cs_d, &vie);
 	if (rc != 0)
 		return (0);
 	if ((vie.vie_op != VIE_OP_INS && vie.vie_op != VIE_OP_OUTS) ||

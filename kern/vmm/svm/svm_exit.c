@@ -7,15 +7,19 @@
 #include "svm.h"
 #include "../../console.h"
 
+/* The instruction's length: NRIP's, else the bare opcode's, marked as a
+ * guess for the core to check with the decoder (prefixes). */
 static u32
-length(struct svm_vcpu *sv, u64 rip, u32 fixed)
+length_of(struct svm_vcpu *sv, struct vm_exit *vme, u64 rip, u32 fixed)
 {
 	u64 nrip = *vmcb64(sv, VMCB_NRIP);
 
 	if (svm_has_nrip && nrip > rip && nrip - rip <= 15)
 		return ((u32)(nrip - rip));
+	vme->inst_length_guessed = true;
 	return (fixed);
 }
+#define	length(sv, rip, fixed)	length_of((sv), vme, (rip), (fixed))
 
 /* IOIO's EXITINFO1 (APM vol. 2, 15.10.2); EXITINFO2 is the next RIP. */
 static void
