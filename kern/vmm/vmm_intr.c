@@ -22,9 +22,6 @@
 #include "../tunable.h"
 #include "../apic.h"
 
-#define	RFLAGS_IF	(1UL << 9)
-#define	CR0_PE_BIT	(1UL << 0)
-
 KTUNABLE_TEST(vmm_inject_drop_reinject, "vm_run forgets the event an exit "
     "cut short instead of delivering it again (the reinject guest must "
     "catch it)");
@@ -170,7 +167,7 @@ vm_entry_events(struct vcpu *vcpu)
 	}
 	if (ev.type != VM_EVENT_NONE) {
 		/* Real mode pushes no error code (the IVT has no room). */
-		if ((vm_getreg(vcpu, VM_REG_CR0) & CR0_PE_BIT) == 0)
+		if ((vm_getreg(vcpu, VM_REG_CR0) & CR0_PE) == 0)
 			ev.has_errcode = false;
 		if (ev.type == VM_EVENT_EXCEPTION)
 			vmm_stat_incr(vcpu, EVENT_EXCEPTION);

@@ -10,7 +10,7 @@
 /* The instruction's length: NRIP's, else the bare opcode's, marked as a
  * guess for the core to check with the decoder (prefixes). */
 static u32
-length_of(struct svm_vcpu *sv, struct vm_exit *vme, u64 rip, u32 fixed)
+length(struct svm_vcpu *sv, struct vm_exit *vme, u64 rip, u32 fixed)
 {
 	u64 nrip = *vmcb64(sv, VMCB_NRIP);
 
@@ -19,7 +19,6 @@ length_of(struct svm_vcpu *sv, struct vm_exit *vme, u64 rip, u32 fixed)
 	vme->inst_length_guessed = true;
 	return (fixed);
 }
-#define	length(sv, rip, fixed)	length_of((sv), vme, (rip), (fixed))
 
 /* IOIO's EXITINFO1 (APM vol. 2, 15.10.2); EXITINFO2 is the next RIP. */
 static void
@@ -90,11 +89,11 @@ svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		break;
 	case VMEXIT_CPUID:
 		vme->exitcode = VM_EXIT_CPUID;
-		vme->inst_length = length(sv, rip, 2);
+		vme->inst_length = length(sv, vme, rip, 2);
 		break;
 	case VMEXIT_HLT:
 		vme->exitcode = VM_EXIT_HLT;
-		vme->inst_length = length(sv, rip, 1);
+		vme->inst_length = length(sv, vme, rip, 1);
 		break;
 	case VMEXIT_IOIO:
 		decode_ioio(sv, vme, info1, info2);
@@ -104,17 +103,17 @@ svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		vme->u.msr.msr = (u32)sv->sv_gregs.rcx;
 		vme->u.msr.value = (sv->sv_gregs.rdx << 32) |
 		    (u32)*vmcb64(sv, VMCB_RAX);
-		vme->inst_length = length(sv, rip, 2);
+		vme->inst_length = length(sv, vme, rip, 2);
 		break;
 	case VMEXIT_VMMCALL:
 		vme->exitcode = VM_EXIT_HYPERCALL;
-		vme->inst_length = length(sv, rip, 3);
+		vme->inst_length = length(sv, vme, rip, 3);
 		break;
 	case VMEXIT_XSETBV:
 		vme->exitcode = VM_EXIT_XSETBV;
 		vme->u.xsetbv.xcr0 = (sv->sv_gregs.rdx << 32) |
 		    (u32)*vmcb64(sv, VMCB_RAX);
-		vme->inst_length = length(sv, rip, 3);
+		vme->inst_length = length(sv, vme, rip, 3);
 		break;
 	case VMEXIT_NPF:
 		vme->exitcode = VM_EXIT_NPF;
@@ -144,7 +143,7 @@ svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	case VMEXIT_INVD:
 	case VMEXIT_WBINVD:
 		vme->exitcode = VM_EXIT_SKIP;
-		vme->inst_length = length(sv, rip, 2);
+		vme->inst_length = length(sv, vme, rip, 2);
 		break;
 	case VMEXIT_SHUTDOWN:
 		vme->exitcode = VM_EXIT_SHUTDOWN;
