@@ -42,8 +42,7 @@ void pmap_init(void);
 
 static char cmdline[512];
 static char opt_suite[256];
-/* platform=: the log names it; tests skip for a platform's known defects. */
-char opt_platform[32] = "unknown";
+char opt_platform[32] = "unknown";	/* tunable.h */
 static char opt_panic_test[64];
 static char opt_bench[64];
 static char opt_guest[32];

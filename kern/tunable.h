@@ -32,4 +32,8 @@ const ktunable_t *ktunable_find(const char *name);
 /* "# NAME=1: description" for each switch that is on. */
 void ktunable_list_set(void);
 
+/* platform= from the command line (kern/main.c; "unknown" if absent):
+ * the log names it, tests skip for a platform's documented defects. */
+extern char opt_platform[32];
+
 #endif

@@ -10,6 +10,7 @@
 #include "../kern/panic.h"
 #include "../kern/x86.h"
 #include "../kern/console.h"
+#include "../kern/tunable.h"
 
 #define	MiB	(1UL << 20)
 
@@ -100,7 +101,6 @@ KTEST(vmm, faults_reach_guest)
 #define	NO_SHADOW_SKIP	"platform defect: QEMU TCG takes a pending " \
 	"interrupt inside the STI shadow when the shadowed instruction exits " \
 	"(docs/platforms.md)"
-extern char opt_platform[];	/* kern/main.c: platform= */
 
 static bool
 shadow_defect(void)

@@ -59,6 +59,8 @@ struct strio {
 	bool s_stop;		/* the device model said the guest is done */
 	bool s_outofmap;	/* a gpa outside RAM: s_bad_gpa */
 	u64 s_bad_gpa;
+	bool s_probe;		/* vm_insn_length: fetch and decode only,
+				   raise and kill nothing */
 };
 
 /* The host view of len bytes of guest RAM at gpa, or NULL outside it. */
@@ -314,6 +316,15 @@ outofmap(struct strio *s, u64 rip)
  * The instruction bytes at CS:RIP, up to VIE_MAX_LEN (fewer at the CS
  * limit), decoded. 0; 1 a fault was raised; -1 the vCPU was killed.
  */
+/* A fault fetching the instruction: raised, unless only probing. */
+static int
+fetch_fault(struct strio *s, u8 vector, bool has_err, u32 err, u64 cr2)
+{
+	if (!s->s_probe)
+		vm_inject_exception(s->s_vcpu, vector, has_err, err, cr2);
+	return (1);
+}
+
 static int
 fetch_decode(struct strio *s, u64 rip, enum vie_cpu_mode mode, bool cs_d,
     struct vie *vie)
@@ -328,10 +339,8 @@ fetch_decode(struct strio *s, u64 rip, enum vie_cpu_mode mode, bool cs_d,
 		gla = rip;
 	} else {
 		rip &= 0xffffffffUL;
-		if (rip > cs->vsd_limit) {
-			vm_inject_exception(s->s_vcpu, VIE_VEC_GP, true, 0, 0);
-			return (1);
-		}
+		if (rip > cs->vsd_limit)
+			return (fetch_fault(s, VIE_VEC_GP, true, 0, 0));
 		max = MIN(max, (size_t)(cs->vsd_limit - rip) + 1);
 		gla = (cs->vsd_base + rip) & 0xffffffffUL;
 	}
@@ -343,13 +352,12 @@ fetch_decode(struct strio *s, u64 rip, enum vie_cpu_mode mode, bool cs_d,
 		int w = walk(s, la, false, true, &gpa, &f);
 		void *p;
 
-		if (w > 0) {
-			vm_inject_exception(s->s_vcpu, f.vf_vector, true,
-			    f.vf_errcode, la);
-			return (1);
-		}
+		if (w > 0)
+			return (fetch_fault(s, f.vf_vector, true, f.vf_errcode,
+			    la));
 		if (w < 0 || (p = ram(s, gpa, len)) == NULL) {
-			outofmap(s, rip);
+			if (!s->s_probe)
+				outofmap(s, rip);
 			return (-1);
 		}
 		memcpy(buf + n, p, len);
@@ -360,14 +368,12 @@ fetch_decode(struct strio *s, u64 rip, enum vie_cpu_mode mode, bool cs_d,
 		return (0);
 	if (rc == VIE_EUD || rc == VIE_ETOOLONG || rc == VIE_ENEEDMORE) {
 		/* #UD for a bad form; #GP(0) past 15 bytes or the limit. */
-		if (rc == VIE_EUD)
-			vm_inject_exception(s->s_vcpu, VEC_UD, false, 0, 0);
-		else
-			vm_inject_exception(s->s_vcpu, VIE_VEC_GP, true, 0, 0);
-		return (1);
+		return (rc == VIE_EUD ? fetch_fault(s, VEC_UD, false, 0, 0) :
+		    fetch_fault(s, VIE_VEC_GP, true, 0, 0));
 	}
-	vcpu_kill(s->s_vcpu, "unhandled: string I/O exit at rip 0x%lx: the "
-	    "decoder does not know the instruction (%d)", rip, rc);
+	if (!s->s_probe)
+		vcpu_kill(s->s_vcpu, "unhandled: string I/O exit at rip 0x%lx: "
+		    "the decoder does not know the instruction (%d)", rip, rc);
 	return (-1);
 }
 
@@ -396,25 +402,18 @@ strio_load(struct strio *s, bool *cs_d)
 /*
  * The length of the instruction at rip (an exit's, so it was fetched a
  * moment ago): for backends without NRIP. 0 if fetching or decoding it
- * fails; any fault that raised is withdrawn, the caller keeps its guess.
+ * fails (nothing is raised: the caller keeps its guess).
  */
 u32
 vm_insn_length(struct vcpu *vcpu, u64 rip)
 {
-	struct strio s = { .s_vcpu = vcpu, .s_vm = vcpu->vc_vm };
+	struct strio s = { .s_vcpu = vcpu, .s_vm = vcpu->vc_vm,
+	    .s_probe = true };
 	struct vie vie;
-
 	bool cs_d;
+
 	enum vie_cpu_mode mode = strio_load(&s, &cs_d);
-	struct vm_event saved = vcpu->vc_exc;
-	bool dead = vcpu->vc_dead;
-	int rc = fetch_decode(&s, rip, mode, cs_d, &vie);
-	vcpu->vc_exc = saved;
-	if (rc != 0) {
-		vcpu->vc_dead = dead;
-		return (0);
-	}
-	return (vie.vie_len);
+	return (fetch_decode(&s, rip, mode, cs_d, &vie) == 0 ? vie.vie_len : 0);
 }
 
 int
