@@ -10,12 +10,12 @@
 ; Then it exits with 0. Real mode.
 
 %include "common.inc"
-%include "pic.inc"
+%include "intr.inc"
 
 guest_main:
         cli
-        SET_VECTOR 13, gp
-        SET_VECTOR 0x20, tick
+        IVT_SET 13, gp
+        IVT_SET 0x20, tick
         GUEST_PARAM
         mov     esi, eax
         and     esi, 0x0fffffff
@@ -23,12 +23,13 @@ guest_main:
         cmp     eax, 1
         je      .gp_loop
         mov     [spin], eax
-        PIC_INIT
+        PIC_INIT 0x20, 0x28
+        PIC_MASK 0xfe, 0xff                ; IRQ0 only
         xor     edi, edi                ; the sum of the deltas
 .round: test    esi, esi
         jz      .report
         mov     byte [ticked], 0
-        PIT_START 0, 1193
+        PIT_SET 0, 0, 1193
         rdtsc
         mov     [t0], eax
         sti

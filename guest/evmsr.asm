@@ -11,7 +11,7 @@
 ;   3   DR0 did not start at 0, or DR0/DR3 did not keep what the guest wrote
 
 %include "common.inc"
-%include "pic.inc"
+%include "intr.inc"
 
 msg_ok: db      "evmsr: syscall MSRs are the guest's; a bad LSTAR and RDPMC raise #GP", 13, 10, 0
 
@@ -35,7 +35,7 @@ msg_ok: db      "evmsr: syscall MSRs are the guest's; a bad LSTAR and RDPMC rais
 
 guest_main:
         cli
-        SET_VECTOR 13, gp
+        IVT_SET 13, gp
         ; DR0-DR3 start at 0 (the host's are not ours), and keep ours
         mov     eax, dr0
         or      eax, 0

@@ -11,13 +11,13 @@
 ;   1-4 the instruction of that number resumed at the wrong place
 
 %include "common.inc"
-%include "pic.inc"
+%include "intr.inc"
 
 msg_ok: db      "evprefix: prefixed cpuid, hlt, rdmsr and hypercall resumed after themselves", 13, 10, 0
 
 guest_main:
         cli
-        SET_VECTOR 0x20, tick
+        IVT_SET 0x20, tick
         xor     bx, bx
         xor     eax, eax
         db      0x66, 0x0f, 0xa2        ; o32 cpuid (cpuid: ebx = "Auth"/"Genu")
@@ -25,8 +25,9 @@ guest_main:
         cmp     bx, 1
         jne     .bad1
         ; cs hlt: make IRQ0 pending first so the HLT returns
-        PIC_INIT
-        PIT_START 0, 100
+        PIC_INIT 0x20, 0x28
+        PIC_MASK 0xfe, 0xff                ; IRQ0 only
+        PIT_SET 0, 0, 100
 .poll:  mov     al, 0x0a
         out     0x20, al
         in      al, 0x20

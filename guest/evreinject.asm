@@ -11,19 +11,20 @@
 ;   2   the #UD handler did not run exactly once
 
 %include "common.inc"
-%include "pic.inc"
+%include "intr.inc"
 
 msg_ok: db      "evreinject: an interrupt and a #UD delivered across nested page faults", 13, 10, 0
 
 guest_main:
         cli
-        SET_VECTOR 0x20, tick
-        SET_VECTOR 6, undef
-        PIC_INIT
+        IVT_SET 0x20, tick
+        IVT_SET 6, undef
+        PIC_INIT 0x20, 0x28
+        PIC_MASK 0xfe, 0xff                ; IRQ0 only
         mov     ax, 0x8000              ; stack at 0x80000-0x80fff: untouched
         mov     ss, ax
         mov     sp, 0x1000
-        PIT_START 2, 1193               ; 1 kHz
+        PIT_SET 0, 2, 1193               ; 1 kHz
         sti
         mov     cx, 20000               ; port reads exit: the PIT is seen
 .wait:  in      al, 0x61

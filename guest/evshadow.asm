@@ -12,14 +12,15 @@
 ;   2   no interrupt, or at another IP (the report port has the IP)
 
 %include "common.inc"
-%include "pic.inc"
+%include "intr.inc"
 
 msg_ok: db      "evshadow: the interrupt waited for the STI shadow", 13, 10, 0
 
 guest_main:
-        SET_VECTOR 0x20, tick
-        PIC_INIT
-        PIT_START 0, 200                ; one-shot, about 170 us
+        IVT_SET 0x20, tick
+        PIC_INIT 0x20, 0x28
+        PIC_MASK 0xfe, 0xff                ; IRQ0 only
+        PIT_SET 0, 0, 200                ; one-shot, about 170 us
         mov     ax, 0x9000              ; 0x90000: not touched before
         mov     es, ax
 .poll:  mov     al, 0x0a                ; OCW3: read IRR

@@ -9,6 +9,7 @@
 ;   2   a tick arrived while interrupts were disabled
 
 %include "common.inc"
+%include "intr.inc"
 
 EVTICK_N        equ     10
 
@@ -16,36 +17,11 @@ msg_ok: db      "evtick: 10 timer ticks and one #UD through the IVT", 13, 10, 0
 
 guest_main:
         cli
-        mov     word [0x20 * 4], tick
-        mov     word [0x20 * 4 + 2], 0
-        mov     word [6 * 4], undef
-        mov     word [6 * 4 + 2], 0
-        ; ICW1-4: edge, cascade, ICW4; vectors 0x20/0x28; slave on IRQ2; 8086
-        mov     al, 0x11
-        out     0x20, al
-        out     0xa0, al
-        mov     al, 0x20
-        out     0x21, al
-        mov     al, 0x28
-        out     0xa1, al
-        mov     al, 4
-        out     0x21, al
-        mov     al, 2
-        out     0xa1, al
-        mov     al, 1
-        out     0x21, al
-        out     0xa1, al
-        mov     al, 0xfe                ; IRQ0 only
-        out     0x21, al
-        mov     al, 0xff
-        out     0xa1, al
-        ; channel 0, lo/hi, mode 2, divisor 1193 (1.000 kHz)
-        mov     al, 0x34
-        out     0x43, al
-        mov     ax, 1193
-        out     0x40, al
-        mov     al, ah
-        out     0x40, al
+        IVT_SET 0x20, tick
+        IVT_SET 6, undef
+        PIC_INIT 0x20, 0x28
+        PIC_MASK 0xfe, 0xff             ; IRQ0 only
+        PIT_SET 0, 2, 1193              ; channel 0, mode 2, 1.000 kHz
         sti
 .wait:  hlt
         cmp     word [ticks], EVTICK_N
