@@ -173,9 +173,10 @@ get_fp(void)
 }
 
 /*
- * DR0-DR3, which neither VM entry nor exit switches: the vCPU's are loaded
- * around each guest entry (vmm_switch_dr) so breakpoints never cross
- * between host and guests. dr[4] is DR6 (VMX keeps it out of the VMCS).
+ * DR0-DR3, which neither VM entry nor exit switches: a vCPU's are loaded
+ * with its FPU (restore_guest_dbregs in kern/vmm/vmm.c) so breakpoints
+ * never cross between host and guests. dr[4] is DR6 (VMX keeps it out of
+ * the VMCS).
  */
 static inline void
 dr_read(u64 dr[5])

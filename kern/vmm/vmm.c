@@ -144,6 +144,27 @@ save_guest_fpustate(struct vcpu *vcpu)
 	CPU->cpu_guest_fpu = NULL;
 }
 
+/*
+ * DR0-DR3 and DR6, which neither VM entry nor exit switches, travel with
+ * the guest FPU: loaded with it (loop top, vmm_restorectx) and saved with
+ * it (vmm_savectx, the final save), not around every entry. In between,
+ * host code runs with the guest's addresses in DR0-DR3, inert: the exit
+ * leaves DR7 with every breakpoint disabled.
+ */
+static void
+restore_guest_dbregs(struct vcpu *vcpu)
+{
+	dr_read(vcpu->vc_host_dr);
+	dr_write(vcpu->vc_dr);
+}
+
+static void
+save_guest_dbregs(struct vcpu *vcpu)
+{
+	dr_read(vcpu->vc_dr);
+	dr_write(vcpu->vc_host_dr);
+}
+
 /* ---- the vCPU ctxop ------------------------------------------------- */
 
 /* Switched out (or the final save): backend first, then the guest FPU. */
@@ -155,6 +176,7 @@ vmm_savectx(void *arg)
 	vmm_ops->savectx(vcpu);
 	if ((vcpu->vtc_status & VTCS_FPU_RESTORED) != 0) {
 		save_guest_fpustate(vcpu);
+		save_guest_dbregs(vcpu);
 		vcpu->vtc_status &= ~VTCS_FPU_RESTORED;
 		if ((vcpu->vtc_status & VTCS_RUN_WINDOW) != 0) {
 			vmm_stat_incr(vcpu, SWITCH_IN_WINDOW);
@@ -176,6 +198,7 @@ vmm_restorectx(void *arg)
 	    "vmm_restorectx: %s: guest FPU already loaded", vcpu->vc_name);
 	if ((vcpu->vtc_status & VTCS_RUN_WINDOW) != 0) {
 		restore_guest_fpustate(vcpu);
+		restore_guest_dbregs(vcpu);
 		vcpu->vtc_status |= VTCS_FPU_RESTORED;
 		if (vcpu->vc_lastcpu >= 0 && vcpu->vc_lastcpu != CPU->cpu_id) {
 			vmm_stat_incr(vcpu, MIGRATE_IN_WINDOW);
@@ -290,12 +313,36 @@ check_reg_access(struct vcpu *vcpu, enum vm_reg r, const char *who)
 	VERIFY((unsigned)r < VM_REG_LAST, "%s: no register %d", who, (int)r);
 }
 
+/* DRn of the guest: in the CPU while its FPU is (restore_guest_dbregs),
+ * else in vc_dr. */
+static u64
+dbreg_access(struct vcpu *vcpu, int n, bool write, u64 v)
+{
+	u64 dr[5];
+
+	kpreempt_disable();
+	bool live = (vcpu->vtc_status & VTCS_FPU_RESTORED) != 0;
+	if (live)
+		dr_read(dr);
+	else
+		memcpy(dr, vcpu->vc_dr, sizeof (dr));
+	if (write) {
+		dr[n] = v;
+		if (live)
+			dr_write(dr);
+		else
+			vcpu->vc_dr[n] = v;
+	}
+	kpreempt_enable();
+	return (dr[n]);
+}
+
 u64
 vm_getreg(struct vcpu *vcpu, enum vm_reg r)
 {
 	check_reg_access(vcpu, r, "vm_getreg");
 	if (r >= VM_REG_DR0 && r <= VM_REG_DR3)
-		return (vcpu->vc_dr[r - VM_REG_DR0]);
+		return (dbreg_access(vcpu, r - VM_REG_DR0, false, 0));
 	return (vmm_ops->getreg(vcpu, r));
 }
 
@@ -305,7 +352,7 @@ vm_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
 {
 	check_reg_access(vcpu, r, "vm_setreg");
 	if (r >= VM_REG_DR0 && r <= VM_REG_DR3) {
-		vcpu->vc_dr[r - VM_REG_DR0] = v;
+		(void) dbreg_access(vcpu, r - VM_REG_DR0, true, v);
 		return;
 	}
 	vmm_ops->setreg(vcpu, r, v);
@@ -711,6 +758,7 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 		kpreempt_disable();
 		if ((vcpu->vtc_status & VTCS_FPU_RESTORED) == 0) {
 			restore_guest_fpustate(vcpu);
+			restore_guest_dbregs(vcpu);
 			vcpu->vtc_status |= VTCS_FPU_RESTORED;
 		}
 		bool s = intr_save();
@@ -725,14 +773,7 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 			break;
 		}
 		vmm_stat_incr(vcpu, VMRUN_ENTRIES);
-		/* The guest's debug address registers, only while it runs
-		 * (interrupts are off: no host code sees them). */
-		u64 host_dr[5];
-		dr_read(host_dr);
-		dr_write(vcpu->vc_dr);
 		vmm_ops->vmrun(vcpu, vme);
-		dr_read(vcpu->vc_dr);
-		dr_write(host_dr);
 		vcpu->vc_lastcpu = CPU->cpu_id;
 		vcpu->vc_exitintinfo = vme->exitintinfo;
 		TRACE(TR_VMEXIT, vcpu, vme->exitcode);

@@ -167,7 +167,8 @@ extern const struct vmm_ops vmm_ops_svm, vmm_ops_vmx;
 #define	VM_NAMELEN	24
 
 /* vtc_status bits (vcpu->vtc_status), as illumos's vm_thread_ctx_t. */
-#define	VTCS_FPU_RESTORED	0x1	/* guest FPU is in the registers */
+#define	VTCS_FPU_RESTORED	0x1	/* guest FPU (and DR0-3/DR6) is in
+					   the registers */
 #define	VTCS_RUN_WINDOW		0x2	/* inside vm_run's loop: guest FPU
 					   must be live whenever we run */
 
@@ -196,7 +197,10 @@ struct vcpu {
 	u64 vc_stats[VMM_NSTATS];	/* [o]/[p] per-vCPU counters */
 	/* Events (vmm_intr.c): decided at each entry by vm_run. */
 	u64 vc_dr[5];			/* [p] the guest's DR0-DR3 and DR6
-					   while it is not running */
+					   while not loaded (VTCS_FPU_RESTORED
+					   clear) */
+	u64 vc_host_dr[5];		/* [p] the host's, while the guest's
+					   are loaded */
 	struct vm_event vc_exc;		/* [o] an exception to raise */
 	u64 vc_exc_cr2;			/* [o] its CR2 (a #PF) */
 	struct vm_event vc_exitintinfo;	/* [o] cut short by the last exit */
