@@ -7,6 +7,8 @@
 ;      TSC read again there). Reports the sum of the TSC deltas (low 32
 ;      bits each) to port 0x4f4 at the end.
 ;   3: as 2, but waiting in a loop with no exits instead of HLT.
+;   4: N times rep outsb of 64 bytes to COM1 (a string I/O exit, decoded
+;      and emulated by the kernel, each byte one access to the UART).
 ; Then it exits with 0. Real mode.
 
 %include "common.inc"
@@ -22,6 +24,8 @@ guest_main:
         shr     eax, 28
         cmp     eax, 1
         je      .gp_loop
+        cmp     eax, 4
+        je      .outs_loop
         mov     [spin], eax
         PIC_INIT 0x20, 0x28
         PIC_MASK 0xfe, 0xff                ; IRQ0 only
@@ -61,6 +65,18 @@ guest_main:
 .gp_done:
         GUEST_EXIT 0
 
+.outs_loop:
+        mov     ebx, esi                ; rep outsb uses si
+        cld
+.outs:  test    ebx, ebx
+        jz      .gp_done
+        mov     si, outs_text
+        mov     cx, 64
+        mov     dx, COM1
+        rep outsb
+        dec     ebx
+        jmp     .outs
+
 gp:     push    bp
         mov     bp, sp
         add     word [bp + 2], 2        ; past the rdmsr
@@ -78,6 +94,9 @@ tick:   push    eax
         pop     eax
         iret
 
+outs_text:
+        times 63 db '.'
+        db      10
 t0:     dd      0
 t1:     dd      0
 spin:   dd      0

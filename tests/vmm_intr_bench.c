@@ -76,3 +76,18 @@ KBENCH(vmm_pit_to_handler_spin)
 	if (vmm_ops != NULL)
 		pit_latency(3, "vmm_pit_to_handler_spin");
 }
+
+/* One `rep outsb` of 64 bytes to the UART: the exit, the decode of the
+ * instruction from guest memory and 64 accesses to the device model. */
+KBENCH(vmm_rep_outsb_64)
+{
+	u64 cycles;
+	u32 rep;
+
+	if (vmm_ops == NULL)
+		return;
+	for (int i = 0; i < 5; i++) {
+		VERIFY(evbench((4U << 28) | 200, &cycles, &rep), "evbench");
+		kbench_report("vmm_rep_outsb_64", cycles / 200, "cycles");
+	}
+}

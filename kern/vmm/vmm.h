@@ -282,6 +282,10 @@ bool vm_msr_read(struct vcpu *, u32 msr, u64 *val);
 void vm_cpuid(struct vcpu *, u32 leaf, u32 sub, u32 r[4]);
 bool vm_msr_write(struct vcpu *, u32 msr, u64 val);
 bool vm_entry_events(struct vcpu *);
+/* vmm_exit.c: finish an exit in the kernel (false: return to the caller);
+ * complete an IN with the caller's answer at the next entry. */
+bool vm_handle_exit(struct vcpu *, struct vm_exit *);
+void vm_complete_in(struct vcpu *, u32 value);
 u64 vm_hlt_wait(struct vcpu *);
 void vm_isa_create(struct vm *);
 void vm_isa_destroy(struct vm *);
@@ -296,7 +300,7 @@ void vcpu_release(struct vcpu *);
 void vmm_gpt_init(vmm_gpt_t *, const struct vmm_pte_ops *);
 bool vmm_gpt_map(vmm_gpt_t *, u64 gpa, paddr_t hpa);
 void vmm_gpt_fini(vmm_gpt_t *);
-/* The backends' shared port I/O decode (vmm.c); rep only with string. */
+/* The backends' shared port I/O decode (vmm_exit.c); rep only with string. */
 void vm_exit_inout(struct vm_exit *, u16 port, u8 bytes, bool in,
     bool string, bool rep, u64 rax);
 

@@ -1,0 +1,340 @@
+/*
+ * The exits vm_run's loop finishes in the kernel (docs/vmm.md): CPUID,
+ * MSRs, HLT, hypercalls, XSETBV, nested page faults on RAM, the port I/O
+ * of the in-kernel chips, and the instructions a guest must not run on
+ * the real CPU. Each exit has a vm_handle_* function: true means go back
+ * into the guest, false return to the caller (the handler may turn the
+ * exit into another code, e.g. an NPF into OUTOFMAP).
+ */
+#include "vmm.h"
+#include "vmm_dev.h"
+#include "../thread.h"
+#include "../cpu.h"
+#include "../panic.h"
+#include "../console.h"
+#include "../trace.h"
+#include "../x86.h"
+#include "../tunable.h"
+
+/* Switches (tunable.h). Per VM, tests also set vm_migrate_every (move
+ * the vCPU thread every N HLTs); they break guest state with vm_setreg. */
+KTUNABLE_TEST(vmm_inject_gpr_flip, "the next HLT exit flips bit 0 of the "
+    "guest GPR vmm_inject_gpr_flip_reg (the stress guest must catch it)");
+enum vm_reg vmm_inject_gpr_flip_reg;	/* VM_REG_RAX .. VM_REG_R15 */
+
+/*
+ * The exiting instruction is done: RIP past it, and an STI or MOV SS
+ * shadow it sat in is over (a `sti; hlt` HLT keeps none for what follows;
+ * left set, the next instruction would be shadowed too).
+ */
+void
+vm_skip_insn(struct vcpu *vcpu, u64 rip, u32 len)
+{
+	if (len != 0) {
+		vm_setreg(vcpu, VM_REG_RIP, rip + len);
+		vm_setreg(vcpu, VM_REG_INTR_SHADOW, 0);
+	}
+}
+
+static void
+skip(struct vcpu *vcpu, const struct vm_exit *vme)
+{
+	u32 len = vme->inst_length;
+
+	/* A prefixed CPUID or HLT is longer than its opcode: without NRIP
+	 * only the decoder knows where the next instruction starts. */
+	if (vme->inst_length_guessed && len != 0) {
+		u32 real = vm_insn_length(vcpu, vme->rip);
+		if (real != 0 && real != len) {
+			vmm_stat_incr(vcpu, INSN_LENGTH_DECODED);
+			len = real;
+		}
+	}
+	vm_skip_insn(vcpu, vme->rip, len);
+}
+
+/* What the guest sees is vmm_cpuid.c's. */
+static bool
+vm_handle_cpuid(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	u32 r[4];
+
+	vm_cpuid(vcpu, (u32)vm_getreg(vcpu, VM_REG_RAX),
+	    (u32)vm_getreg(vcpu, VM_REG_RCX), r);
+	vm_setreg(vcpu, VM_REG_RAX, r[0]);
+	vm_setreg(vcpu, VM_REG_RBX, r[1]);
+	vm_setreg(vcpu, VM_REG_RCX, r[2]);
+	vm_setreg(vcpu, VM_REG_RDX, r[3]);
+	skip(vcpu, vme);
+	return (true);
+}
+
+/* The MSR table (vmm_msr.c); an MSR the guest lacks is #GP(0). */
+static bool
+vm_handle_rdmsr(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	u64 v;
+
+	if (!vm_msr_read(vcpu, vme->u.msr.msr, &v)) {
+		vm_inject_exception(vcpu, 13, true, 0, 0);
+		return (true);
+	}
+	vm_setreg(vcpu, VM_REG_RAX, (u32)v);
+	vm_setreg(vcpu, VM_REG_RDX, v >> 32);
+	skip(vcpu, vme);
+	return (true);
+}
+
+static bool
+vm_handle_wrmsr(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	if (!vm_msr_write(vcpu, vme->u.msr.msr, vme->u.msr.value)) {
+		vm_inject_exception(vcpu, 13, true, 0, 0);
+		return (true);
+	}
+	skip(vcpu, vme);
+	return (true);
+}
+
+/* An instruction this VM does not have (the other CPU vendor's, or
+ * virtualization): #UD, RIP left on it, as the CPU would. */
+static bool
+vm_handle_ud(struct vcpu *vcpu, struct vm_exit *vme __unused)
+{
+	vm_inject_exception(vcpu, 6, false, 0, 0);
+	return (true);
+}
+
+/* RDPMC: the host's performance counters are not the guest's to read;
+ * the VM has none (CPUID leaf 0xa is empty), so any index is #GP(0). */
+static bool
+vm_handle_gp(struct vcpu *vcpu, struct vm_exit *vme __unused)
+{
+	vm_inject_exception(vcpu, 13, true, 0, 0);
+	return (true);
+}
+
+/* INVD and WBINVD: nothing of the host's caches is the guest's to drop
+ * (and INVD would lose the host's writes). */
+static bool
+vm_handle_skip(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	skip(vcpu, vme);
+	return (true);
+}
+
+/*
+ * HLT: with interrupts enabled the vCPU sleeps until it has an event to
+ * take (vm_hlt_wait). With them disabled only an NMI could wake it; none
+ * pending, the guest is over: stopped as halted.
+ */
+static bool
+vm_handle_hlt(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	struct vm *vm = vcpu->vc_vm;
+
+	skip(vcpu, vme);
+	if ((vm_getreg(vcpu, VM_REG_RFLAGS) & RFLAGS_IF) != 0) {
+		vcpu->vc_stats[VMM_STAT_HLT_SLEEPS] += vm_hlt_wait(vcpu);
+	} else if (!vm->vm_hlt_exits && !vcpu->vc_nmi_pending) {
+		vme->exitcode = VM_EXIT_HALTED;
+		ksnprintf(vme->reason, sizeof (vme->reason), "halted with "
+		    "interrupts disabled at rip 0x%lx", vme->rip);
+		return (false);
+	}
+	/* Tests: a guest register the host breaks across this exit, once. */
+	if (unlikely(vmm_inject_gpr_flip) &&
+	    atomic_swap(&vmm_inject_gpr_flip, false)) {
+		enum vm_reg r = vmm_inject_gpr_flip_reg;
+		vm_setreg(vcpu, r, vm_getreg(vcpu, r) ^ 1);
+	}
+	/* Tests: a migration inside the run window every N HLTs (this one
+	 * is counted after its handler, hence the + 1). */
+	if (vm->vm_migrate_every != 0 && ncpus > 1 &&
+	    (vcpu->vc_stats[VMM_STAT_VMEXIT_HLT] + 1) % vm->vm_migrate_every
+	    == 0) {
+		thread_bind((CPU->cpu_id + 1) % ncpus);
+		thread_bind(-1);
+	}
+	return (true);
+}
+
+/* HC_ECHO returns RBX + 1 (the guests' round-trip check). */
+static bool
+vm_handle_hypercall(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	u64 fn = vm_getreg(vcpu, VM_REG_RAX) & 0xffffffff;
+	u64 rbx = vm_getreg(vcpu, VM_REG_RBX);
+
+	vm_setreg(vcpu, VM_REG_RAX, fn == HC_ECHO ? (u32)(rbx + 1) : 0xffffffffUL);
+	skip(vcpu, vme);
+	return (true);
+}
+
+/* XCR0 rules (SDM 13.3): x87 always, AVX needs SSE, AVX-512 needs AVX. */
+static bool
+xcr0_valid(u64 v)
+{
+	if ((v & XFEATURE_X87) == 0 || (v & ~fpu_xcr0) != 0)
+		return (false);
+	if ((v & XFEATURE_AVX) != 0 && (v & XFEATURE_SSE) == 0)
+		return (false);
+	if ((v & XFEATURE_AVX512) != 0 &&
+	    ((v & XFEATURE_AVX512) != XFEATURE_AVX512 ||
+	    (v & XFEATURE_AVX) == 0))
+		return (false);
+	return (true);
+}
+
+static bool
+vm_handle_xsetbv(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	u64 v = vme->u.xsetbv.xcr0;
+
+	/* As the CPU: #UD without the guest's CR4.OSXSAVE, #GP(0) for
+	 * another XCR or an XCR0 the rules or the host do not allow. */
+	if ((vm_getreg(vcpu, VM_REG_CR4) & CR4_OSXSAVE) == 0) {
+		vm_inject_exception(vcpu, 6, false, 0, 0);
+		return (true);
+	}
+	if ((u32)vm_getreg(vcpu, VM_REG_RCX) != 0 || !xcr0_valid(v)) {
+		vm_inject_exception(vcpu, 13, true, 0, 0);
+		return (true);
+	}
+	kpreempt_disable();
+	vcpu->vc_guest_xcr0 = v;
+	if ((vcpu->vtc_status & VTCS_FPU_RESTORED) != 0)
+		fpu_xsetbv(v);
+	kpreempt_enable();
+	skip(vcpu, vme);
+	return (true);
+}
+
+/* A nested page fault: RAM is mapped on demand, anything else stops. */
+static bool
+vm_handle_npf(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	struct vm *vm = vcpu->vc_vm;
+	u64 gpa = vme->u.npf.gpa;
+
+	if (gpa >= vm->vm_memsize) {
+		vme->exitcode = VM_EXIT_OUTOFMAP;
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "guest touched gpa 0x%lx outside its %lu KiB of RAM "
+		    "(rip 0x%lx)", gpa, vm->vm_memsize >> 10, vme->rip);
+		return (false);
+	}
+	/* Whether CPUs report the shadow here differs (tests/vmm_intr_test.c). */
+	if (vm_getreg(vcpu, VM_REG_INTR_SHADOW) != 0)
+		vmm_stat_incr(vcpu, NPF_IN_SHADOW);
+	u64 page = P2ALIGN(gpa, PAGESIZE);
+	mutex_enter(&vm->vm_gpt.gpt_lock);
+	bool ok = vmm_gpt_map(&vm->vm_gpt, page, vm->vm_mem + page);
+	mutex_exit(&vm->vm_gpt.gpt_lock);
+	if (ok)
+		return (true);
+	vme->exitcode = VM_EXIT_UNHANDLED;
+	ksnprintf(vme->reason, sizeof (vme->reason),
+	    "out of host memory for nested page tables (gpa 0x%lx)", gpa);
+	return (false);
+}
+
+/* An IN the caller has answered: merge its bytes into the guest's RAX. */
+void
+vm_complete_in(struct vcpu *vcpu, u32 value)
+{
+	u64 rax = vm_getreg(vcpu, VM_REG_RAX);
+	u8 n = vcpu->vc_pending_in_bytes;
+
+	if (n == 4)
+		rax = value;		/* a 32-bit write zero-extends */
+	else if (n == 2)
+		rax = (rax & ~0xffffUL) | (value & 0xffff);
+	else
+		rax = (rax & ~0xffUL) | (value & 0xff);
+	vm_setreg(vcpu, VM_REG_RAX, rax);
+	vcpu->vc_pending_in = false;
+}
+
+/*
+ * Port I/O: the PC's chips are the kernel's (vmm_isa.c); anything else
+ * goes to the caller's device model, and an IN completes at next entry.
+ */
+static bool
+vm_handle_inout(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	skip(vcpu, vme);
+	u32 val = vme->u.inout.eax;
+	if (vm_isa_inout(vcpu->vc_vm, vme->u.inout.port, vme->u.inout.in,
+	    vme->u.inout.bytes, &val)) {
+		if (vme->u.inout.in) {
+			vcpu->vc_pending_in_bytes = vme->u.inout.bytes;
+			vm_complete_in(vcpu, val);
+		}
+		vmm_stat_incr(vcpu, ISA_INOUT);
+		return (true);
+	}
+	if (vme->u.inout.in) {
+		vcpu->vc_pending_in = true;
+		vcpu->vc_pending_in_bytes = vme->u.inout.bytes;
+	}
+	return (false);
+}
+
+/*
+ * The backends' shared port I/O decode: the port, size and direction
+ * they read out of their exit information, and the guest's RAX for an
+ * OUT. String and REP forms become VM_EXIT_INOUT_STR: vm_run returns it
+ * and its caller emulates it with vm_strio_emulate (vmm_strio.c).
+ */
+void
+vm_exit_inout(struct vm_exit *vme, u16 port, u8 bytes, bool in, bool string,
+    bool rep, u64 rax)
+{
+	VERIFY3U(bytes, <=, 4);
+	if (string) {
+		vme->exitcode = VM_EXIT_INOUT_STR;
+		vme->u.inout_str.port = port;
+		vme->u.inout_str.bytes = bytes;
+		vme->u.inout_str.in = in;
+		vme->u.inout_str.rep = rep;
+		return;
+	}
+	vme->exitcode = VM_EXIT_INOUT;
+	vme->u.inout.port = port;
+	vme->u.inout.bytes = bytes;
+	vme->u.inout.in = in;
+	if (!in)
+		vme->u.inout.eax = (u32)(rax & (~0UL >> (64 - 8 * bytes)));
+}
+
+bool
+vm_handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	switch (vme->exitcode) {
+	case VM_EXIT_CPUID:	return (vm_handle_cpuid(vcpu, vme));
+	case VM_EXIT_RDMSR:	return (vm_handle_rdmsr(vcpu, vme));
+	case VM_EXIT_WRMSR:	return (vm_handle_wrmsr(vcpu, vme));
+	case VM_EXIT_HLT:	return (vm_handle_hlt(vcpu, vme));
+	case VM_EXIT_HYPERCALL:	return (vm_handle_hypercall(vcpu, vme));
+	case VM_EXIT_XSETBV:	return (vm_handle_xsetbv(vcpu, vme));
+	case VM_EXIT_NPF:	return (vm_handle_npf(vcpu, vme));
+	case VM_EXIT_INOUT:	return (vm_handle_inout(vcpu, vme));
+	case VM_EXIT_INTR:	return (true);	/* the host took it */
+	case VM_EXIT_UD:	return (vm_handle_ud(vcpu, vme));
+	case VM_EXIT_SKIP:	return (vm_handle_skip(vcpu, vme));
+	case VM_EXIT_GP:	return (vm_handle_gp(vcpu, vme));
+	case VM_EXIT_INTR_WINDOW: return (true); /* entry injects now */
+	case VM_EXIT_NMI_WINDOW: return (true);
+	case VM_EXIT_HANDLED:	return (true);	/* the backend finished it */
+	case VM_EXIT_INOUT_STR:	return (false);	/* the caller emulates it */
+	case VM_EXIT_NONE:
+		vme->exitcode = VM_EXIT_UNHANDLED;
+		ksnprintf(vme->reason, sizeof (vme->reason),
+		    "the %s backend decoded no exit code (hardware reason "
+		    "0x%lx)", vmm_ops->name, vme->hw_reason);
+		return (false);
+	default:		return (false);	/* stops the vCPU */
+	}
+}
+
