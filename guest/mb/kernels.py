@@ -1,0 +1,55 @@
+"""How each multiboot test kernel (guest/mb/NAME.c) is run: the one table of run parameters.
+
+scripts/plainqemu.py --mb RUN runs an entry under plain QEMU (the reference); a bhyvelet run of the
+same entry passes the same image, args, modules, CPU count and RAM (`scripts/run.py --guest FILE
+--guest-args ARGS --guest-module FILE --guest-cpus N --guest-mem MiB`) and must print the same
+lines and end with the same status.
+
+RUNS maps a run name to a dict:
+  kernel   image name: build/guest/mb/KERNEL.elf
+  args     the -append string; {cpus} and {mem} are replaced by the run's values
+  modules  list of (file name in MODULE_FILES, module args): -initrd "PATH ARGS,..."
+  cpus     -smp N
+  mem      -m MiB
+  status   QEMU's exit status: (code << 1) | 1, so 1 = pass, 3 = fail
+  timeout  seconds before the run counts as hung
+Runs with status 3 are negative checks: the kernel must notice the wrong expectation it is given.
+"""
+
+PATTERN_LEN = 4109                      # mb_entry.c's PATTERN_LEN
+
+
+def _pattern():
+    return bytes((i * 7 + 3) & 0xff for i in range(PATTERN_LEN))
+
+
+# Module files the runs load, written to a temporary directory by the harness.
+MODULE_FILES = {
+    'env.txt': b'# an environment module\nGREETING=hello from a module\nKERNEL=mb_entry\n',
+    'pattern.bin': _pattern(),
+}
+
+PASS = 1
+FAIL = 3
+
+
+def _run(kernel, args='', modules=(), cpus=1, mem=128, status=PASS, timeout=20):
+    return {'kernel': kernel, 'args': args, 'modules': list(modules), 'cpus': cpus, 'mem': mem,
+            'status': status, 'timeout': timeout}
+
+
+RUNS = {
+    'mb_entry': _run('mb_entry', 'alpha beta=2 mem={mem} mods=2',
+                     [('env.txt', 'mod0'), ('pattern.bin', 'mod1')]),
+    'mb_mmap': _run('mb_mmap', 'mem={mem}'),
+    'mb_mmap-96': _run('mb_mmap', 'mem={mem}', mem=96),
+    # negative: a wrong RAM size in the cmdline must fail the mem_upper check
+    'mb_entry-wrongmem': _run('mb_entry', 'alpha beta=2 mem=64 mods=2',
+                              [('env.txt', 'mod0'), ('pattern.bin', 'mod1')], status=FAIL),
+    'mb_mmap-wrongmem': _run('mb_mmap', 'mem=256', status=FAIL),
+}
+
+
+def args_of(run):
+    """The -append string of a run, with {cpus} and {mem} filled in."""
+    return run['args'].format(cpus=run['cpus'], mem=run['mem'])
