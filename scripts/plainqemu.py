@@ -186,10 +186,10 @@ def main():
     ap.add_argument('-m', type=int, default=128, help='RAM in MiB (default 128)')
     args = ap.parse_args()
     if args.list:
-        for name, run in kernels.RUNS.items():
+        for name, entry in kernels.RUNS.items():
             print('%-22s %s cpus=%d mem=%d status=%d args=%r' % (
-                name, run['kernel'], run['cpus'], run['mem'], run['status'],
-                kernels.args_of(run)))
+                name, entry['kernel'], entry['cpus'], entry['mem'], entry['status'],
+                kernels.args_of(entry)))
         return 0
     if shutil.which(QEMU) is None:
         print('plainqemu: %s not found' % QEMU, file=sys.stderr)
