@@ -43,6 +43,7 @@ RUNS = {
                      [('env.txt', 'mod0'), ('pattern.bin', 'mod1')]),
     'mb_mmap': _run('mb_mmap', 'mem={mem}'),
     'mb_mmap-96': _run('mb_mmap', 'mem={mem}', mem=96),
+    'mb_uart': _run('mb_uart'),
     # negative: a wrong RAM size in the cmdline must fail the mem_upper check
     'mb_entry-wrongmem': _run('mb_entry', 'alpha beta=2 mem=64 mods=2',
                               [('env.txt', 'mod0'), ('pattern.bin', 'mod1')], status=FAIL),

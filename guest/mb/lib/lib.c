@@ -420,6 +420,48 @@ pit_delay_ticks(uint32_t ticks)
 	}
 }
 
+static volatile int pit0_fired;
+
+static void
+pit0_irq(struct trapframe *tf)
+{
+	(void)tf;
+	pit0_fired = 1;
+	pic_eoi(0);
+}
+
+/*
+ * Sleeps in `sti; hlt` until *count reaches want, with 8254 channel 0 (IRQ0,
+ * one-shot 50 ms at a time) as the alarm that ends the wait after about ms.
+ * The check and the HLT are one step: the STI shadow covers the HLT.
+ */
+int
+wait_for(volatile int *count, int want, uint32_t ms)
+{
+	uint16_t mask = (uint16_t)(inb(0x21) | (inb(0xa1) << 8));
+
+	trap_set_handler(PIC_BASE, pit0_irq);
+	pic_mask(mask & ~1u);
+	for (uint32_t t = 0; t <= ms && *count < want; t += 50) {
+		pit0_fired = 0;
+		outb(0x43, 0x30);			/* channel 0, mode 0 */
+		outb(0x40, (uint8_t)(PIT_HZ / 20));
+		outb(0x40, (uint8_t)((PIT_HZ / 20) >> 8));
+		for (;;) {
+			cli();
+			if (*count >= want || pit0_fired)
+				break;
+			__asm__ volatile("sti; hlt" ::: "memory");
+		}
+		sti();
+	}
+	cli();
+	outb(0x43, 0x30);				/* no count: channel 0 stops */
+	pic_mask(mask);
+	trap_set_handler(PIC_BASE, NULL);
+	return *count >= want;
+}
+
 int
 lapic_bit(uint32_t reg, int vector)
 {

@@ -202,6 +202,12 @@ void pic_eoi(int irq);
 void pit2_start(uint16_t count);
 int pit2_done(void);
 void pit_delay_ticks(uint32_t ticks);	/* busy-wait that many PIT ticks */
+/*
+ * `sti; hlt` until *count >= want or about ms have passed (channel 0, IRQ0
+ * at PIC_BASE, is the alarm; its handler is taken for the wait).  Returns
+ * with IF clear; nonzero if the count was reached.
+ */
+int wait_for(volatile int *count, int want, uint32_t ms);
 
 /* Local APIC (xAPIC MMIO). */
 #define LAPIC_BASE	0xFEE00000u
