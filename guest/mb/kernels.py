@@ -44,10 +44,13 @@ RUNS = {
     'mb_mmap': _run('mb_mmap', 'mem={mem}'),
     'mb_mmap-96': _run('mb_mmap', 'mem={mem}', mem=96),
     'mb_uart': _run('mb_uart'),
+    'mb_fwcfg': _run('mb_fwcfg', 'cpus={cpus} mem={mem}', cpus=2),
+    'mb_fwcfg-4': _run('mb_fwcfg', 'cpus={cpus} mem={mem}', cpus=4, mem=256),
     # negative: a wrong RAM size in the cmdline must fail the mem_upper check
     'mb_entry-wrongmem': _run('mb_entry', 'alpha beta=2 mem=64 mods=2',
                               [('env.txt', 'mod0'), ('pattern.bin', 'mod1')], status=FAIL),
     'mb_mmap-wrongmem': _run('mb_mmap', 'mem=256', status=FAIL),
+    'mb_fwcfg-wrongcpus': _run('mb_fwcfg', 'cpus=3 mem={mem}', cpus=2, status=FAIL),
 }
 
 
