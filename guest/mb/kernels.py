@@ -46,10 +46,13 @@ RUNS = {
     'mb_uart': _run('mb_uart'),
     'mb_fwcfg': _run('mb_fwcfg', 'cpus={cpus} mem={mem}', cpus=2),
     'mb_fwcfg-4': _run('mb_fwcfg', 'cpus={cpus} mem={mem}', cpus=4, mem=256),
+    'mb_acpi': _run('mb_acpi', 'cpus={cpus}', cpus=2),
+    'mb_acpi-4': _run('mb_acpi', 'cpus={cpus}', cpus=4),
     # negative: a wrong RAM size in the cmdline must fail the mem_upper check
     'mb_entry-wrongmem': _run('mb_entry', 'alpha beta=2 mem=64 mods=2',
                               [('env.txt', 'mod0'), ('pattern.bin', 'mod1')], status=FAIL),
     'mb_mmap-wrongmem': _run('mb_mmap', 'mem=256', status=FAIL),
+    'mb_acpi-wrongcpus': _run('mb_acpi', 'cpus=1', cpus=2, status=FAIL),
     'mb_fwcfg-wrongcpus': _run('mb_fwcfg', 'cpus=3 mem={mem}', cpus=2, status=FAIL),
 }
 
