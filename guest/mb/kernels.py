@@ -48,6 +48,7 @@ RUNS = {
     'mb_fwcfg-4': _run('mb_fwcfg', 'cpus={cpus} mem={mem}', cpus=4, mem=256),
     'mb_acpi': _run('mb_acpi', 'cpus={cpus}', cpus=2),
     'mb_acpi-4': _run('mb_acpi', 'cpus={cpus}', cpus=4),
+    'mb_apictimer': _run('mb_apictimer'),
     # negative: a wrong RAM size in the cmdline must fail the mem_upper check
     'mb_entry-wrongmem': _run('mb_entry', 'alpha beta=2 mem=64 mods=2',
                               [('env.txt', 'mod0'), ('pattern.bin', 'mod1')], status=FAIL),

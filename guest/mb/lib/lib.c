@@ -468,10 +468,18 @@ lapic_bit(uint32_t reg, int vector)
 	return (lapic_read(reg + (uint32_t)(vector / 32) * 0x10) >> (vector % 32)) & 1;
 }
 
+/*
+ * Software-enabled, in virtual-wire mode as a BIOS leaves it: the 8259's
+ * output through LINT0 (ExtINT), NMI on LINT1.  With LINT0 masked (its reset
+ * state) an enabled APIC would keep the PIT's IRQ0, and wait_for()'s alarm,
+ * from the CPU.
+ */
 void
 lapic_enable(void)
 {
 	lapic_write(LAPIC_SVR, 0x1ff);
+	lapic_write(LAPIC_LVT_LINT0, 0x700);
+	lapic_write(LAPIC_LVT_LINT1, 0x400);
 }
 
 int

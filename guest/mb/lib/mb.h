@@ -247,7 +247,7 @@ static inline void lapic_write(uint32_t reg, uint32_t v) { mmio_write32(LAPIC_BA
 static inline void lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
 /* Bit `vector` of the 256-bit ISR/TMR/IRR at reg. */
 int lapic_bit(uint32_t reg, int vector);
-void lapic_enable(void);		/* SVR: enabled, spurious vector 0xff */
+void lapic_enable(void);		/* SVR enabled (spurious 0xff), LINT0 ExtINT, LINT1 NMI */
 int lapic_icr_wait(void);		/* 0 once the delivery status is idle */
 
 /* libc pieces (gcc may call memcpy/memset itself). */
