@@ -49,6 +49,7 @@ RUNS = {
     'mb_acpi': _run('mb_acpi', 'cpus={cpus}', cpus=2),
     'mb_acpi-4': _run('mb_acpi', 'cpus={cpus}', cpus=4),
     'mb_apictimer': _run('mb_apictimer'),
+    'mb_selfipi': _run('mb_selfipi'),
     # negative: a wrong RAM size in the cmdline must fail the mem_upper check
     'mb_entry-wrongmem': _run('mb_entry', 'alpha beta=2 mem=64 mods=2',
                               [('env.txt', 'mod0'), ('pattern.bin', 'mod1')], status=FAIL),
