@@ -50,11 +50,14 @@ RUNS = {
     'mb_acpi-4': _run('mb_acpi', 'cpus={cpus}', cpus=4),
     'mb_apictimer': _run('mb_apictimer'),
     'mb_selfipi': _run('mb_selfipi'),
+    'mb_smp-2': _run('mb_smp', 'cpus={cpus}', cpus=2),
+    'mb_smp-4': _run('mb_smp', 'cpus={cpus}', cpus=4),
     # negative: a wrong RAM size in the cmdline must fail the mem_upper check
     'mb_entry-wrongmem': _run('mb_entry', 'alpha beta=2 mem=64 mods=2',
                               [('env.txt', 'mod0'), ('pattern.bin', 'mod1')], status=FAIL),
     'mb_mmap-wrongmem': _run('mb_mmap', 'mem=256', status=FAIL),
     'mb_acpi-wrongcpus': _run('mb_acpi', 'cpus=1', cpus=2, status=FAIL),
+    'mb_smp-wrongcpus': _run('mb_smp', 'cpus=3', cpus=4, status=FAIL),
     'mb_fwcfg-wrongcpus': _run('mb_fwcfg', 'cpus=3 mem={mem}', cpus=2, status=FAIL),
 }
 

@@ -108,6 +108,7 @@ section .data
 align 16
 ; 0x08 code32, 0x10 data32, 0x18 code64 (mb_long), 0x20 code16 and 0x28
 ; data16 (64 KiB, base 0: real-mode code going back or coming up).
+global gdt
 gdt:
 	dq	0
 	dq	0x00cf9a000000ffff
