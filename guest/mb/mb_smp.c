@@ -280,6 +280,7 @@ kmain(void)
 	wait_for(&answers, nap, 500);
 	check_eq((uint32_t)answers, (uint32_t)nap, "all-but-self: every AP answers");
 	check(each_ap_once(but_self), "all-but-self: each AP got it once");
+	wait_for(&bsp_but_self, 1, 50);		/* IF may not have been set yet */
 	check_eq((uint32_t)bsp_but_self, 0, "all-but-self: not the BSP");
 
 	answers = 0;
@@ -287,6 +288,7 @@ kmain(void)
 	wait_for(&answers, nap, 500);
 	check_eq((uint32_t)answers, (uint32_t)nap, "all-including-self: every AP answers");
 	check(each_ap_once(all), "all-including-self: each AP got it once");
+	wait_for(&bsp_all, 1, 100);
 	check_eq((uint32_t)bsp_all, 1, "all-including-self: the BSP got it once");
 
 	answers = 0;
