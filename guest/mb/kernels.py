@@ -52,6 +52,7 @@ RUNS = {
     'mb_selfipi': _run('mb_selfipi'),
     'mb_smp-2': _run('mb_smp', 'cpus={cpus}', cpus=2),
     'mb_smp-4': _run('mb_smp', 'cpus={cpus}', cpus=4),
+    'mb_mmio': _run('mb_mmio'),
     # negative: a wrong RAM size in the cmdline must fail the mem_upper check
     'mb_entry-wrongmem': _run('mb_entry', 'alpha beta=2 mem=64 mods=2',
                               [('env.txt', 'mod0'), ('pattern.bin', 'mod1')], status=FAIL),
