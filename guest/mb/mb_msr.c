@@ -6,9 +6,9 @@
  * must raise #GP(0), caught by the kernel's handler with EDX:EAX kept.
  *
  * MSRs that do not exist (0x12345678, 0xC0010999, 0x40000099): a CPU raises
- * #GP(0) (msrs=cpu, the default), but QEMU 7.2's TCG reads them as 0 and
- * drops writes (msrs=tcg); it also has no RDMSR of the TSC (reads 0), so
- * msrs=tcg does not compare that one with RDTSC.
+ * #GP(0) (model=cpu, the default), but QEMU 7.2's TCG reads them as 0 and
+ * drops writes (model=tcg); it also has no RDMSR of the TSC (reads 0), so
+ * model=tcg does not compare that one with RDTSC.
  */
 
 #include "mb.h"
@@ -83,9 +83,9 @@ kmain(void)
 	int cpu;
 
 	kprintf("mb_msr: RDMSR/WRMSR, known and unknown MSRs, #GP\n");
-	mb_arg("msrs", mode, sizeof(mode));
+	mb_arg("model", mode, sizeof(mode));
 	cpu = strcmp(mode, "tcg") != 0;
-	check(strcmp(mode, "cpu") == 0 || !cpu, "msrs=%s is cpu or tcg", mode);
+	check(strcmp(mode, "cpu") == 0 || !cpu, "model=%s is cpu or tcg", mode);
 	known(cpu);
 	reserved_write();
 	unknown(0x12345678, cpu);
