@@ -200,6 +200,12 @@ check_failures(void)
 }
 
 int
+check_count(void)
+{
+	return nchecks;
+}
+
+int
 mb_finish(void)
 {
 	if (nfailed == 0 && nchecks > 0) {

@@ -167,6 +167,7 @@ int check(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* As check(got == want), adding "(got 0x.., want 0x..)" to a FAIL line. */
 int check_eq(uint32_t got, uint32_t want, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int check_failures(void);
+int check_count(void);
 /* Prints the summary line; returns the exit code (0 all passed, 1 not). */
 int mb_finish(void);
 void mb_exit(uint32_t code) __attribute__((noreturn));
