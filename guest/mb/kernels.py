@@ -65,6 +65,7 @@ RUNS = {
     'mb_apicbase': _run('mb_apicbase', 'model=tcg'),
     'mb_apicbase-cpu': _run('mb_apicbase', 'model=cpu', status=FAIL),
     'mb_long': _run('mb_long'),
+    'mb_vga': _run('mb_vga'),
     # negative: a wrong RAM size in the cmdline must fail the mem_upper check
     'mb_entry-wrongmem': _run('mb_entry', 'alpha beta=2 mem=64 mods=2',
                               [('env.txt', 'mod0'), ('pattern.bin', 'mod1')], status=FAIL),
