@@ -2,7 +2,7 @@
 """Boot one guest under plain QEMU (SeaBIOS, floppy), the reference the hypervisor is compared to.
 
   python3 scripts/plainqemu.py NAME|IMAGE [--timeout S] [--accel tcg|kvm] [--quiet]
-  python3 scripts/plainqemu.py --mb RUN [--timeout S] [--quiet]
+  python3 scripts/plainqemu.py --mb RUN [--timeout S] [--quiet]      (--list: the runs)
   python3 scripts/plainqemu.py --kernel FILE [--append ARGS] [--initrd "M1 ARGS,M2"] [--smp N] [-m MiB]
 
 NAME is a guest (build/guest/NAME.img, made by `make guests`); anything with a slash or ending in

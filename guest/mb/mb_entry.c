@@ -129,6 +129,9 @@ kmain(void)
 	check((f & MBI_CMDLINE) != 0, "flags: cmdline");
 	check((f & MBI_MODS) != 0, "flags: modules");
 	check((f & MBI_MMAP) != 0, "flags: memory map");
+	if (f & MBI_MMAP)
+		check(clear_of_kernel(mb_info->mmap_addr, mb_info->mmap_length),
+		    "memory map outside page 0 and the kernel image");
 
 	uint32_t mem_mib = mb_arg_u32("mem", 0);
 	uint64_t ram = fwcfg_read64(FW_CFG_RAM_SIZE);
