@@ -10,6 +10,7 @@
 #include "../../cpu.h"
 #include "../../x86.h"
 #include "../../panic.h"
+#include "../../thread.h"
 
 void vmx_exit_stub(void);
 
@@ -29,7 +30,14 @@ vmcs_write(u32 field, u64 v)
 	    vmread(VMCS_INSTRUCTION_ERROR)));
 }
 
-/* Access to a vCPU's VMCS: only while it is current on this CPU. */
+/*
+ * Access to a vCPU's VMCS: only while it is current on this CPU. The vCPU
+ * thread is preemptible inside vm_run, so the check and the access run with
+ * preemption off: otherwise a switch between reading vx_vmcs_cpu and
+ * reading CPU (vmx_savectx on one CPU, vmx_restorectx on another) makes
+ * the check compare two CPUs and fail although the VMCS followed the
+ * thread (bochs-vmx cpus=2 hit it in vmm/reinject_dropped_caught).
+ */
 static void
 check_current(struct vcpu *vcpu)
 {
@@ -44,15 +52,20 @@ check_current(struct vcpu *vcpu)
 u64
 vmx_read(struct vcpu *vcpu, u32 field)
 {
+	kpreempt_disable();
 	check_current(vcpu);
-	return (vmcs_read(field));
+	u64 v = vmcs_read(field);
+	kpreempt_enable();
+	return (v);
 }
 
 void
 vmx_write(struct vcpu *vcpu, u32 field, u64 v)
 {
+	kpreempt_disable();
 	check_current(vcpu);
 	vmcs_write(field, v);
+	kpreempt_enable();
 }
 
 /* This CPU's host state: written whenever a VMCS becomes current here. */
