@@ -1,19 +1,22 @@
 ; evmsr.asm: the SYSCALL/SWAPGS MSRs are the guest's own, and what must not
 ; reach the hardware does not. Writes STAR, LSTAR, CSTAR, SFMASK and
-; KERNEL_GS_BASE and reads them back; a non-canonical LSTAR and RDPMC
-; raise #GP(0); DR0 starts at 0 and DR0/DR3 keep the guest's values. The
-; host checks its own MSRs and debug registers are unchanged after.
+; KERNEL_GS_BASE and reads them back; FS_BASE and GS_BASE written by
+; WRMSR are the bases FS and GS address with (real mode too); a
+; non-canonical LSTAR and FS_BASE and RDPMC raise #GP(0); DR0 starts at 0
+; and DR0/DR3 keep the guest's values. The host checks its own MSRs and
+; debug registers are unchanged after.
 ;
 ; Exit codes:
 ;   0   success
 ;   1   an MSR read back a different value (the report port has its number)
-;   2   not exactly two #GP
+;   2   not exactly three #GP
+;   4   FS or GS did not address through the base WRMSR gave it
 ;   3   DR0 did not start at 0, or DR0/DR3 did not keep what the guest wrote
 
 %include "common.inc"
 %include "intr.inc"
 
-msg_ok: db      "evmsr: syscall MSRs are the guest's; a bad LSTAR and RDPMC raise #GP", 13, 10, 0
+msg_ok: db      "evmsr: syscall MSRs and FS/GS bases are the guest's; a bad LSTAR, a bad FS_BASE and RDPMC raise #GP", 13, 10, 0
 
 ; WRRD msr, hi, lo: write and read back
 %macro WRRD 3
@@ -55,18 +58,37 @@ guest_main:
         WRRD    0xc0000083, 0xffffffff, 0x81234570      ; CSTAR
         WRRD    0xc0000084, 0x00000000, 0x00004700      ; SFMASK
         WRRD    0xc0000102, 0x00001234, 0x56789000      ; KERNEL_GS_BASE
+        ; markers at 0x10000 and 0x10010, then FS and GS based there
+        push    ds
+        mov     ax, 0x1000
+        mov     ds, ax
+        mov     dword [0], 0xf5f5f5f5
+        mov     dword [0x10], 0x65656565
+        pop     ds
+        WRRD    0xc0000100, 0x00000000, 0x00010000      ; FS_BASE
+        WRRD    0xc0000101, 0x00000000, 0x00010010      ; GS_BASE
+        cmp     dword [fs:0], 0xf5f5f5f5
+        jne     .bad_base
+        cmp     dword [gs:0], 0x65656565
+        jne     .bad_base
+        mov     ecx, 0xc0000100
+        mov     edx, 0x00008000                         ; not canonical
+        xor     eax, eax
+        wrmsr
         mov     ecx, 0xc0000082
         mov     edx, 0x00008000                         ; not canonical
         xor     eax, eax
         wrmsr
         xor     ecx, ecx
         rdpmc
-        cmp     byte [gps], 2
+        cmp     byte [gps], 3
         jne     .bad_gp
         PUTS16  msg_ok
         GUEST_EXIT 0
 .bad_gp:
         GUEST_EXIT 2
+.bad_base:
+        GUEST_EXIT 4
 .bad_dr:
         GUEST_REPORT eax
         GUEST_EXIT 3

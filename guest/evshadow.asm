@@ -5,6 +5,9 @@
 ; only after it (the saved IP is after_store, or after the port read
 ; that follows, the next exit, where the window is not taken at once). The host counts the
 ; entries it made with a shadow reported (QEMU's TCG reports none).
+; Parameter 1: the MOV SS shadow instead: `sti; mov ss, ax; store`, the
+; store exiting in the shadow of the MOV SS (VMX reports it apart from
+; STI's), and again the interrupt must come only after the store.
 ;
 ; Exit codes:
 ;   0   success
@@ -14,12 +17,14 @@
 %include "common.inc"
 %include "intr.inc"
 
-msg_ok: db      "evshadow: the interrupt waited for the STI shadow", 13, 10, 0
+msg_ok: db      "evshadow: the interrupt waited for the shadow", 13, 10, 0
 
 guest_main:
         IVT_SET 0x20, tick
         PIC_INIT 0x20, 0x28
         PIC_MASK 0xfe, 0xff                ; IRQ0 only
+        GUEST_PARAM
+        mov     bx, ax
         PIT_SET 0, 0, 200                ; one-shot, about 170 us
         mov     ax, 0x9000              ; 0x90000: not touched before
         mov     es, ax
@@ -28,6 +33,8 @@ guest_main:
         in      al, 0x20
         test    al, 1
         jz      .poll
+        test    bx, bx
+        jnz     movss_path
         sti
 at_store:
         mov     byte [es:0], 1
@@ -42,7 +49,13 @@ after_in:                               ; only at its next event
         je      .ok
         cmp     ax, after_in
         je      .ok
+        cmp     ax, after_store2
+        je      .ok
         cmp     ax, at_store
+        je      .in_shadow
+        cmp     ax, at_movss
+        je      .in_shadow
+        cmp     ax, at_store2
         je      .in_shadow
         GUEST_REPORT [saved_ip]
         GUEST_EXIT 2
@@ -50,6 +63,16 @@ after_in:                               ; only at its next event
         GUEST_EXIT 1
 .ok:    PUTS16  msg_ok
         GUEST_EXIT 0
+
+movss_path:
+        mov     ax, ss
+        sti
+at_movss:
+        mov     ss, ax
+at_store2:
+        mov     byte [es:0], 1
+after_store2:
+        jmp     after_store
 
 tick:   push    bp
         mov     bp, sp

@@ -54,6 +54,7 @@ _Static_assert(sizeof (struct regs) == 176, "struct regs: intr.asm frame");
 #define	VEC_RESCHED	0xf0	/* IPI: look at your run queue */
 #define	VEC_PANIC	0xf1	/* IPI: another CPU panicked; stop */
 #define	VEC_CALL	0xf2	/* IPI: run a cross call */
+#define	VEC_VMM_KICK	0xf3	/* IPI: leave guest mode (vmm_intr.c) */
 #define	VEC_SPURIOUS	0xff
 
 void trap(struct regs *);

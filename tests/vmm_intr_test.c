@@ -15,6 +15,8 @@
 #define	MiB	(1UL << 20)
 
 extern bool vmm_inject_ignore_shadow, vmm_inject_drop_reinject;
+extern bool vmm_inject_no_kick;
+#include "../kern/apic.h"
 
 static bool
 have_backend(void)
@@ -70,6 +72,67 @@ KTEST(vmm, pit_ticks_wake_hlt)
 }
 
 /*
+ * A guest that spins with IF set and no exits takes each PIT edge when it
+ * comes, not at the host's next clock tick: vm_run keeps a callout at the
+ * PIT's next edge on the CPU that runs the guest (vmm_intr.c), whose
+ * interrupt makes the guest exit. evbench's mode 3: 40 one-shots of 1 ms,
+ * each waited for in a loop, the guest's TSC read when it programs the
+ * PIT and in its IRQ0 handler; it reports the sum. Kicked, a round takes
+ * about 1.1 ms; seen only at clock ticks, most of a tick (the round
+ * starts just after the tick that delivered the last edge). The bound is
+ * half a tick per round: it needs a tick of 4 ms or more.
+ */
+#define	SPIN_ROUNDS	40
+static u64
+spin_round_ns(struct vcpu_result *r, u64 *st)
+{
+	bool ok = run_guest("evbench", (3U << 28) | SPIN_ROUNDS, r, st);
+	u64 ns = (u64)r->last_report * 1000000000UL / tsc_hz / SPIN_ROUNDS;
+
+	KT_EXPECT(ok, "evbench: %s", r->reason);
+	ktest_note("a spinning guest waited %lu us for each of %d PIT "
+	    "one-shots of 1 ms (%lu ExtINTs)", ns / 1000, SPIN_ROUNDS,
+	    st[VMM_STAT_EVENT_EXTINT]);
+	return (ns);
+}
+
+KTEST(vmm, pit_edge_kicks_spinning_guest)
+{
+	struct vcpu_result r;
+	u64 st[VMM_NSTATS];
+
+	if (!have_backend())
+		return;
+	if (nsec_per_tick < 4000000) {
+		ktest_skip("the clock tick is shorter than 4 ms");
+		return;
+	}
+	u64 ns = spin_round_ns(&r, st);
+	KT_EXPECT(ns < (u64)nsec_per_tick / 2, "a PIT round took %lu us with "
+	    "a %lu us clock tick: the spinning guest saw its edges only at "
+	    "clock ticks", ns / 1000, (u64)nsec_per_tick / 1000);
+}
+
+/* ... and with the kick off (vmm_inject_no_kick) the test sees it. */
+KTEST(vmm, pit_edge_no_kick_caught)
+{
+	struct vcpu_result r;
+	u64 st[VMM_NSTATS];
+
+	if (!have_backend())
+		return;
+	if (nsec_per_tick < 4000000) {
+		ktest_skip("the clock tick is shorter than 4 ms");
+		return;
+	}
+	vmm_inject_no_kick = true;
+	u64 ns = spin_round_ns(&r, st);
+	vmm_inject_no_kick = false;
+	KT_EXPECT(ns >= (u64)nsec_per_tick / 2, "without kicks a PIT round "
+	    "took only %lu us: the kick test cannot fail", ns / 1000);
+}
+
+/*
  * Faults as on hardware: the SVM and VMX instructions raise #UD (this
  * backend's intercepted and injected, the other vendor's raised by the
  * CPU), unknown MSRs #GP(0), INVD/WBINVD do nothing; the guest's handlers
@@ -108,48 +171,60 @@ shadow_defect(void)
 	return (strncmp(opt_platform, "qemu-tcg", 8) == 0);
 }
 
-/* The STI shadow: an interrupt pending at sti waits one instruction,
- * even when that instruction exits (a nested page fault). */
-KTEST(vmm, sti_shadow_respected)
+/*
+ * The STI shadow (evshadow 0) and the MOV SS shadow (evshadow 1): an
+ * interrupt pending at the shadowing instruction waits for the next one,
+ * even when that one exits (a nested page fault). With ignore set,
+ * vmm_inject_ignore_shadow injects inside the shadow and the run must
+ * fail (SVM: the guest sees the interrupt before the store; VMX: the CPU
+ * refuses the entry).
+ */
+static void
+shadow_test(u32 which, bool ignore)
 {
+	const char *name = which == 0 ? "STI" : "MOV SS";
 	struct vcpu_result r;
 	u64 st[VMM_NSTATS];
 
 	if (!have_backend())
 		return;
-	bool ok = run_guest("evshadow", 0, &r, st);
-	ktest_note("evshadow: %lu nested page faults with the shadow "
-	    "reported", st[VMM_STAT_NPF_IN_SHADOW]);
+	vmm_inject_ignore_shadow = ignore;
+	bool ok = run_guest("evshadow", which, &r, st);
+	vmm_inject_ignore_shadow = false;
+	ktest_note("evshadow (%s): %lu nested page faults with the shadow "
+	    "reported", name, st[VMM_STAT_NPF_IN_SHADOW]);
 	if (shadow_defect()) {
 		ktest_skip(NO_SHADOW_SKIP);
 		return;
 	}
-	KT_EXPECT(ok, "evshadow failed: %s (verdict 0x%x, report 0x%x)",
-	    r.reason, r.verdict, r.last_report);
-}
-
-/* ... and vmm_inject_ignore_shadow, which injects inside it, is caught
- * (SVM: the guest sees the interrupt before the store; VMX: the CPU
- * refuses the entry). */
-KTEST(vmm, sti_shadow_ignored_caught)
-{
-	struct vcpu_result r;
-	u64 st[VMM_NSTATS];
-
-	if (!have_backend())
-		return;
-	vmm_inject_ignore_shadow = true;
-	bool ok = run_guest("evshadow", 0, &r, st);
-	vmm_inject_ignore_shadow = false;
-	ktest_note("evshadow: %lu nested page faults with the shadow "
-	    "reported", st[VMM_STAT_NPF_IN_SHADOW]);
-	if (shadow_defect()) {
-		ktest_skip(NO_SHADOW_SKIP);
+	if (!ignore) {
+		KT_EXPECT(ok, "evshadow (%s) failed: %s (verdict 0x%x, report "
+		    "0x%x)", name, r.reason, r.verdict, r.last_report);
 		return;
 	}
 	ktest_note("with the shadow ignored: %s (verdict 0x%x)", r.killed ?
 	    r.reason : "ran", r.verdict);
-	KT_EXPECT(!ok, "evshadow passed with the STI shadow ignored");
+	KT_EXPECT(!ok, "evshadow passed with the %s shadow ignored", name);
+}
+
+KTEST(vmm, sti_shadow_respected)
+{
+	shadow_test(0, false);
+}
+
+KTEST(vmm, sti_shadow_ignored_caught)
+{
+	shadow_test(0, true);
+}
+
+KTEST(vmm, movss_shadow_respected)
+{
+	shadow_test(1, false);
+}
+
+KTEST(vmm, movss_shadow_ignored_caught)
+{
+	shadow_test(1, true);
 }
 
 /* Events cut short by a nested page fault are delivered again... */

@@ -69,6 +69,7 @@ vmm_init(void)
 		if (backends[i]->probe(why, sizeof (why))) {
 			vmm_ops = backends[i];
 			vmm_ops->init();
+			vm_intr_init();
 			cmn_err(CE_NOTE, "vmm: backend %s", vmm_ops->name);
 			return;
 		}
@@ -243,6 +244,8 @@ vm_create(const char *name, u64 memsize, int nvcpus)
 		vcpu->vc_msr_pat = 0x0007040600070406UL;	/* reset */
 		vcpu->vc_dr[4] = 0xffff0ff0;			/* DR6 reset */
 		mutex_init(&vcpu->vc_wait_lock, "vcpu wait");
+		vcpu->vc_guest_cpu = -1;
+		callout_init(&vcpu->vc_kick);
 		cv_init(&vcpu->vc_wait_cv, "vcpu wait");
 		VERIFY(vmm_ops->vcpu_init(vcpu) == 0,
 		    "vm_create: backend vcpu_init");
@@ -274,6 +277,7 @@ vm_destroy(struct vm *vm)
 		VERIFY(owner == NULL && vcpu->vc_thread == NULL,
 		    "vm_destroy: %s is inside vm_run (owned by %s)",
 		    vcpu->vc_name, owner != NULL ? owner->t_name : "?");
+		(void) callout_stop(&vcpu->vc_kick);
 		vmm_ops->vcpu_cleanup(vcpu);
 		ctxop_free(vcpu->vc_ctxop);
 		fpu_area_fini(&vcpu->vc_guest_fpu);
@@ -435,7 +439,12 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 		}
 		bool s = intr_save();
 		memset(vme, 0, sizeof (*vme));
+		/* From here to the exit a notify kicks (vmm_intr.c). */
+		__atomic_store_n(&vcpu->vc_guest_cpu, CPU->cpu_id,
+		    __ATOMIC_SEQ_CST);
 		if (!vm_entry_events(vcpu)) {
+			__atomic_store_n(&vcpu->vc_guest_cpu, -1,
+			    __ATOMIC_RELEASE);
 			intr_restore(s);
 			kpreempt_enable();
 			vme->exitcode = VM_EXIT_SHUTDOWN;
@@ -446,6 +455,7 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 		}
 		vmm_stat_incr(vcpu, VMRUN_ENTRIES);
 		vmm_ops->vmrun(vcpu, vme);
+		__atomic_store_n(&vcpu->vc_guest_cpu, -1, __ATOMIC_RELEASE);
 		vcpu->vc_lastcpu = CPU->cpu_id;
 		vcpu->vc_exitintinfo = vme->exitintinfo;
 		TRACE(TR_VMEXIT, vcpu, vme->exitcode);

@@ -13,6 +13,7 @@
 #include "../types.h"
 #include "../sync.h"
 #include "../fpu.h"
+#include "../callout.h"
 #include "vmm_stat.h"
 
 struct vm;
@@ -30,6 +31,7 @@ enum vm_reg {
 	/* The SYSCALL/SWAPGS MSRs: VM entry and exit leave them to us. */
 	VM_REG_STAR, VM_REG_LSTAR, VM_REG_CSTAR, VM_REG_SFMASK,
 	VM_REG_KGS_BASE,
+	VM_REG_FS_BASE, VM_REG_GS_BASE,	/* the segments' bases (WRMSR) */
 	VM_REG_DR0, VM_REG_DR1, VM_REG_DR2, VM_REG_DR3,	/* vc_dr: the core's */
 	VM_REG_INTR_SHADOW,	/* 1: STI or MOV SS shadow (no interrupt now) */
 	VM_REG_NMI_BLOCKED,	/* 1: an NMI handler runs (until its IRET) */
@@ -207,6 +209,15 @@ struct vcpu {
 	volatile bool vc_nmi_pending;	/* any thread (vm_inject_nmi) */
 	kmutex_t vc_wait_lock;		/* guards the HLT sleep: */
 	kcondvar_t vc_wait_cv;		/* vm_notify_vcpu signals it */
+	/* Kicks (vmm_intr.c): a vCPU in guest mode sees nothing new until
+	 * its host CPU takes an interrupt. */
+	volatile int vc_guest_cpu;	/* [o] CPU it runs the guest on, from
+					   the entry's event check to the
+					   exit; -1 otherwise (read by any) */
+	callout_t vc_kick;		/* [o] on vc_guest_cpu at the next
+					   device deadline (the PIT's edge) */
+	hrtime_t vc_kick_when;		/* [o] its deadline while pending */
+	u64 vc_kicks_sent;		/* IPIs vm_notify_vcpu sent (atomic) */
 	bool vc_dead;			/* [o] stopped; vm_run refuses */
 	char vc_dead_reason[120];	/* [o] */
 };
@@ -271,7 +282,8 @@ int vm_strio_emulate(struct vcpu *, const struct vm_exit *, vm_port_fn_t port,
 void vm_inject_exception(struct vcpu *, u8 vector, bool has_errcode,
     u32 errcode, u64 cr2);
 void vm_inject_nmi(struct vcpu *);
-/* Something the vCPU may wait for changed: wake it from HLT. */
+/* Something the vCPU may wait for changed: wake it from HLT, or kick it
+ * out of guest mode (any thread but the vCPU's own). */
 void vm_notify_vcpu(struct vcpu *);
 /* Ask every vCPU of vm to stop (any thread): each leaves vm_run at its
  * next loop iteration or HLT sleep, killed with reason. */
@@ -282,6 +294,7 @@ bool vm_msr_read(struct vcpu *, u32 msr, u64 *val);
 void vm_cpuid(struct vcpu *, u32 leaf, u32 sub, u32 r[4]);
 bool vm_msr_write(struct vcpu *, u32 msr, u64 val);
 bool vm_entry_events(struct vcpu *);
+void vm_intr_init(void);		/* the kick IPI's vector */
 /* vmm_exit.c: finish an exit in the kernel (false: return to the caller);
  * complete an IN with the caller's answer at the next entry. */
 bool vm_handle_exit(struct vcpu *, struct vm_exit *);

@@ -21,10 +21,15 @@
 #include "../x86.h"
 #include "../tunable.h"
 #include "../apic.h"
+#include "../trap.h"
+#include "../callout.h"
 
 KTUNABLE_TEST(vmm_inject_drop_reinject, "vm_run forgets the event an exit "
     "cut short instead of delivering it again (the reinject guest must "
     "catch it)");
+KTUNABLE_TEST(vmm_inject_no_kick, "nothing kicks a vCPU in guest mode: "
+    "no IPI from vm_notify_vcpu, no callout at the PIT's next edge (a "
+    "spinning guest then sees its timer only at host clock ticks)");
 KTUNABLE_TEST(vmm_inject_ignore_shadow, "vm_run injects an interrupt "
     "inside an STI shadow (the stishadow guest must catch it)");
 
@@ -57,7 +62,15 @@ vm_inject_nmi(struct vcpu *vcpu)
 	vm_notify_vcpu(vcpu);
 }
 
-/* Whatever the vCPU sleeps on may have changed: let it look again. */
+/*
+ * Whatever the vCPU waits for may have changed: let it look again. A vCPU
+ * asleep in HLT is woken; one in guest mode is kicked out with an IPI to
+ * its host CPU (an empty interrupt: the exit is what matters), so it
+ * passes vm_entry_events again. The caller changed the state first; the
+ * fence orders that store before the load of vc_guest_cpu, against
+ * vm_run's store of vc_guest_cpu before its look at the state: either
+ * the vCPU sees the change at this entry or this thread sees it inside.
+ */
 void
 vm_notify_vcpu(struct vcpu *vcpu)
 {
@@ -67,6 +80,81 @@ vm_notify_vcpu(struct vcpu *vcpu)
 	mutex_enter(&vcpu->vc_wait_lock);
 	cv_broadcast(&vcpu->vc_wait_cv);
 	mutex_exit(&vcpu->vc_wait_lock);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	int c = __atomic_load_n(&vcpu->vc_guest_cpu, __ATOMIC_RELAXED);
+	if (c >= 0 && !vmm_inject_no_kick) {
+		apic_send_ipi(cpus[c].cpu_apicid, VEC_VMM_KICK);
+		atomic_inc_64(&vcpu->vc_kicks_sent);
+	}
+}
+
+/* The next time one of the vCPU's devices wants it (the PIT's next edge,
+ * for vCPU 0), or 0 for never. */
+static hrtime_t
+vcpu_next_deadline(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vc_vm;
+
+	if (vcpu->vc_id != 0 || vm->vm_atpit == NULL)
+		return (0);
+	return (vatpit_next_deadline(vm->vm_atpit));
+}
+
+/* A device's timer came due while the vCPU ran the guest: the interrupt
+ * that runs this has already made the guest exit. */
+static void
+vcpu_kick_expire(void *arg __unused)
+{
+}
+
+/*
+ * At entry, interrupts off: make sure this CPU takes an interrupt at the
+ * vCPU's next device deadline, so a guest that spins with no exits sees a
+ * PIT edge when it happens instead of at the host's next clock tick. The
+ * callout follows the deadline exactly: moved when the deadline or the
+ * CPU changes, stopped when there is none. A stale one left at an edge
+ * this entry already delivered would only interrupt the guest for
+ * nothing, and on QEMU TCG, which reports no STI shadow at such an exit
+ * (docs/platforms.md), an interrupt right after `sti` is then injected
+ * inside the shadow. Kicks come at most every VM_KICK_MIN_NS: a guest
+ * that programs a 1 MHz PIT gets coalesced ticks, not an exit storm that
+ * starves the host.
+ */
+#define	VM_KICK_MIN_NS	20000
+static void
+vcpu_kick_arm(struct vcpu *vcpu)
+{
+	hrtime_t when = vmm_inject_no_kick ? 0 : vcpu_next_deadline(vcpu);
+
+	if (when != 0) {
+		hrtime_t soonest = gethrtime() + VM_KICK_MIN_NS;
+		if (when < soonest)
+			when = soonest;
+	}
+	if (callout_pending(&vcpu->vc_kick)) {
+		/* A clamped deadline moves with now: keep one that is at
+		 * most VM_KICK_MIN_NS early. */
+		if (when != 0 && vcpu->vc_kick.co_cpu == CPU &&
+		    vcpu->vc_kick_when <= when &&
+		    when - vcpu->vc_kick_when <= VM_KICK_MIN_NS)
+			return;
+		(void) callout_stop(&vcpu->vc_kick);
+	}
+	if (when == 0)
+		return;
+	vcpu->vc_kick_when = when;
+	callout_arm(&vcpu->vc_kick, when, vcpu_kick_expire, vcpu);
+}
+
+static void
+vmm_kick_intr(struct regs *r __unused)
+{
+}
+
+void
+vm_intr_init(void)
+{
+	intr_register(VEC_VMM_KICK, vmm_kick_intr);
 }
 
 enum exc_class { EXC_BENIGN, EXC_CONTRIBUTORY, EXC_PAGE_FAULT };
@@ -174,6 +262,7 @@ vm_entry_events(struct vcpu *vcpu)
 		vmm_ops->inject(vcpu, &ev);
 	}
 	vmm_ops->set_windows(vcpu, want_intr, want_nmi);
+	vcpu_kick_arm(vcpu);
 	return (true);
 }
 
@@ -211,11 +300,9 @@ vm_hlt_wait(struct vcpu *vcpu)
 	mutex_enter(&vcpu->vc_wait_lock);
 	while (!vcpu_wakeable(vcpu) && !vm->vm_stop) {
 		hrtime_t deadline = gethrtime() + nsec_per_tick;
-		if (vm->vm_atpit != NULL) {
-			hrtime_t d = vatpit_next_deadline(vm->vm_atpit);
-			if (d != 0 && d < deadline)
-				deadline = d;
-		}
+		hrtime_t d = vcpu_next_deadline(vcpu);
+		if (d != 0 && d < deadline)
+			deadline = d;
 		/* A deadline already past returns at once: the loop's
 		 * vatpit_update delivers the edge. */
 		(void) cv_timedwait_hires(&vcpu->vc_wait_cv,

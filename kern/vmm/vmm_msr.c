@@ -45,6 +45,9 @@ static const struct vmm_msr vmm_msrs[] = {
 	{ MSR_SFMASK,	"SFMASK",	MSR_REG,	VM_REG_SFMASK, true,
 	    ~0xffffffffUL },
 	{ MSR_KGS_BASE,	"KERNEL_GS_BASE", MSR_REG, VM_REG_KGS_BASE, true, 0 },
+	/* The hidden bases of FS and GS (the segment registers' own). */
+	{ MSR_FS_BASE,	"FS_BASE",	MSR_REG,	VM_REG_FS_BASE, true, 0 },
+	{ MSR_GS_BASE,	"GS_BASE",	MSR_REG,	VM_REG_GS_BASE, true, 0 },
 };
 
 static const struct vmm_msr *
@@ -90,7 +93,8 @@ vm_msr_write(struct vcpu *vcpu, u32 msr, u64 val)
 		return (false);
 	/* An address MSR takes canonical values only (vmx_vmrun loads it
 	 * into the CPU's own). */
-	if ((msr == MSR_LSTAR || msr == MSR_CSTAR || msr == MSR_KGS_BASE) &&
+	if ((msr == MSR_LSTAR || msr == MSR_CSTAR || msr == MSR_KGS_BASE ||
+	    msr == MSR_FS_BASE || msr == MSR_GS_BASE) &&
 	    (u64)((i64)(val << 16) >> 16) != val)
 		return (false);
 	switch (m->kind) {

@@ -349,6 +349,9 @@ gpr(struct svm_vcpu *sv, enum vm_reg r)
 	case VM_REG_CSTAR: return (vmcb64(sv, VMCB_CSTAR));
 	case VM_REG_SFMASK: return (vmcb64(sv, VMCB_SFMASK));
 	case VM_REG_KGS_BASE: return (vmcb64(sv, VMCB_KGS_BASE));
+	/* VMLOAD state, like KERNEL_GS_BASE: no clean bit. */
+	case VM_REG_FS_BASE: return (vmcb64(sv, VMCB_FS + 8));
+	case VM_REG_GS_BASE: return (vmcb64(sv, VMCB_GS + 8));
 	default:
 		panic("svm: no register %d", r);
 	}

@@ -186,6 +186,8 @@ vmcs_guest_field(enum vm_reg r)
 	case VM_REG_RFLAGS: return (VMCS_GUEST_RFLAGS);
 	case VM_REG_CR3: return (VMCS_GUEST_CR3);
 	case VM_REG_EFER: return (VMCS_GUEST_IA32_EFER);
+	case VM_REG_FS_BASE: return (VMCS_GUEST_FS_BASE);
+	case VM_REG_GS_BASE: return (VMCS_GUEST_GS_BASE);
 	default: panic("vmx: no register %d", r);
 	}
 }
