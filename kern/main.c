@@ -14,8 +14,15 @@
  *   ctx_validate=1    check every thread's ctxop ring at every savectx
  *   bench=all|NAME|PREFIX*  run benchmarks instead of tests
  *   guest=NAME        run a built-in guest (guest/NAME.asm), or guest=module
- *                     for the first boot module (QEMU -initrd, GRUB module)
+ *                     for the first boot module (QEMU -initrd, GRUB module):
+ *                     a boot sector or a multiboot kernel, its command line
+ *                     the module's string, the other modules its modules
+ *   guest=batch       run several module guests one after the other, as
+ *                     module 0 (a text file) lists them (vmm_guest.h)
  *   guest_param=N     the guest's parameter (port 0x4f8)
+ *   guest_cpus=N      vCPUs of a module guest (1-8, default 1)
+ *   guest_mem=MiB     its RAM (default 128 for multiboot, 2 for a boot
+ *                     sector)
  * Anything else is refused by name: "Bail out!" and a failing shutdown.
  */
 #include "types.h"
@@ -32,6 +39,7 @@
 #include "ctx/ctxop.h"
 #include "vmm/vmm.h"
 #include "vmm/vmm_dev.h"
+#include "vmm/vmm_guest.h"
 #include "tunable.h"
 #include "../tests/ktest.h"
 #include "../tests/kbench.h"
@@ -47,11 +55,12 @@ static char opt_panic_test[64];
 static char opt_bench[64];
 static char opt_guest[32];
 static u32 opt_guest_param;
-static struct {				/* the first boot module, if any */
-	bool present;
-	paddr_t start, end;
-	char name[64];
-} bootmod;
+static u32 opt_guest_cpus = 1;
+static u32 opt_guest_mem;		/* MiB; 0: the format's default */
+/* The boot modules: module 0 is a guest=module guest, the rest its own
+ * modules. Copied before pmem_init, which keeps their pages. */
+static struct boot_module bootmods[GUEST_BOOT_MODULES];
+static int nbootmods;
 static char opt_test_panic[16];
 u32 ktest_scale_pct = 100;
 
@@ -71,74 +80,18 @@ copy_cmdline(u32 mbinfo)
 
 	if ((info[0] & (1 << 2)) != 0 && info[4] != 0)
 		strlcpy(cmdline, phys_to_virt(info[4]), sizeof (cmdline));
-	if ((info[0] & (1 << 3)) != 0 && info[5] > 0) {
-		const u32 *mod = phys_to_virt(info[6]);
-		bootmod.present = true;
-		bootmod.start = mod[0];
-		bootmod.end = mod[1] > mod[0] ? mod[1] : mod[0];
-		if (mod[2] != 0)
-			strlcpy(bootmod.name, phys_to_virt(mod[2]),
-			    sizeof (bootmod.name));
+	if ((info[0] & (1 << 3)) == 0)
+		return;
+	const u32 *mod = phys_to_virt(info[6]);
+	for (u32 i = 0; i < info[5] && i < ARRAY_SIZE(bootmods); i++) {
+		struct boot_module *b = &bootmods[nbootmods++];
+		b->bm_start = mod[4 * i];
+		b->bm_end = mod[4 * i + 1] > b->bm_start ? mod[4 * i + 1] :
+		    b->bm_start;
+		if (mod[4 * i + 2] != 0)
+			strlcpy(b->bm_string, phys_to_virt(mod[4 * i + 2]),
+			    sizeof (b->bm_string));
 	}
-}
-
-/*
- * guest=NAME: run one guest on one vCPU thread, its console on ours, and
- * shut down with its verdict. Bad images are refused with the reason.
- */
-static void
-run_guest(void)
-{
-	const u8 *image;
-	size_t len;
-	char why[160];
-	const char *name = opt_guest;
-
-	if (strcmp(opt_guest, "module") == 0) {
-		image = phys_to_virt(bootmod.start);
-		len = bootmod.end - bootmod.start;
-		name = "module";
-		cmn_err(CE_NOTE, "bhyvelet: guest image from the boot module "
-		    "'%s', %lu bytes", bootmod.name, (u64)len);
-	} else {
-		const struct guest_image *g = guest_find(opt_guest);
-		image = g->start;
-		len = (size_t)(g->end - g->start);
-	}
-	struct vm *vm = vm_create_guest(name, image, len, 2UL << 20,
-	    opt_guest_param, why, sizeof (why));
-	if (vm == NULL) {
-		cmn_err(CE_WARN, "bhyvelet: refusing guest '%s': %s", name,
-		    why);
-		kprintf("# bhyvelet: shutdown status=1\n");
-		kernel_shutdown(1);
-	}
-	struct vcpu_result r;
-	memset(&r, 0, sizeof (r));
-	cmn_err(CE_NOTE, "bhyvelet: running guest '%s' on %s (vCPU thread "
-	    "%s)", name, vmm_ops->name, curthread->t_name);
-	bool ok = vcpu_run_loop(vm->vm_vcpu[0], &r);
-	if (r.done)
-		cmn_err(CE_NOTE, "bhyvelet: guest '%s' finished with verdict "
-		    "0x%x (%s)", name, r.verdict, ok ? "pass" : "fail");
-	else
-		cmn_err(CE_NOTE, "bhyvelet: guest '%s' was stopped: %s", name,
-		    r.reason);
-	struct vcpu *vcpu = vm->vm_vcpu[0];
-	/* One message line: build it first (a long one is cut short). */
-	char stats[512];
-	size_t n = 0;
-	for (int i = 1; i < VMM_NSTATS && n < sizeof (stats); i++) {
-		if (vcpu->vc_stats[i] != 0)
-			n += (size_t)ksnprintf(stats + n, sizeof (stats) - n,
-			    " %s=%lu", vmm_stat_name[i], vcpu->vc_stats[i]);
-	}
-	stats[n < sizeof (stats) ? n : sizeof (stats) - 1] = '\0';
-	cmn_err(CE_NOTE, "bhyvelet: %lu exits:%s",
-	    vcpu->vc_stats[VMM_STAT_VMEXIT_TOTAL], stats);
-	vm_destroy(vm);
-	kprintf("# bhyvelet: shutdown status=%d\n", ok ? 0 : 1);
-	kernel_shutdown(ok ? 0 : 1);
 }
 
 static bool
@@ -204,12 +157,23 @@ parse_cmdline(void)
 				bail("unknown benchmark '%s'", val);
 			strlcpy(opt_bench, val, sizeof (opt_bench));
 		} else if (strcmp(tok, "guest") == 0) {
-			if (strcmp(val, "module") != 0 && guest_find(val) == NULL)
+			bool mod = strcmp(val, "module") == 0 ||
+			    strcmp(val, "batch") == 0;
+			if (!mod && guest_find(val) == NULL)
 				bail("unknown guest '%s' (a name from guest/, "
-				    "or module)", val);
-			if (strcmp(val, "module") == 0 && !bootmod.present)
+				    "module or batch)", val);
+			if (mod && nbootmods == 0)
 				bail("guest=%s but the loader gave no module", val);
 			strlcpy(opt_guest, val, sizeof (opt_guest));
+		} else if (strcmp(tok, "guest_cpus") == 0) {
+			if (!parse_u32(val, &opt_guest_cpus) ||
+			    opt_guest_cpus < 1 || opt_guest_cpus > 8)
+				bail("bad value for guest_cpus: '%s' (1..8)", val);
+		} else if (strcmp(tok, "guest_mem") == 0) {
+			if (!parse_u32(val, &opt_guest_mem) ||
+			    opt_guest_mem < 1 || opt_guest_mem > 1024)
+				bail("bad value for guest_mem: '%s' (1..1024 "
+				    "MiB)", val);
 		} else if (strcmp(tok, "guest_param") == 0) {
 			if (!parse_u32(val, &opt_guest_param))
 				bail("bad value for guest_param: '%s'", val);
@@ -274,8 +238,11 @@ main_thread(void *arg __unused)
 		ktest_run_panic(opt_panic_test);	/* shuts down */
 	if (opt_bench[0] != '\0')
 		kbench_run(opt_bench);			/* shuts down */
+	if (strcmp(opt_guest, "module") == 0 || strcmp(opt_guest, "batch") == 0)
+		guest_run_modules(bootmods, nbootmods, opt_guest[0] == 'b',
+		    opt_guest_cpus, opt_guest_mem, opt_guest_param);	/* shuts down */
 	if (opt_guest[0] != '\0')
-		run_guest();				/* shuts down */
+		guest_run_builtin(opt_guest, opt_guest_param);	/* shuts down */
 	if (opt_suite[0] != '\0')
 		ktest_run(opt_suite);			/* shuts down */
 	cmn_err(CE_NOTE, "bhyvelet: nothing to do (give suite=NAME or "

@@ -241,14 +241,14 @@ def expect_guest_module(res):
     if not any(l.startswith('PASS ') for l in res.runner_output):
         return False, 'run.py printed no PASS line: %s' % out
     size = os.path.getsize(GUEST_MODULE_IMAGE) if os.path.exists(GUEST_MODULE_IMAGE) else -1
-    if not _message(res, r"bhyvelet: guest image from the boot module '[^']*hello\.bin', %d "
-                    r"bytes" % size):
-        return False, 'no "guest image from the boot module \'...hello.bin\', %d bytes" line' \
-            % size
-    if not _message(res, r'\[module/vcpu0\] ' + re.escape(GUEST_MODULE_TEXT)):
-        return False, 'no "[cpuN] [module/vcpu0] %s" line' % GUEST_MODULE_TEXT
-    if not _message(res, r"bhyvelet: guest 'module' finished with verdict 0x0 \(pass\)"):
-        return False, "no \"guest 'module' finished with verdict 0x0 (pass)\" line"
+    if not _message(res, r"bhyvelet: guest 'hello\.bin' from the boot module '[^']*hello\.bin', "
+                    r"%d bytes: a boot sector" % size):
+        return False, 'no "guest \'hello.bin\' from the boot module \'...hello.bin\', %d bytes: ' \
+            'a boot sector" line' % size
+    if not _message(res, r'\[hello\.bin/vcpu0\] ' + re.escape(GUEST_MODULE_TEXT)):
+        return False, 'no "[cpuN] [hello.bin/vcpu0] %s" line' % GUEST_MODULE_TEXT
+    if not _message(res, r"bhyvelet: guest 'hello\.bin' exited: verdict 0x0"):
+        return False, "no \"guest 'hello.bin' exited: verdict 0x0\" line"
     if res.log.shutdown != '0' or not res.verdict.ok:
         return False, 'the kernel did not shut down with status 0: %s' % res.verdict.reason
     return _ended_early(res, 'the module ran as the guest and passed; run.py exited 0')

@@ -304,11 +304,14 @@ def run_qemu(res, kernel, interactive, workdir):
         argv += ['-accel', 'tcg,thread=single', '-cpu', 'max']
     argv += ['-smp', str(res.cpus), '-m', str(res.mem)]
     if res.platform == 'qemu-grub':
-        argv += ['-cdrom', build_iso(kernel, res.cmdline, workdir, res.module), '-boot', 'd']
+        argv += ['-cdrom', build_iso(kernel, res.cmdline, workdir, res.modules), '-boot', 'd']
     else:
         argv += ['-kernel', kernel, '-append', res.cmdline]
-        if res.module:
-            argv += ['-initrd', res.module]     # multiboot module 0
+        if res.modules:
+            # multiboot modules: "FILE ARGS" each; QEMU opens FILE and hands the
+            # whole entry to the kernel as the module's string (commas doubled)
+            argv += ['-initrd', ','.join(('%s %s' % (path, args)).strip().replace(',', ',,')
+                                         for path, args in res.modules)]
     argv += ['-display', 'none', '-no-reboot',
              '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']
     if interactive:
@@ -341,15 +344,18 @@ def grub_quote(word):
     return "'" + word.replace("'", "'\\''") + "'"
 
 
-def build_iso(kernel, cmdline, workdir, module=None):
-    """A GRUB (BIOS) ISO that multiboots kernel with cmdline (and module). Returns its path."""
+def build_iso(kernel, cmdline, workdir, modules=()):
+    """A GRUB (BIOS) ISO that multiboots kernel with cmdline and modules ((path, args)
+    pairs). Each module's string is "path args", as QEMU's -initrd gives it (GRUB gives a
+    module the words after its file). Returns its path."""
     root = os.path.join(workdir, 'iso')
     os.makedirs(os.path.join(root, 'boot', 'grub'))
     shutil.copyfile(kernel, os.path.join(root, 'boot', 'kernel.bin'))
     modline = ''
-    if module:
-        shutil.copyfile(module, os.path.join(root, 'boot', 'guest.img'))
-        modline = '  module /boot/guest.img guest.img\n'
+    for i, (path, args) in enumerate(modules or ()):
+        shutil.copyfile(path, os.path.join(root, 'boot', 'mod%d.img' % i))
+        modline += '  module /boot/mod%d.img %s\n' % (i, ' '.join(grub_quote(w) for w in
+                                                              [path] + args.split()))
     args = ' '.join(grub_quote(w) for w in cmdline.split())
     with open(os.path.join(root, 'boot', 'grub', 'grub.cfg'), 'w') as f:
         f.write('set timeout=0\n'
@@ -434,7 +440,7 @@ def bochs_diag(bochs_out, bochs_log):
 
 
 def run_bochs(res, kernel, interactive, workdir):
-    iso = build_iso(kernel, res.cmdline, workdir, res.module)
+    iso = build_iso(kernel, res.cmdline, workdir, res.modules)
     bochsrc = os.path.join(workdir, 'bochsrc')
     dbgrc = os.path.join(workdir, 'dbgrc')
     bochs_out = os.path.join(workdir, 'bochs.out')
@@ -457,22 +463,16 @@ def run_bochs(res, kernel, interactive, workdir):
 # ---------------------------------------------------------------------------------------------
 
 
-# What fits between 0x7C00 and 0xA0000 (kern/vmm/vmm_dev.h: GUEST_IMAGE_MAX).
-GUEST_IMAGE_MAX = 0xa0000 - 0x7c00
-
-
 def guest_image_problem(path):
-    """None if path looks like a usable guest image, else why not."""
+    """None if path can be passed as a guest image, else why not. The kernel names the
+    format and refuses what it cannot run (kern/vmm/vmm_loader.c)."""
     try:
         with open(path, 'rb') as f:
-            data = f.read(GUEST_IMAGE_MAX + 1)
+            data = f.read(1)
     except OSError as e:
         return 'cannot read it (%s)' % (e.strerror or e)
     if not data:
         return 'it is empty'
-    if len(data) > GUEST_IMAGE_MAX:
-        return 'it is larger than %d bytes (what fits between 0x7C00 and 0xA0000)' \
-            % GUEST_IMAGE_MAX
     return None
 
 
@@ -481,7 +481,7 @@ def default_log_path(platform, cpus):
 
 
 def run_kernel(platform, cpus, mem=None, cmdline='', timeout=None, log_path=None,
-               interactive=False, kernel='build/kernel.bin', judge=tap.judge, module=None):
+               interactive=False, kernel='build/kernel.bin', judge=tap.judge, modules=()):
     """Boot once and judge. Never raises for kernel problems; see RunResult.verdict.
     judge: tap.judge (TAP runs) or tap.judge_notap (runs that print no TAP, e.g. bench=)."""
     res = RunResult()
@@ -502,7 +502,7 @@ def run_kernel(platform, cpus, mem=None, cmdline='', timeout=None, log_path=None
     kernel = os.path.abspath(kernel)
     workdir = tempfile.mkdtemp(prefix='bhyvelet-run-')
     try:
-        res.module = os.path.abspath(module) if module else None
+        res.modules = [(os.path.abspath(p), args) for p, args in modules or ()]
         if family(res.platform) == 'qemu':
             run_qemu(res, kernel, interactive, workdir)
         else:
@@ -558,8 +558,17 @@ def main(argv=None):
                     help='show the serial console live (QEMU: Ctrl-A X quits)')
     ap.add_argument('--kernel', default='build/kernel.bin')
     ap.add_argument('--guest', default=None, metavar='FILE',
-                    help="run FILE as a guest (a boot-sector style image, loaded at 0x7C00): "
-                         "passed as a boot module, with guest=module")
+                    help="run FILE as a guest: a boot sector (loaded at 0x7C00) or a multiboot "
+                         "v1 kernel (as qemu -kernel); passed as boot module 0, with guest=module")
+    ap.add_argument('--guest-args', default='', metavar='ARGS',
+                    help='the multiboot command line after the image name (qemu -append)')
+    ap.add_argument('--guest-cpus', type=int, default=None, metavar='N',
+                    help='vCPUs of the guest (1-8; qemu -smp)')
+    ap.add_argument('--guest-mem', type=int, default=None, metavar='MiB',
+                    help='guest RAM (default 128 for multiboot kernels; qemu -m)')
+    ap.add_argument('--guest-module', action='append', default=[], metavar='"FILE [ARGS]"',
+                    help='a module for a multiboot guest, with its command line (qemu -initrd); '
+                         'repeat for more')
     ap.add_argument('--quiet', action='store_true', help='print only the verdict line(s)')
     ap.add_argument('--no-tracecheck', dest='tracecheck', action='store_false',
                     help='do not check the trace dumps in the log')
@@ -570,12 +579,25 @@ def main(argv=None):
         ap.error('--cpus must be at least 1')
     orders, inner = tracecheck.parse_rule_arguments(ap, a)
 
+    modules = []
     if a.guest:
-        why = guest_image_problem(a.guest)
-        if why:
-            print('run: refusing guest image %s: %s' % (a.guest, why), file=sys.stderr)
-            return 1
+        for path in [a.guest] + [m.split(' ', 1)[0] for m in a.guest_module]:
+            why = guest_image_problem(path)
+            if why:
+                print('run: refusing guest image %s: %s' % (path, why), file=sys.stderr)
+                return 1
+        # Module 0 is the guest, its string the kernel's command line "<image> <args>"
+        # as qemu -kernel/-append give it; the others are its modules, "<file> <args>".
+        modules = [(a.guest, a.guest_args)]
+        modules += [tuple((m.split(' ', 1) + [''])[:2]) for m in a.guest_module]
         a.cmdline = (a.cmdline + ' guest=module').strip()
+        if a.guest_cpus is not None:
+            a.cmdline += ' guest_cpus=%d' % a.guest_cpus
+        if a.guest_mem is not None:
+            a.cmdline += ' guest_mem=%d' % a.guest_mem
+        if a.mem == DEFAULT_MEM:
+            # the host's emulator holds the guest's RAM besides its own
+            a.mem = DEFAULT_MEM + (a.guest_mem if a.guest_mem is not None else 128)
     words = a.cmdline.split()
     no_tap = (any(w.startswith(('guest=', 'bench=')) for w in words)
               and not any(w.startswith('suite=') for w in words))
@@ -594,7 +616,7 @@ def main(argv=None):
                  (' (%s)' % note) if note else ''), flush=True)
     res = run_kernel(platform, a.cpus, a.mem, a.cmdline, a.timeout, a.log, a.interactive,
                      a.kernel, judge=tap.judge_notap if no_tap else tap.judge,
-                     module=a.guest)
+                     modules=modules)
     if res.ok:
         print('PASS %s (%s, %.1f s)' % (res.describe(),
                                         'shutdown status=0' if no_tap else tap.summary(res.log),
@@ -614,7 +636,25 @@ def main(argv=None):
         trace_ok = tc.ok
         for line in tracecheck.report(tc, a.quiet):
             print(line)
+    status = guest_exit_status(res.log_path) if a.guest else None
+    if status is not None and trace_ok:
+        return status          # as QEMU's isa-debug-exit: (code << 1) | 1, 8 bits
     return 0 if res.ok and trace_ok else 1
+
+
+GUEST_EXIT_RE = re.compile(r"bhyvelet: guest '[^']*' exited: debug-exit status=(\d+)")
+
+
+def guest_exit_status(log_path):
+    """The status S of a guest that ended through isa-debug-exit (the kernel's line
+    "bhyvelet: guest 'NAME' exited: debug-exit status=S"), as a process status; else None."""
+    try:
+        with open(log_path, 'rb') as f:
+            text = f.read().decode('utf-8', 'replace')
+    except OSError:
+        return None
+    m = GUEST_EXIT_RE.search(text)
+    return int(m.group(1)) & 0xff if m else None
 
 
 if __name__ == '__main__':

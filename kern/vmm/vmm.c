@@ -367,6 +367,15 @@ vm_getseg(struct vcpu *vcpu, enum vm_seg seg, struct vm_seg_desc *desc)
 	vmm_ops->getseg(vcpu, seg, desc);
 }
 
+void
+vm_setseg(struct vcpu *vcpu, enum vm_seg seg, const struct vm_seg_desc *desc)
+{
+	check_reg_access(vcpu, VM_REG_RIP, "vm_setseg");
+	VERIFY((unsigned)seg < VM_SEG_LAST, "vm_setseg: no segment %d",
+	    (int)seg);
+	vmm_ops->setseg(vcpu, seg, desc);
+}
+
 /* The owning thread is done with the vCPU (vm_destroy may follow). */
 void
 vcpu_release(struct vcpu *vcpu)

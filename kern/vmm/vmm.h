@@ -38,9 +38,11 @@ enum vm_reg {
 	VM_REG_LAST
 };
 
-/* The segment registers, in the x86 encoding (vie_seg's order). */
+/* The segment registers, in the x86 encoding (vie_seg's order), then the
+ * descriptor-table registers (base and limit only). */
 enum vm_seg {
 	VM_SEG_ES, VM_SEG_CS, VM_SEG_SS, VM_SEG_DS, VM_SEG_FS, VM_SEG_GS,
+	VM_SEG_GDTR, VM_SEG_IDTR,
 	VM_SEG_LAST
 };
 
@@ -153,6 +155,7 @@ struct vmm_ops {
 	void (*setreg)(struct vcpu *, enum vm_reg, u64);
 	/* A segment register's selector, base, limit and attributes. */
 	void (*getseg)(struct vcpu *, enum vm_seg, struct vm_seg_desc *);
+	void (*setseg)(struct vcpu *, enum vm_seg, const struct vm_seg_desc *);
 	/* Deliver ev at the next entry (the core checked it can be taken). */
 	void (*inject)(struct vcpu *, const struct vm_event *ev);
 	/* Exit as soon as the guest can take an interrupt / an NMI. */
@@ -259,6 +262,8 @@ int vm_run(struct vcpu *, struct vm_exit *);	/* 0, or -1 if dead */
 u64 vm_getreg(struct vcpu *, enum vm_reg);
 void vm_setreg(struct vcpu *, enum vm_reg, u64);
 void vm_getseg(struct vcpu *, enum vm_seg, struct vm_seg_desc *);
+/* Between runs, by the owner (a loader's entry state). */
+void vm_setseg(struct vcpu *, enum vm_seg, const struct vm_seg_desc *);
 /* An emulated instruction at rip of len bytes is done (len 0: nothing):
  * RIP past it, and an STI or MOV SS shadow it sat in is over. */
 void vm_skip_insn(struct vcpu *, u64 rip, u32 len);

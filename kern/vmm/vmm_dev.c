@@ -43,6 +43,9 @@ port_access(struct vcpu *vcpu, struct vcpu_result *r, u16 port, bool in,
 		case PORT_RAMSIZE:
 			*val = (u32)vcpu->vc_vm->vm_memsize;
 			break;
+		case PORT_KBD_STATUS:		/* idle, self test passed */
+			*val = 0x1c;
+			break;
 		default:
 			*val = (port >= COM1 && port < COM1 + 8) ?
 			    0 : 0xffffffff;
@@ -57,6 +60,33 @@ port_access(struct vcpu *vcpu, struct vcpu_result *r, u16 port, bool in,
 	case PORT_VERDICT:
 		r->done = true;
 		r->verdict = *val;
+		r->how = GUEST_VERDICT;
+		return (false);
+	case PORT_DEBUG_EXIT:
+		r->how = GUEST_DEBUG_EXIT;
+		r->exit_status = (*val << 1) | 1;
+		return (false);
+	case PORT_SHUTDOWN: {
+		static const char word[] = "Shutdown";
+		/* As QEMU's port: any wrong byte starts the word over. */
+		if ((char)*val == word[r->shutdown_len])
+			r->shutdown_len++;
+		else
+			r->shutdown_len = (char)*val == word[0];
+		if (r->shutdown_len < sizeof (word) - 1)
+			return (true);
+		r->how = GUEST_SHUTDOWN_PORT;
+		return (false);
+	}
+	case PORT_RESET_CTL:
+		if ((*val & 0x4) == 0)
+			return (true);
+		r->how = GUEST_RESET;
+		return (false);
+	case PORT_KBD_STATUS:
+		if ((u8)*val != KBD_CMD_RESET)
+			return (true);
+		r->how = GUEST_RESET;
 		return (false);
 	case PORT_REPORT:
 		r->reports++;
@@ -105,6 +135,7 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 	for (;;) {
 		if (vm_run(vcpu, &vme) != 0 || vcpu->vc_dead) {
 			r->killed = true;
+			r->how = GUEST_STOPPED;
 			strlcpy(r->reason, vcpu->vc_dead_reason,
 			    sizeof (r->reason));
 			break;
@@ -112,6 +143,7 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 		r->vm_runs++;
 		if (r->after_run != NULL && !r->after_run(vcpu, r->after_arg)) {
 			r->killed = true;
+			r->how = GUEST_STOPPED;
 			strlcpy(r->reason, "the host check after vm_run failed",
 			    sizeof (r->reason));
 			break;
@@ -131,6 +163,7 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 		}
 		/* vm_run returns only for exits it cannot finish. */
 		r->killed = true;
+		r->how = GUEST_STOPPED;
 		ksnprintf(r->reason, sizeof (r->reason), "unexpected exit %s",
 		    vm_exitcode_name(vme.exitcode));
 		break;
@@ -144,6 +177,36 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 	if (vcpu->vc_owner == curthread)
 		vcpu_release(vcpu);
 	return (r->done && r->verdict == 0);
+}
+
+void
+guest_end_describe(const struct vcpu_result *r, char *buf, size_t len)
+{
+	switch (r->how) {
+	case GUEST_VERDICT:
+		ksnprintf(buf, len, "verdict 0x%x", r->verdict);
+		break;
+	case GUEST_DEBUG_EXIT:
+		ksnprintf(buf, len, "debug-exit status=%u", r->exit_status);
+		break;
+	case GUEST_SHUTDOWN_PORT:
+		ksnprintf(buf, len, "shutdown port");
+		break;
+	case GUEST_RESET:
+		ksnprintf(buf, len, "reset");
+		break;
+	case GUEST_STOPPED:
+		/* bhyve's word for a VM whose vCPUs all halt, IF clear. */
+		if (strstr(r->reason, "halted with interrupts disabled") !=
+		    NULL)
+			ksnprintf(buf, len, "halted");
+		else
+			ksnprintf(buf, len, "stopped: %s", r->reason);
+		break;
+	case GUEST_RUNNING:
+		ksnprintf(buf, len, "still running");
+		break;
+	}
 }
 
 extern const struct {

@@ -9,6 +9,8 @@
  *   0x4f4        report: a 32-bit value is logged, the guest goes on
  *   0x4f8        parameter: reads return the VM's vm_param
  *   0x4fc        RAM size in bytes
+ * and what ends a guest on QEMU's PC (isa-debug-exit at 0xf4, "Shutdown"
+ * on 0x8900, reset through 0xcf9 or the keyboard controller's 0xFE).
  */
 #ifndef _KERN_VMM_VMM_DEV_H
 #define _KERN_VMM_VMM_DEV_H
@@ -24,10 +26,28 @@
 #define	PORT_RAMSIZE	0x4fc		/* in eax: guest RAM in bytes */
 #define	HC_ECHO		1		/* hypercall: eax=1, ebx=v -> v + 1 */
 #define	MSR_SCRATCH	0x40000010	/* a per-vCPU 64-bit scratch MSR */
+#define	PORT_DEBUG_EXIT	0xf4		/* QEMU's isa-debug-exit, any size */
+#define	PORT_KBD_STATUS	0x64		/* i8042: status in, command out */
+#define	KBD_CMD_RESET	0xfe		/* pulse the CPU's reset line */
+#define	PORT_RESET_CTL	0xcf9		/* PIIX reset control; bit 2 resets */
+#define	PORT_SHUTDOWN	0x8900		/* "Shutdown", one byte at a time */
+
+/* How a guest ended (vcpu_result.how). */
+enum guest_end {
+	GUEST_RUNNING = 0,
+	GUEST_VERDICT,		/* port 0x4f0 (the guest ABI) */
+	GUEST_DEBUG_EXIT,	/* port 0xf4: QEMU's status (value << 1) | 1 */
+	GUEST_SHUTDOWN_PORT,	/* "Shutdown" on 0x8900 */
+	GUEST_RESET,		/* 0xcf9 or 0x64 <- 0xfe */
+	GUEST_STOPPED		/* stopped by the hypervisor: reason */
+};
 
 struct vcpu_result {
 	bool done;		/* the guest wrote its verdict */
 	u32 verdict;
+	enum guest_end how;	/* what ended it (any of the ports) */
+	u32 exit_status;	/* GUEST_DEBUG_EXIT: (value << 1) | 1 */
+	u8 shutdown_len;	/* of "Shutdown" seen on 0x8900 so far */
 	bool killed;		/* stopped by the hypervisor */
 	char reason[120];	/* why it was stopped */
 	u64 reports;		/* writes to the report port */
@@ -44,9 +64,11 @@ struct vcpu_result {
 	void *after_arg;
 };
 
-/* Run vCPU until the guest gives its verdict or is stopped; returns true
- * if it passed (verdict 0). */
+/* Run vCPU until the guest gives its verdict, ends through one of the PC's
+ * ports, or is stopped; returns true if it passed (verdict 0). */
 bool vcpu_run_loop(struct vcpu *, struct vcpu_result *);
+/* "debug-exit status=3", "verdict 0x0", ...: how r's guest ended. */
+void guest_end_describe(const struct vcpu_result *r, char *buf, size_t len);
 
 /* Built-in guests (the guest folder's images, linked into the kernel). */
 struct guest_image {

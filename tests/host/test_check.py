@@ -93,10 +93,10 @@ class PanicList(unittest.TestCase):
 
 GUEST_LOG = """[cpu0] bhyvelet booting
 [cpu0] cmdline: /work/wD/build/kernel.bin guest=module platform=qemu-tcg
-[cpu0] bhyvelet: guest image from the boot module '/work/wD/build/guest/hello.bin', %d bytes
-[cpu0] bhyvelet: running guest 'module' on svm (vCPU thread main)
-[cpu0] [module/vcpu0] Hello from a bhyvelet guest (real mode)
-[cpu0] bhyvelet: guest 'module' finished with verdict 0x0 (pass)
+[cpu0] bhyvelet: guest 'hello.bin' from the boot module '/work/wD/build/guest/hello.bin', %d bytes: a boot sector
+[cpu0] bhyvelet: running guest 'hello.bin' on svm (vCPU thread main)
+[cpu0] [hello.bin/vcpu0] Hello from a bhyvelet guest (real mode)
+[cpu0] bhyvelet: guest 'hello.bin' exited: verdict 0x0
 [cpu0] bhyvelet: 84 exits: VMEXIT_NPF=1 VMEXIT_INOUT=83 VMEXIT_TOTAL=84
 # bhyvelet: shutdown status=0
 """
@@ -144,12 +144,12 @@ class GuestModule(unittest.TestCase):
         self.assertFalse(ok, why)
 
     def test_guest_line_must_be_a_kernel_message(self):
-        text = (GUEST_LOG % self.size()).replace('[cpu0] [module/vcpu0]', 'x [module/vcpu0]')
+        text = (GUEST_LOG % self.size()).replace('[cpu0] [hello.bin/vcpu0]', 'x [hello.bin/vcpu0]')
         ok, why = check.expect_guest_module(self.result(text))
         self.assertFalse(ok, why)
 
     def test_failed_verdict_fails(self):
-        text = (GUEST_LOG % self.size()).replace('0x0 (pass)', '0x1 (fail)').replace(
+        text = (GUEST_LOG % self.size()).replace('verdict 0x0', 'verdict 0x1').replace(
             'status=0', 'status=1')
         ok, why = check.expect_guest_module(self.result(text, rc=1))
         self.assertFalse(ok)

@@ -373,18 +373,37 @@ svm_getreg(struct vcpu *vcpu, enum vm_reg r)
 }
 
 /* The VMCB's segment fields: selector, attrib, limit, base (16 bytes). */
+/* Each segment's 16-byte VMCB slot: selector, attributes, limit, base. */
+static const u32 seg_off[VM_SEG_LAST] = { VMCB_ES, VMCB_CS, VMCB_SS,
+    VMCB_DS, VMCB_FS, VMCB_GS, VMCB_GDTR, VMCB_IDTR };
+
 static void
 svm_getseg(struct vcpu *vcpu, enum vm_seg seg, struct vm_seg_desc *d)
 {
-	static const u32 off[VM_SEG_LAST] = { VMCB_ES, VMCB_CS, VMCB_SS,
-	    VMCB_DS, VMCB_FS, VMCB_GS };
 	struct svm_vcpu *sv = vcpu->vc_backend;
-	const u8 *p = sv->sv_vmcb + off[seg];
+	const u8 *p = sv->sv_vmcb + seg_off[seg];
 
 	d->vsd_sel = *(const u16 *)p;
 	d->vsd_attr = *(const u16 *)(p + 2);
 	d->vsd_limit = *(const u32 *)(p + 4);
 	d->vsd_base = *(const u64 *)(p + 8);
+}
+
+/* The VMCB holds the attributes packed as vm_seg_desc does: a copy. */
+static void
+svm_setseg(struct vcpu *vcpu, enum vm_seg seg, const struct vm_seg_desc *d)
+{
+	struct svm_vcpu *sv = vcpu->vc_backend;
+	u8 *p = sv->sv_vmcb + seg_off[seg];
+
+	if (seg != VM_SEG_GDTR && seg != VM_SEG_IDTR) {
+		*(u16 *)p = d->vsd_sel;
+		*(u16 *)(p + 2) = d->vsd_attr;
+	}
+	*(u32 *)(p + 4) = d->vsd_limit;
+	*(u64 *)(p + 8) = d->vsd_base;
+	sv->sv_clean &= (seg == VM_SEG_GDTR || seg == VM_SEG_IDTR) ?
+	    ~VMCB_CLEAN_DT : ~VMCB_CLEAN_SEG;
 }
 
 static void
@@ -482,6 +501,7 @@ const struct vmm_ops vmm_ops_svm = {
 	.getreg = svm_getreg,
 	.setreg = svm_setreg,
 	.getseg = svm_getseg,
+	.setseg = svm_setseg,
 	.inject = svm_inject,
 	.set_windows = svm_set_windows,
 	.savectx = svm_savectx,

@@ -476,31 +476,68 @@ vmx_getreg(struct vcpu *vcpu, enum vm_reg r)
  * A segment's VMCS fields; the access rights (SDM 24.4.1) packed as the
  * VMCB does (bits 12-15 down to 8-11), unusable as not present.
  */
+/* Each segment's VMCS fields; GDTR and IDTR have no selector or rights. */
+struct vmx_seg_fields {
+	u32 sel, base, limit, ar;
+};
+#define	VMX_AR_UNUSABLE		(1U << 16)
+static const struct vmx_seg_fields seg_fields[VM_SEG_LAST] = {
+	[VM_SEG_ES] = { VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_BASE,
+	    VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR },
+	[VM_SEG_CS] = { VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE,
+	    VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR },
+	[VM_SEG_SS] = { VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_BASE,
+	    VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR },
+	[VM_SEG_DS] = { VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_BASE,
+	    VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR },
+	[VM_SEG_FS] = { VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_BASE,
+	    VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR },
+	[VM_SEG_GS] = { VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_BASE,
+	    VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR },
+	[VM_SEG_GDTR] = { 0, VMCS_GUEST_GDTR_BASE, VMCS_GUEST_GDTR_LIMIT, 0 },
+	[VM_SEG_IDTR] = { 0, VMCS_GUEST_IDTR_BASE, VMCS_GUEST_IDTR_LIMIT, 0 },
+};
+
 static void
 vmx_getseg(struct vcpu *vcpu, enum vm_seg seg, struct vm_seg_desc *d)
 {
-	static const u32 sel[VM_SEG_LAST] = { VMCS_GUEST_ES_SEL,
-	    VMCS_GUEST_CS_SEL, VMCS_GUEST_SS_SEL, VMCS_GUEST_DS_SEL,
-	    VMCS_GUEST_FS_SEL, VMCS_GUEST_GS_SEL };
-	static const u32 base[VM_SEG_LAST] = { VMCS_GUEST_ES_BASE,
-	    VMCS_GUEST_CS_BASE, VMCS_GUEST_SS_BASE, VMCS_GUEST_DS_BASE,
-	    VMCS_GUEST_FS_BASE, VMCS_GUEST_GS_BASE };
-	static const u32 limit[VM_SEG_LAST] = { VMCS_GUEST_ES_LIMIT,
-	    VMCS_GUEST_CS_LIMIT, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_DS_LIMIT,
-	    VMCS_GUEST_FS_LIMIT, VMCS_GUEST_GS_LIMIT };
-	static const u32 ar[VM_SEG_LAST] = { VMCS_GUEST_ES_AR,
-	    VMCS_GUEST_CS_AR, VMCS_GUEST_SS_AR, VMCS_GUEST_DS_AR,
-	    VMCS_GUEST_FS_AR, VMCS_GUEST_GS_AR };
+	const struct vmx_seg_fields *f = &seg_fields[seg];
 	bool held = vmcs_hold(vcpu);
-	u32 a = (u32)vmx_read(vcpu, ar[seg]);
 
-	d->vsd_sel = (u16)vmx_read(vcpu, sel[seg]);
-	d->vsd_base = vmx_read(vcpu, base[seg]);
-	d->vsd_limit = (u32)vmx_read(vcpu, limit[seg]);
+	d->vsd_base = vmx_read(vcpu, f->base);
+	d->vsd_limit = (u32)vmx_read(vcpu, f->limit);
+	if (f->sel == 0) {			/* GDTR, IDTR */
+		d->vsd_sel = 0;
+		d->vsd_attr = 0;
+		vmcs_release(vcpu, held);
+		return;
+	}
+	u32 a = (u32)vmx_read(vcpu, f->ar);
+	d->vsd_sel = (u16)vmx_read(vcpu, f->sel);
 	vmcs_release(vcpu, held);
 	d->vsd_attr = (u16)((a & 0xff) | ((a >> 4) & 0xf00));
-	if ((a & (1U << 16)) != 0)		/* unusable */
+	if ((a & VMX_AR_UNUSABLE) != 0)
 		d->vsd_attr &= ~VM_SEG_ATTR_P;
+}
+
+/* The access rights are the VMCB packing with bits 8-11 moved to 12-15; a
+ * segment that is not present is "unusable" to VM entry. */
+static void
+vmx_setseg(struct vcpu *vcpu, enum vm_seg seg, const struct vm_seg_desc *d)
+{
+	const struct vmx_seg_fields *f = &seg_fields[seg];
+	bool held = vmcs_hold(vcpu);
+
+	vmx_write(vcpu, f->base, d->vsd_base);
+	vmx_write(vcpu, f->limit, d->vsd_limit);
+	if (f->sel != 0) {
+		u32 a = (d->vsd_attr & 0xffU) | ((d->vsd_attr & 0xf00U) << 4);
+		if ((d->vsd_attr & VM_SEG_ATTR_P) == 0)
+			a = VMX_AR_UNUSABLE;
+		vmx_write(vcpu, f->sel, d->vsd_sel);
+		vmx_write(vcpu, f->ar, a);
+	}
+	vmcs_release(vcpu, held);
 }
 
 /*
@@ -670,6 +707,7 @@ const struct vmm_ops vmm_ops_vmx = {
 	.getreg = vmx_getreg,
 	.setreg = vmx_setreg,
 	.getseg = vmx_getseg,
+	.setseg = vmx_setseg,
 	.inject = vmx_inject,
 	.set_windows = vmx_set_windows,
 	.savectx = vmx_savectx,

@@ -1,0 +1,243 @@
+/*
+ * Running a user's guest: from an image to the "exited:" line (see
+ * vmm_guest.h). The images come from the boot loader's modules, so the
+ * host's emulator (QEMU -initrd, GRUB module) is all a user needs.
+ */
+#include "vmm_guest.h"
+#include "vmm_dev.h"
+#include "../console.h"
+#include "../panic.h"
+#include "../pmem.h"
+#include "../thread.h"
+#include "../cpu.h"
+
+static const u8 *
+module_data(const struct boot_module *b, size_t *len)
+{
+	*len = b->bm_end - b->bm_start;
+	return (phys_to_virt(b->bm_start));
+}
+
+/* A module guest's name: the last path component of its string's first
+ * word ("build/guest/mb/mb_entry.elf args" -> "mb_entry.elf"). */
+static void
+module_name(const char *s, char *name, size_t len)
+{
+	const char *end = strchr(s, ' '), *base = s;
+
+	if (end == NULL)
+		end = s + strlen(s);
+	for (const char *p = s; p < end; p++)
+		if (*p == '/')
+			base = p + 1;
+	size_t n = (size_t)(end - base);
+	if (n == 0) {
+		strlcpy(name, "module", len);
+		return;
+	}
+	if (n >= len)
+		n = len - 1;
+	memcpy(name, base, n);
+	name[n] = '\0';
+}
+
+/*
+ * A guest from boot modules: mods[0] the image, mods[1..nmods-1] its
+ * modules. NULL and why for an image that is refused.
+ */
+static struct vm *
+create_module_guest(const char *name, const struct boot_module *mods,
+    int nmods, u32 cpus, u32 mem_mib, u32 param, char *why, size_t whylen)
+{
+	size_t len;
+	const u8 *image = module_data(&mods[0], &len);
+	struct guest_layout gl;
+	u64 mem = (u64)mem_mib << 20;
+
+	/* Probe against the RAM it will get (the format's default). */
+	enum guest_format f = guest_probe(image, len, mem != 0 ? mem :
+	    128UL << 20, &gl, why, whylen);
+	cmn_err(CE_NOTE, "bhyvelet: guest '%s' from the boot module '%s', %lu "
+	    "bytes: %s", name, mods[0].bm_string, (u64)len,
+	    f == GUEST_FMT_BAD ? "refused" : gl.gl_what);
+	if (f == GUEST_FMT_BAD)
+		return (NULL);
+	if (vmm_ops == NULL) {
+		ksnprintf(why, whylen, "no virtualization backend on this CPU");
+		return (NULL);
+	}
+	if (f == GUEST_FMT_BOOTSECTOR) {
+		if (cpus != 1 || nmods != 1) {
+			ksnprintf(why, whylen, "a boot sector runs on one vCPU "
+			    "without modules (%u vCPUs, %d modules asked for)",
+			    cpus, nmods - 1);
+			return (NULL);
+		}
+		return (vm_create_guest(name, image, len, mem != 0 ? mem :
+		    2UL << 20, param, why, whylen));
+	}
+	if (nmods - 1 > GUEST_MAXMODS) {
+		ksnprintf(why, whylen, "%d modules, at most %d", nmods - 1,
+		    GUEST_MAXMODS);
+		return (NULL);
+	}
+	struct guest_module gm[GUEST_MAXMODS];
+	for (int i = 1; i < nmods; i++) {
+		gm[i - 1].gm_data = module_data(&mods[i], &gm[i - 1].gm_len);
+		gm[i - 1].gm_cmdline = mods[i].bm_string;
+	}
+	struct vm *vm = vm_create(name, mem != 0 ? mem : 128UL << 20,
+	    (int)cpus);
+	if (!guest_load_multiboot(vm, image, len, &gl, mods[0].bm_string, gm,
+	    nmods - 1, why, whylen)) {
+		vm_destroy(vm);
+		return (NULL);
+	}
+	cmn_err(CE_NOTE, "bhyvelet: '%s' loaded at 0x%x-0x%x, entry 0x%x, "
+	    "%d modules, %lu MiB, %u vCPUs", name, gl.gl_low, gl.gl_high,
+	    gl.gl_entry, nmods - 1, vm->vm_memsize >> 20, cpus);
+	return (vm);
+}
+
+/* Run vm to its end, print how it ended and its exit counts, destroy it.
+ * True if the guest ended by its own choice with success or a status. */
+static bool
+run_and_destroy(struct vm *vm, const char *name)
+{
+	struct vcpu_result r;
+
+	memset(&r, 0, sizeof (r));
+	cmn_err(CE_NOTE, "bhyvelet: running guest '%s' on %s (vCPU thread "
+	    "%s)", name, vmm_ops->name, curthread->t_name);
+	bool ok = vcpu_run_loop(vm->vm_vcpu[0], &r);
+	char how[160];
+	guest_end_describe(&r, how, sizeof (how));
+	cmn_err(CE_NOTE, "bhyvelet: guest '%s' exited: %s", name, how);
+	struct vcpu *vcpu = vm->vm_vcpu[0];
+	/* One message line: build it first (a long one is cut short). */
+	char stats[512];
+	size_t n = 0;
+	for (int i = 1; i < VMM_NSTATS && n < sizeof (stats); i++) {
+		if (vcpu->vc_stats[i] != 0)
+			n += (size_t)ksnprintf(stats + n, sizeof (stats) - n,
+			    " %s=%lu", vmm_stat_name[i], vcpu->vc_stats[i]);
+	}
+	stats[n < sizeof (stats) ? n : sizeof (stats) - 1] = '\0';
+	cmn_err(CE_NOTE, "bhyvelet: %lu exits:%s",
+	    vcpu->vc_stats[VMM_STAT_VMEXIT_TOTAL], stats);
+	vm_destroy(vm);
+	/* The guest ABI's verdict says pass or fail; a QEMU-style guest's
+	 * status is on the exit line, for run.py to return. */
+	return (ok || r.how == GUEST_DEBUG_EXIT ||
+	    r.how == GUEST_SHUTDOWN_PORT);
+}
+
+static __noreturn void
+finish(bool ok)
+{
+	kprintf("# bhyvelet: shutdown status=%d\n", ok ? 0 : 1);
+	kernel_shutdown(ok ? 0 : 1);
+}
+
+void
+guest_run_builtin(const char *name, u32 param)
+{
+	char why[200];
+	const struct guest_image *g = guest_find(name);
+
+	VERIFY(g != NULL, "guest_run_builtin: no guest '%s'", name);
+	struct vm *vm = vm_create_guest(name, g->start,
+	    (size_t)(g->end - g->start), 2UL << 20, param, why, sizeof (why));
+	if (vm == NULL) {
+		cmn_err(CE_WARN, "bhyvelet: refusing guest '%s': %s", name, why);
+		finish(false);
+	}
+	finish(run_and_destroy(vm, name));
+}
+
+/* One batch line "run NAME cpus=N mem=MiB modules=K"; false if malformed. */
+static bool
+parse_run(char *line, char *name, size_t namelen, u32 *cpus, u32 *mem,
+    u32 *nmods)
+{
+	char *tok[5];
+	int n = 0;
+
+	for (char *p = line; *p != '\0' && n < 5; ) {
+		while (*p == ' ')
+			*p++ = '\0';
+		if (*p == '\0')
+			break;
+		tok[n++] = p;
+		while (*p != '\0' && *p != ' ')
+			p++;
+	}
+	if (n != 5 || strcmp(tok[0], "run") != 0 ||
+	    strncmp(tok[2], "cpus=", 5) != 0 ||
+	    strncmp(tok[3], "mem=", 4) != 0 ||
+	    strncmp(tok[4], "modules=", 8) != 0)
+		return (false);
+	strlcpy(name, tok[1], namelen);
+	*cpus = (u32)strtoull(tok[2] + 5, NULL, 0);
+	*mem = (u32)strtoull(tok[3] + 4, NULL, 0);
+	*nmods = (u32)strtoull(tok[4] + 8, NULL, 0);
+	return (*cpus >= 1 && *cpus <= 8 && *mem >= 1 && *mem <= 1024 &&
+	    *nmods >= 1);
+}
+
+void
+guest_run_modules(const struct boot_module *mods, int n, bool batch,
+    u32 cpus, u32 mem_mib, u32 param)
+{
+	char why[200];
+	char name[VM_NAMELEN];
+
+	if (!batch) {
+		module_name(mods[0].bm_string, name, sizeof (name));
+		struct vm *vm = create_module_guest(name, mods, n, cpus,
+		    mem_mib, param, why, sizeof (why));
+		if (vm == NULL) {
+			cmn_err(CE_WARN, "bhyvelet: refusing guest '%s': %s",
+			    name, why);
+			finish(false);
+		}
+		finish(run_and_destroy(vm, name));
+	}
+	/* A batch: the list in module 0, then each run's modules. */
+	size_t len;
+	const char *list = (const char *)module_data(&mods[0], &len);
+	int next = 1, runs = 0, good = 0;
+	for (size_t i = 0; i < len; ) {
+		char line[160];
+		size_t j = 0;
+		while (i < len && list[i] != '\n') {
+			if (j + 1 < sizeof (line))
+				line[j++] = list[i];
+			i++;
+		}
+		i++;
+		line[j] = '\0';
+		if (j == 0 || line[0] == '#')
+			continue;
+		u32 c, m, k;
+		if (!parse_run(line, name, sizeof (name), &c, &m, &k) ||
+		    next + (int)k > n) {
+			cmn_err(CE_WARN, "bhyvelet: batch: bad line or too few "
+			    "modules: '%s'", line);
+			finish(false);
+		}
+		runs++;
+		struct vm *vm = create_module_guest(name, &mods[next], (int)k,
+		    c, m, param, why, sizeof (why));
+		next += (int)k;
+		if (vm == NULL) {
+			cmn_err(CE_NOTE, "bhyvelet: guest '%s' exited: refused: "
+			    "%s", name, why);
+			continue;
+		}
+		good += run_and_destroy(vm, name);
+	}
+	cmn_err(CE_NOTE, "bhyvelet: batch of %d guests, %d ended by their own "
+	    "choice", runs, good);
+	finish(runs > 0 && next == n);
+}
