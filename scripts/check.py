@@ -20,7 +20,10 @@ panic_test=list (that boot is one result; each case boots with panic_test=suite/
 a panic line holding the listed text), and
 expect-tracecheck-catches-legacy-order, expect-vmm-legacy-order-caught (SVM on QEMU) and
 expect-vmx-legacy-order-caught (VMX on Bochs), and expect-guest-module (scripts/run.py --guest
-build/guest/hello.bin: the guest=module path, one QEMU boot). Trace dumps of
+build/guest/hello.bin: the guest=module path, one QEMU boot). The default matrix also runs
+mb-compare on each platform of MB_COMPARE: every guest/mb kernel in one guest=batch boot, each
+compared with plain QEMU (scripts/mbcompare.py; one result per kernel run, a pending one
+skipped). Trace dumps of
 ordinary runs are checked with tracecheck's stack rule, TRACE_ORDERS, TRACE_INNER and the asid
 rule (TRACE_VCPU_OWNER: a new SVM ASID on each CPU a vCPU moves to), and trace_require() names
 the rules that must have checked something in that run (a rule that silently matched nothing
@@ -41,6 +44,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402
+import mbcompare  # noqa: E402
 import tap  # noqa: E402
 import tracecheck  # noqa: E402
 
@@ -57,6 +61,9 @@ DEFAULT_MATRIX = [
     ('qemu', 2, 'ctx', 'hz=1000'),
     ('bochs-svm', 2, 'vmm'),        # Bochs ryzen: the second SVM implementation (~90 s)
 ]
+
+# The guest/mb kernels against plain QEMU, one batch boot each (platform, timeout s).
+MB_COMPARE = [('qemu', 600), ('bochs-vmx', 1200), ('bochs-svm', 1200)]
 
 # tracecheck --order rules for every run's trace dumps: 'SAVE_A:RESTORE_A,SAVE_B:RESTORE_B'.
 # The vCPU node is attached after (so is newer than) the thread's own FPU node.
@@ -196,6 +203,39 @@ def expect_tracecheck_violation(res):
 
 GUEST_MODULE_IMAGE = os.path.join(ROOT, 'build', 'guest', 'hello.bin')
 GUEST_MODULE_TEXT = 'Hello from a bhyvelet guest (real mode)'   # guest/hello.asm's line
+
+
+class MbCompareJob(Job):
+    """The guest/mb kernels in one guest=batch boot, each compared with plain QEMU
+    (scripts/mbcompare.py); one result per kernel run."""
+
+    def __init__(self, platform, timeout):
+        super().__init__('mb-compare', platform, 2, 'guest=batch', None, timeout)
+        self.outcomes = []          # (verdict, run name, why)
+
+    def run(self, a, log_path):
+        names = mbcompare.bhyvelet_runs()
+        refs = mbcompare.references(names)
+        res, got = mbcompare.batch_boot(self.platform, names, log_path, self.timeout)
+        self.outcomes = [mbcompare.compare(n, got.get(n), refs.get(n)) + (n,)
+                         for n in names]
+        return res
+
+    def account_lines(self, res):
+        """(lines, passed, failed, skipped) for Checker.account."""
+        lines, p, f, k = [], 0, 0, 0
+        word = {'pass': 'PASS', 'fail': 'FAIL', 'pending': 'SKIP'}
+        for verdict, why, n in self.outcomes:
+            lines.append('%s mb-compare %s %s: %s' % (word[verdict], res.platform, n, why))
+            p += verdict == 'pass'
+            f += verdict == 'fail'
+            k += verdict == 'pending'
+        if not res.verdict.ok:
+            lines.append('FAIL mb-compare %s: the batch boot failed: %s (%.1f s)'
+                         % (res.platform, res.verdict.reason, res.elapsed))
+            lines += ['    ' + l for l in run.failure_details(res)]
+            f += 1
+        return lines, p, f, k
 
 
 class RunPyJob(Job):
@@ -467,6 +507,8 @@ class Checker:
         if job.error:
             lines = ['FAIL %s: runner error: %s' % (job.name, job.error)]
             p, f, s = 0, 1, 0
+        elif isinstance(job, MbCompareJob):
+            lines, p, f, s = job.account_lines(res)
         elif job.expect:
             ok, why = job.expect(res)
             head = '%s %s %s %s' % ('PASS' if ok else 'FAIL', job.name, res.describe(),
@@ -579,11 +621,13 @@ def build_jobs(a, panic_cases=()):
             jobs.append(Job(words, platform, cpus, words + extra))
     if wants_expectations(a):
         jobs += expectation_jobs(panic_cases)
+    if not single:
+        jobs += [MbCompareJob(p, t) for p, t in MB_COMPARE]
     return jobs
 
 
 def wants_expectations(a):
-    return not (a.platform or a.cpus or a.suite) or a.expect
+    return not (a.platform or a.cpus or a.suite or a.mb_compare) or a.expect
 
 
 def main(argv=None):
@@ -598,6 +642,8 @@ def main(argv=None):
     ap.add_argument('--jobs', type=int, default=2,
                     help='runs at once (default 2); Bochs runs never overlap each other')
     ap.add_argument('--logdir', default='build/logs', help='where serial logs are kept')
+    ap.add_argument('--mb-compare', default='', choices=('',) + run.PLATFORMS,
+                    help='run only the mb-compare job of this platform')
     ap.add_argument('--kernel', default='build/kernel.bin')
     ap.add_argument('--mem', type=int, default=run.DEFAULT_MEM)
     ap.add_argument('--timeout', type=float, default=None,
@@ -620,6 +666,8 @@ def main(argv=None):
         if lf:
             c.failures.append(listed[0])
     jobs = build_jobs(a, panic_cases)
+    if a.mb_compare:
+        jobs = [MbCompareJob(a.mb_compare, dict(MB_COMPARE).get(a.mb_compare, 1200))]
     qplat, note = run.resolve_platform('qemu')
     print('check: %d runs, %d at a time; qemu is %s (%s); logs in %s'
           % (len(jobs), a.jobs, qplat, note, a.logdir), flush=True)
