@@ -285,8 +285,8 @@ def expect_guest_module(res):
                     r"%d bytes: a boot sector" % size):
         return False, 'no "guest \'hello.bin\' from the boot module \'...hello.bin\', %d bytes: ' \
             'a boot sector" line' % size
-    if not _message(res, r'\[hello\.bin/vcpu0\] ' + re.escape(GUEST_MODULE_TEXT)):
-        return False, 'no "[cpuN] [hello.bin/vcpu0] %s" line' % GUEST_MODULE_TEXT
+    if not _message(res, r'\[hello\.bin/com1\] ' + re.escape(GUEST_MODULE_TEXT)):
+        return False, 'no "[cpuN] [hello.bin/com1] %s" line' % GUEST_MODULE_TEXT
     if not _message(res, r"bhyvelet: guest 'hello\.bin' exited: verdict 0x0"):
         return False, "no \"guest 'hello.bin' exited: verdict 0x0\" line"
     if res.log.shutdown != '0' or not res.verdict.ok:

@@ -42,22 +42,10 @@ PENDING = {
     'mb_apicbase-cpu': 'no IA32_APIC_BASE / local APIC model yet',
     'mb_msr-cpu': 'no IA32_APIC_BASE MSR yet',
     'mb_long': 'no local APIC model yet (the self-IPI through CR8)',
-    'mb_uart': 'the UART is not a 16550A yet (DLAB, IIR, loopback, IRQ4)',
-    'mb_fwcfg': 'no fw_cfg yet',
-    'mb_fwcfg-4': 'no fw_cfg yet',
-    'mb_fwcfg-wrongcpus': 'no fw_cfg yet',
-    'mb_acpi': 'no ACPI tables or PM timer yet',
-    'mb_acpi-4': 'no ACPI tables or PM timer yet',
-    'mb_acpi-wrongcpus': 'no ACPI tables or PM timer yet',
-    'mb_entry': 'no fw_cfg yet (RAM_SIZE)',
-    'mb_entry-wrongmem': 'no fw_cfg yet (RAM_SIZE)',
-    'mb_mmap': 'no fw_cfg yet (RAM_SIZE)',
-    'mb_mmap-96': 'no fw_cfg yet (RAM_SIZE)',
-    'mb_mmap-wrongmem': 'no fw_cfg yet (RAM_SIZE)',
 }
 
 EXIT_RE = re.compile(r"bhyvelet: guest '([^']+)' exited: (.*)")
-LINE_RE = re.compile(r'\[([^\]/]+)/vcpu\d+\] (.*)')
+LINE_RE = re.compile(r'\[([^\]/]+)/(?:com1|vcpu\d+)\] (.*)')
 
 
 def bhyvelet_runs():

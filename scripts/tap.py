@@ -14,7 +14,7 @@ The kernel's side of the protocol:
                                      lines in between are trace records, not TAP
   # bench: NAME value=V unit=U       one benchmark measurement (scripts/bench.py)
   [cpuN] text                        a kernel message (cmn_err CE_NOTE, kern/console.c) from
-                                     CPU N: boot notes, "[name/vcpuN] text" guest console
+                                     CPU N: boot notes, "[name/com1] text" guest console
   [cpuN] WARNING: text               lines, ...; CE_WARN adds "WARNING: ". Not TAP.
 
 Only the standard library is used; run.py and check.py import this module.
@@ -27,7 +27,7 @@ PLAN_RE = re.compile(r'^1\.\.(\d+)\b')
 SHUTDOWN_RE = re.compile(r'^# bhyvelet: shutdown status=(\S+)')
 BAIL_RE = re.compile(r'^Bail out!')
 # Only the kernel's own panic line: it starts a console line (panic.c prints a newline first).
-# Guest console lines are "[name/vcpuN] text", so a guest printing "panic[cpu" never matches.
+# Guest console lines are "[name/com1] text", so a guest printing "panic[cpu" never matches.
 PANIC_RE = re.compile(r'^panic\[cpu\d+\]')
 # A backtrace line with a resolved symbol: "  #0 0xffffffff80101234 func_name+0x1c"
 BACKTRACE_SYM_RE = re.compile(r'#\d+\s+0x[0-9a-fA-F]+\s+[A-Za-z_]\w*\+0x[0-9a-fA-F]+')

@@ -238,6 +238,13 @@ struct vm {
 	struct vatpic *vm_atpic;	/* [c] the 8259A pair (kern/vmm/io) */
 	struct vatpit *vm_atpit;	/* [c] the 8254, IRQ0 to vm_atpic */
 	struct vrtc *vm_rtc;		/* [c] CMOS RTC */
+	struct vuart *vm_uart;		/* [c] COM1, IRQ4 to vm_atpic */
+	struct vfwcfg *vm_fwcfg;	/* [c] QEMU's fw_cfg at 0x510 */
+	struct vpmtmr *vm_pmtmr;	/* [c] ACPI PM timer at 0x608 */
+	/* Where COM1's bytes go (vm_set_console): called in the UART's
+	 * order, one call at a time, from any vCPU thread. */
+	void (*volatile vm_console)(void *, u8);
+	void *vm_console_arg;
 	volatile bool vm_stop;		/* any thread (vm_request_stop): every
 					   vCPU leaves vm_run, stopped */
 	char vm_stop_reason[80];	/* written before vm_stop is set */
@@ -308,6 +315,8 @@ u64 vm_hlt_wait(struct vcpu *);
 void vm_isa_create(struct vm *);
 void vm_isa_destroy(struct vm *);
 bool vm_isa_inout(struct vm *, u16 port, bool in, int bytes, u32 *val);
+/* Give COM1's output to fn (NULL: drop it), before the vCPUs run. */
+void vm_set_console(struct vm *, void (*fn)(void *, u8), void *arg);
 /* Stop a vCPU for good with a reason (bad guest). */
 void vcpu_kill(struct vcpu *, const char *fmt, ...) __printflike(2, 3);
 /* The owning thread gives the vCPU up (before vm_destroy). */

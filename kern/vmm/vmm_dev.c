@@ -7,9 +7,17 @@
 #include "../thread.h"
 #include "../cpu.h"
 
+/*
+ * COM1's output (vm_set_console): the transcript and the host console,
+ * one line at a time as "[vm/com1] line". The UART calls it one byte at
+ * a time in order, from whichever vCPU thread runs it.
+ */
 static void
-console_char(struct vcpu *vcpu, struct vcpu_result *r, char c)
+console_char(void *arg, u8 b)
 {
+	struct vcpu_result *r = arg;
+	char c = (char)b;
+
 	if (r->transcript_len + 1 < sizeof (r->transcript)) {
 		r->transcript[r->transcript_len++] = c;
 		r->transcript[r->transcript_len] = '\0';
@@ -19,7 +27,8 @@ console_char(struct vcpu *vcpu, struct vcpu_result *r, char c)
 	if (c == '\n' || r->line_len + 1 >= sizeof (r->line)) {
 		r->line[r->line_len] = '\0';
 		if (!r->quiet)
-			cmn_err(CE_NOTE, "[%s] %s", vcpu->vc_name, r->line);
+			cmn_err(CE_NOTE, "[%s/com1] %s", r->console_vm->vm_name,
+			    r->line);
 		r->line_len = 0;
 		if (c == '\n')
 			return;
@@ -34,9 +43,6 @@ port_access(struct vcpu *vcpu, struct vcpu_result *r, u16 port, bool in,
 {
 	if (in) {
 		switch (port) {
-		case COM1_LSR:			/* transmitter empty */
-			*val = 0x60;
-			break;
 		case PORT_PARAM:
 			*val = vcpu->vc_vm->vm_param;
 			break;
@@ -47,16 +53,12 @@ port_access(struct vcpu *vcpu, struct vcpu_result *r, u16 port, bool in,
 			*val = 0x1c;
 			break;
 		default:
-			*val = (port >= COM1 && port < COM1 + 8) ?
-			    0 : 0xffffffff;
+			*val = 0xffffffff;	/* nothing there */
 			break;
 		}
 		return (true);
 	}
 	switch (port) {
-	case COM1:
-		console_char(vcpu, r, (char)*val);
-		return (true);
 	case PORT_VERDICT:
 		r->done = true;
 		r->verdict = *val;
@@ -132,6 +134,13 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 	struct vm_exit vme;
 
 	memset(&vme, 0, sizeof (vme));
+	/* The first loop of a VM reads its console. */
+	struct vm *vm = vcpu->vc_vm;
+	bool console = vm->vm_console == NULL;
+	if (console) {
+		r->console_vm = vm;
+		vm_set_console(vm, console_char, r);
+	}
 	for (;;) {
 		if (vm_run(vcpu, &vme) != 0 || vcpu->vc_dead) {
 			r->killed = true;
@@ -168,9 +177,12 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 		    vm_exitcode_name(vme.exitcode));
 		break;
 	}
-	if (r->line_len > 0 && !r->quiet) {
-		r->line[r->line_len] = '\0';
-		cmn_err(CE_NOTE, "[%s] %s", vcpu->vc_name, r->line);
+	if (console) {
+		vm_set_console(vm, NULL, NULL);
+		if (r->line_len > 0 && !r->quiet) {
+			r->line[r->line_len] = '\0';
+			cmn_err(CE_NOTE, "[%s/com1] %s", vm->vm_name, r->line);
+		}
 	}
 	if (r->killed && !r->quiet)
 		cmn_err(CE_NOTE, "[%s] stopped: %s", vcpu->vc_name, r->reason);

@@ -3,8 +3,9 @@
  * device model behind the exits the kernel hands back (port I/O).
  *
  * Devices (the guest ABI, guest/README.md):
- *   0x3f8-0x3ff  a 16550-like UART: THR writes are the guest's console,
- *                printed on the host serial as "[vm/vcpuN] line"
+ *   0x3f8-0x3ff  COM1, a 16550A (io/vuart.c, in the kernel): what the
+ *                guest sends is its console, printed on the host serial as
+ *                "[vm/com1] line" (the first vcpu_run_loop of a VM reads it)
  *   0x4f0        verdict: a 32-bit write ends the guest (0 = pass)
  *   0x4f4        report: a 32-bit value is logged, the guest goes on
  *   0x4f8        parameter: reads return the VM's vm_param
@@ -54,6 +55,7 @@ struct vcpu_result {
 	u32 last_report;
 	u64 inouts;		/* port exits handled */
 	u64 vm_runs;		/* vm_run calls */
+	struct vm *console_vm;	/* whose COM1 output this is */
 	char transcript[1024];	/* the start of the guest's console output */
 	size_t transcript_len;
 	char line[128];		/* the console line being assembled */

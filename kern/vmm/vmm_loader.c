@@ -9,7 +9,8 @@
  *                        kernel's: AP trampolines and real-mode tests
  *                        write there, so the loader puts nothing there)
  *   0x9FC00 - 0xA0000    reserved (the EBDA)
- *   0xF0000 - 0x100000   reserved (the BIOS area: ACPI's RSDP)
+ *   0xF0000 - 0x100000   reserved (the BIOS area: the ACPI tables, from
+ *                        the RSDP at 0xF59D0 as SeaBIOS places it)
  *   1 MiB - top-128K     usable: the image, then its modules
  *   top-128K - top       reserved, as SeaBIOS reserves its high tables:
  *                        the multiboot info, memory map, command lines
@@ -20,6 +21,7 @@
 #include "../pmem.h"
 #include "../panic.h"
 #include "../console.h"
+#include "io/vacpi.h"
 
 #define	MB1_MAGIC		0x1badb002U
 #define	MB1_BOOT_MAGIC		0x2badb002U
@@ -394,6 +396,14 @@ guest_load_multiboot(struct vm *vm, const u8 *image, size_t len,
 	wr32(vm, info + 44, mmap_len);
 	wr32(vm, info + 48, (u32)mmap);
 	wr32(vm, info + 64, (u32)loader_name);
+
+	/* ACPI where SeaBIOS has it under QEMU: the RSDP in the BIOS area. */
+	u64 rsdp;
+	size_t acpi = vacpi_size(vm->vm_nvcpus);
+	VERIFY(VACPI_RSDP_GPA + acpi <= 0x100000 &&
+	    vacpi_build(gpa_ptr(vm, VACPI_RSDP_GPA), acpi, VACPI_RSDP_GPA,
+	    vm->vm_nvcpus, &rsdp) != 0, "guest_load_multiboot: ACPI tables "
+	    "for %d vCPUs", vm->vm_nvcpus);
 
 	/* QEMU's entry state: flat protected mode, paging off, IF clear,
 	 * and a GDT holding the selectors loaded, for a kernel that reloads

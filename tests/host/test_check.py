@@ -95,7 +95,7 @@ GUEST_LOG = """[cpu0] bhyvelet booting
 [cpu0] cmdline: /work/wD/build/kernel.bin guest=module platform=qemu-tcg
 [cpu0] bhyvelet: guest 'hello.bin' from the boot module '/work/wD/build/guest/hello.bin', %d bytes: a boot sector
 [cpu0] bhyvelet: running guest 'hello.bin' on svm (vCPU thread main)
-[cpu0] [hello.bin/vcpu0] Hello from a bhyvelet guest (real mode)
+[cpu0] [hello.bin/com1] Hello from a bhyvelet guest (real mode)
 [cpu0] bhyvelet: guest 'hello.bin' exited: verdict 0x0
 [cpu0] bhyvelet: 84 exits: VMEXIT_NPF=1 VMEXIT_INOUT=83 VMEXIT_TOTAL=84
 # bhyvelet: shutdown status=0
@@ -144,7 +144,7 @@ class GuestModule(unittest.TestCase):
         self.assertFalse(ok, why)
 
     def test_guest_line_must_be_a_kernel_message(self):
-        text = (GUEST_LOG % self.size()).replace('[cpu0] [hello.bin/vcpu0]', 'x [hello.bin/vcpu0]')
+        text = (GUEST_LOG % self.size()).replace('[cpu0] [hello.bin/com1]', 'x [hello.bin/com1]')
         ok, why = check.expect_guest_module(self.result(text))
         self.assertFalse(ok, why)
 
