@@ -3,7 +3,9 @@
  * emulation on top of it is in vmm_emul.c. The decoder knows only the
  * instructions a hypervisor meets at exits; it measures them (prefixes,
  * REX, ModRM, SIB, displacement, immediate) so a backend without NRIP can
- * step over them, and names the operands string I/O needs. References: SDM vol. 2, ch. 2
+ * step over them, and names the operands string I/O and MMIO emulation
+ * need (the forms compilers emit for device registers: MOV, MOVZX/MOVSX,
+ * the ALU ops, XCHG, BT*, the string moves). References: SDM vol. 2, ch. 2
  * (encoding) and the instruction pages; APM vol. 3 for the SVM ones.
  */
 #include "vmm_decode.h"
@@ -141,6 +143,57 @@ decode_0f01(u8 m)
 	}
 }
 
+/* The immediate of an MMIO form; "z" sizes (81, C7, F7) stop at 4. */
+static int
+decode_imm(struct cursor *c, struct vie *vie, int bytes)
+{
+	vie->vie_imm_bytes = bytes;
+	return (fetch_signed(c, bytes, &vie->vie_imm));
+}
+
+static int
+imm_z(const struct vie *vie)
+{
+	return (vie->vie_opsize == 2 ? 2 : 4);
+}
+
+/*
+ * 0F A3/AB/B3/BB (BT, BTS, BTR, BTC r/m, r), 0F BA /4-7 (the same with
+ * imm8), 0F B6/B7 (MOVZX) and 0F BE/BF (MOVSX). With F2/F3 some of these
+ * bytes are other instructions (F3 0F BC is TZCNT), so none is taken.
+ */
+static int
+decode_0f_mmio(struct cursor *c, struct vie *vie, u8 b)
+{
+	static const enum vie_op bt_ops[4] = { VIE_OP_BT, VIE_OP_BTS,
+	    VIE_OP_BTR, VIE_OP_BTC };
+	int err;
+
+	if (vie->vie_repeat_prefix != 0)
+		return (VIE_EUNKNOWN);
+	if ((err = decode_modrm(c, vie, true)) != 0)
+		return (err);
+	vie->vie_memsize = vie->vie_opsize;
+	switch (b) {
+	case 0xba:
+		if ((vie->vie_reg & 7) < 4)
+			return (VIE_EUNKNOWN);
+		vie->vie_op = bt_ops[(vie->vie_reg & 7) - 4];
+		vie->vie_form = VIE_FORM_RM_IMM;
+		return (decode_imm(c, vie, 1));
+	case 0xb6: case 0xb7: case 0xbe: case 0xbf:
+		vie->vie_op = b < 0xbe ? VIE_OP_MOVZX : VIE_OP_MOVSX;
+		vie->vie_form = VIE_FORM_REG_RM;
+		vie->vie_memsize = (b & 1) ? 2 : 1;
+		return (0);
+	default:
+		/* A3, AB, B3, BB: bits 3-4 pick BT, BTS, BTR, BTC */
+		vie->vie_op = bt_ops[(b >> 3) & 3];
+		vie->vie_form = VIE_FORM_RM_REG;
+		return (0);
+	}
+}
+
 /* Two-byte opcodes (after 0F). */
 static int
 decode_0f(struct cursor *c, struct vie *vie)
@@ -195,6 +248,10 @@ decode_0f(struct cursor *c, struct vie *vie)
 	case 0xa2:
 		vie->vie_op = VIE_OP_CPUID;
 		return (0);
+	case 0xa3: case 0xab: case 0xb3: case 0xbb:
+	case 0xb6: case 0xb7: case 0xbe: case 0xbf:
+	case 0xba:
+		return (decode_0f_mmio(c, vie, b));
 	case 0x38:
 		/* 66 0F 38 80/81: INVEPT/INVVPID r, m128; other maps unknown */
 		if ((err = fetch(c, &m)) != 0)
@@ -285,6 +342,150 @@ decode_io(struct cursor *c, struct vie *vie, u8 b)
 	return (0);
 }
 
+/*
+ * The one-byte opcodes that may touch memory, as compilers emit them for
+ * device registers: MOV (88-8B, A0-A3, C6/C7 /0), the ALU ops with a
+ * register or an immediate (00-3B, group 1 80/81/83, TEST 84/85 and F6/F7
+ * /0, NOT and NEG F6/F7 /2-3), XCHG 86/87, MOVSXD 63 (64-bit mode; it is
+ * ARPL elsewhere) and the string moves MOVS, STOS, LODS (A4-A5, AA-AD).
+ * In each of them bit 0 clear means a byte operand.
+ */
+static int
+decode_mmio(struct cursor *c, struct vie *vie, u8 b)
+{
+	static const enum vie_op alu_ops[8] = { VIE_OP_ADD, VIE_OP_OR,
+	    VIE_OP_ADC, VIE_OP_SBB, VIE_OP_AND, VIE_OP_SUB, VIE_OP_XOR,
+	    VIE_OP_CMP };
+	int imm = 0, err;
+	bool modrm = true;
+
+	if ((b & 1) == 0)
+		vie->vie_opsize = 1;
+	if (b < 0x40 && (b & 7) < 4) {
+		/* 00-03 ADD ... 38-3B CMP; bit 1: the register is the dest */
+		vie->vie_op = alu_ops[b >> 3];
+		vie->vie_form = (b & 2) ? VIE_FORM_REG_RM : VIE_FORM_RM_REG;
+	} else if (b >= 0xa0 && b <= 0xa3) {
+		/* MOV AL/rAX <-> moffs: an address of the address size */
+		i64 a;
+
+		vie->vie_op = VIE_OP_MOV;
+		vie->vie_form = b < 0xa2 ? VIE_FORM_REG_RM : VIE_FORM_RM_REG;
+		vie->vie_moffs = true;
+		vie->vie_memsize = vie->vie_opsize;
+		if ((err = fetch_signed(c, vie->vie_addrsize, &a)) != 0)
+			return (err);
+		vie->vie_disp_bytes = vie->vie_addrsize;
+		vie->vie_disp = vie->vie_addrsize == 8 ? a :
+		    (i64)((u64)a & ((1ULL << (8 * vie->vie_addrsize)) - 1));
+		return (0);
+	} else {
+		switch (b) {
+		case 0x63:
+			if (vie->vie_mode != VIE_MODE_LONG64)
+				return (VIE_EUNKNOWN);
+			vie->vie_op = VIE_OP_MOVSXD;
+			vie->vie_form = VIE_FORM_REG_RM;
+			break;
+		case 0x80: case 0x81: case 0x83:
+			/* the op comes from the reg field, below */
+			vie->vie_form = VIE_FORM_RM_IMM;
+			imm = b == 0x81 ? imm_z(vie) : 1;
+			break;
+		case 0x84: case 0x85:
+			vie->vie_op = VIE_OP_TEST;
+			vie->vie_form = VIE_FORM_RM_REG;
+			break;
+		case 0x86: case 0x87:
+			vie->vie_op = VIE_OP_XCHG;
+			vie->vie_form = VIE_FORM_RM_REG;
+			break;
+		case 0x88: case 0x89: case 0x8a: case 0x8b:
+			vie->vie_op = VIE_OP_MOV;
+			vie->vie_form = (b & 2) ? VIE_FORM_REG_RM :
+			    VIE_FORM_RM_REG;
+			break;
+		case 0xa4: case 0xa5: case 0xaa: case 0xab: case 0xac:
+		case 0xad:
+			vie->vie_op = b < 0xaa ? VIE_OP_MOVS : b < 0xac ?
+			    VIE_OP_STOS : VIE_OP_LODS;
+			vie->vie_form = VIE_FORM_STRING;
+			/* F2 repeats them as F3 does (no flags to compare) */
+			vie->vie_rep = vie->vie_repeat_prefix != 0;
+			if (vie->vie_op == VIE_OP_STOS) {
+				/* STOS writes ES:rDI whatever the prefixes */
+				vie->vie_seg = VIE_SEG_ES;
+				vie->vie_seg_override = false;
+			}
+			modrm = false;
+			break;
+		case 0xc6: case 0xc7:
+			vie->vie_op = VIE_OP_MOV;
+			vie->vie_form = VIE_FORM_RM_IMM;
+			imm = b == 0xc7 ? imm_z(vie) : 1;
+			break;
+		case 0xf6: case 0xf7:
+			/* /0 TEST imm (the others have none), /2 NOT, /3 NEG */
+			break;
+		default:
+			return (VIE_EUNKNOWN);
+		}
+	}
+	/* the memory operand: MOVSXD reads 32 bits unless 66 makes 16 */
+	vie->vie_memsize = b == 0x63 && vie->vie_opsize == 8 ? 4 :
+	    vie->vie_opsize;
+	if (!modrm)
+		return (0);
+	if ((err = decode_modrm(c, vie, true)) != 0)
+		return (err);
+	switch (b) {
+	case 0x80: case 0x81: case 0x83:
+		vie->vie_op = alu_ops[vie->vie_reg & 7];
+		break;
+	case 0xc6: case 0xc7:
+		/* C6/C7 F8 are XABORT/XBEGIN, the other /n undefined */
+		if ((vie->vie_reg & 7) != 0)
+			return (VIE_EUNKNOWN);
+		break;
+	case 0xf6: case 0xf7:
+		switch (vie->vie_reg & 7) {
+		case 0:
+			vie->vie_op = VIE_OP_TEST;
+			vie->vie_form = VIE_FORM_RM_IMM;
+			imm = b == 0xf7 ? imm_z(vie) : 1;
+			break;
+		case 2:
+		case 3:
+			vie->vie_op = (vie->vie_reg & 7) == 2 ? VIE_OP_NOT :
+			    VIE_OP_NEG;
+			vie->vie_form = VIE_FORM_RM;
+			break;
+		default:
+			return (VIE_EUNKNOWN);	/* MUL, DIV and the like */
+		}
+		break;
+	}
+	return (decode_imm(c, vie, imm));
+}
+
+/*
+ * LOCK is allowed on a read-modify-write of memory only; on anything else
+ * (MOV, CMP, TEST, BT, a register destination) it is #UD.
+ */
+static bool
+lock_allowed(const struct vie *vie)
+{
+	switch (vie->vie_op) {
+	case VIE_OP_ADD: case VIE_OP_OR: case VIE_OP_ADC: case VIE_OP_SBB:
+	case VIE_OP_AND: case VIE_OP_SUB: case VIE_OP_XOR: case VIE_OP_NOT:
+	case VIE_OP_NEG: case VIE_OP_XCHG: case VIE_OP_BTS: case VIE_OP_BTR:
+	case VIE_OP_BTC:
+		return (vie->vie_form != VIE_FORM_REG_RM && vie->vie_mod != 3);
+	default:
+		return (false);
+	}
+}
+
 int
 vie_decode(const u8 *bytes, size_t n, enum vie_cpu_mode mode, bool cs_d,
     struct vie *vie)
@@ -367,14 +568,14 @@ opcode:
 		err = decode_0f(&c, vie);
 		break;
 	default:
-		err = VIE_EUNKNOWN;
+		err = decode_mmio(&c, vie, b);
 		break;
 	}
 	if (err != 0)
 		return (err);
-	/* none of these instructions may be locked */
-	if (lock)
+	if (lock && !lock_allowed(vie))
 		return (VIE_EUD);
+	vie->vie_lock = lock;
 	vie->vie_len = c.c_pos;
 	return (0);
 }
