@@ -205,4 +205,55 @@ struct vie_string_ops {
 int vie_emulate_string_io(const struct vie *vie,
     const struct vie_string_ops *ops, void *arg);
 
+/* vmo_ram's answer for a gpa that is not guest RAM: a device's. */
+#define	VIE_NOT_RAM	1
+
+/*
+ * Callbacks for vie_emulate_mmio; each returns 0 or nonzero for a failure
+ * (VIE_ECALLBACK), except where told. The string moves use all of them,
+ * the other forms only the registers and vmo_mmio (the rest may be NULL).
+ */
+struct vie_mmio_ops {
+	int (*vmo_getreg)(void *arg, enum vie_reg reg, u64 *val);
+	int (*vmo_setreg)(void *arg, enum vie_reg reg, u64 val);
+	/*
+	 * One device access of bytes (1, 2, 4 or 8) at gpa: a write of
+	 * *val (cut to bytes), or a read into *val.
+	 */
+	int (*vmo_mmio)(void *arg, u64 gpa, int bytes, u64 *val, bool write);
+	/* MOVS, STOS, LODS: as in struct vie_string_ops */
+	int (*vmo_segment)(void *arg, enum vie_seg seg, u64 *base,
+	    u32 *limit);
+	int (*vmo_translate)(void *arg, u64 gla, size_t len, bool write,
+	    u64 *gpa, struct vie_fault *fault);
+	/*
+	 * len bytes of guest RAM at gpa, read into or written from buf; or
+	 * VIE_NOT_RAM, touching nothing, if gpa is not RAM (the element
+	 * then goes to vmo_mmio).
+	 */
+	int (*vmo_ram)(void *arg, u64 gpa, void *buf, size_t len, bool write);
+	/* told once, before VIE_IO_FAULT is returned (may be NULL) */
+	void (*vmo_fault)(void *arg, const struct vie_fault *fault);
+};
+
+/*
+ * Emulate the instruction in vie, which touched the device at gpa (the
+ * nested page fault's address): the device accesses go to vmo_mmio, one
+ * per operand (a read, then a write for a read-modify-write; CMP, TEST
+ * and BT only read), register results and the arithmetic flags (CF, PF,
+ * AF, ZF, SF, OF, as the CPU computes them) through vmo_setreg. The
+ * string moves ignore gpa: each element's address comes from rSI/rDI
+ * through vmo_translate and goes to vmo_ram or, if that says VIE_NOT_RAM,
+ * to vmo_mmio (one access per element); with REP as string I/O does, at
+ * most VIE_STRING_BATCH elements per call. Returns VIE_IO_DONE (the
+ * caller moves RIP by vie_len), VIE_IO_AGAIN (a REP batch ran out: RIP
+ * stays), VIE_IO_FAULT (told through vmo_fault), VIE_ECALLBACK, or
+ * VIE_EUNKNOWN for what it cannot emulate (not an MMIO form, a register
+ * operand where memory is needed, a device access that crosses a page):
+ * the caller stops the vCPU ("cannot emulate MMIO instruction ..."). RIP
+ * is never touched.
+ */
+int vie_emulate_mmio(const struct vie *vie, u64 gpa,
+    const struct vie_mmio_ops *ops, void *arg);
+
 #endif
