@@ -107,9 +107,7 @@ fake_mmio(void *arg, u64 gpa, int bytes, u64 *val, bool write)
 static int
 fake_segment(void *arg, enum vie_seg seg, u64 *base, u32 *limit)
 {
-	(void)arg;
-	(void)seg;
-	*base = 0;
+	*base = ((struct mmio_fake *)arg)->mf_base[seg];
 	*limit = 0xffffffff;
 	return (0);
 }

@@ -33,6 +33,7 @@ struct mmio_fake {
 	struct mmio_access mf_log[MMIO_LOG_MAX];
 	int mf_nlog;
 	u32 mf_setregs;		/* bit r: register r was written */
+	u64 mf_base[VIE_SEG_GS + 1];	/* segment bases (limits 4 GiB) */
 	u64 mf_fault_gla;	/* the linear page whose walk faults */
 	int mf_nfault;
 	struct vie_fault mf_fault;
