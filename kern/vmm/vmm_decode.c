@@ -1,9 +1,11 @@
 /*
- * The instruction decoder both backends share (vmm_decode.h), and string
- * port I/O emulated on callbacks. The decoder knows only the instructions
- * a hypervisor meets at exits; it measures them (prefixes, REX, ModRM, SIB,
- * displacement, immediate) so a backend without NRIP can step over them,
- * and names the operands string I/O needs. References: SDM vol. 2, ch. 2
+ * The instruction decoder both backends share (vmm_decode.h); the
+ * emulation on top of it is in vmm_emul.c. The decoder knows only the
+ * instructions a hypervisor meets at exits; it measures them (prefixes,
+ * REX, ModRM, SIB, displacement, immediate) so a backend without NRIP can
+ * step over them, and names the operands string I/O and MMIO emulation
+ * need (the forms compilers emit for device registers: MOV, MOVZX/MOVSX,
+ * the ALU ops, XCHG, BT*, the string moves). References: SDM vol. 2, ch. 2
  * (encoding) and the instruction pages; APM vol. 3 for the SVM ones.
  */
 #include "vmm_decode.h"
@@ -141,6 +143,57 @@ decode_0f01(u8 m)
 	}
 }
 
+/* The immediate of an MMIO form; "z" sizes (81, C7, F7) stop at 4. */
+static int
+decode_imm(struct cursor *c, struct vie *vie, int bytes)
+{
+	vie->vie_imm_bytes = bytes;
+	return (fetch_signed(c, bytes, &vie->vie_imm));
+}
+
+static int
+imm_z(const struct vie *vie)
+{
+	return (vie->vie_opsize == 2 ? 2 : 4);
+}
+
+/*
+ * 0F A3/AB/B3/BB (BT, BTS, BTR, BTC r/m, r), 0F BA /4-7 (the same with
+ * imm8), 0F B6/B7 (MOVZX) and 0F BE/BF (MOVSX). With F2/F3 some of these
+ * bytes are other instructions (F3 0F BC is TZCNT), so none is taken.
+ */
+static int
+decode_0f_mmio(struct cursor *c, struct vie *vie, u8 b)
+{
+	static const enum vie_op bt_ops[4] = { VIE_OP_BT, VIE_OP_BTS,
+	    VIE_OP_BTR, VIE_OP_BTC };
+	int err;
+
+	if (vie->vie_repeat_prefix != 0)
+		return (VIE_EUNKNOWN);
+	if ((err = decode_modrm(c, vie, true)) != 0)
+		return (err);
+	vie->vie_memsize = vie->vie_opsize;
+	switch (b) {
+	case 0xba:
+		if ((vie->vie_reg & 7) < 4)
+			return (VIE_EUNKNOWN);
+		vie->vie_op = bt_ops[(vie->vie_reg & 7) - 4];
+		vie->vie_form = VIE_FORM_RM_IMM;
+		return (decode_imm(c, vie, 1));
+	case 0xb6: case 0xb7: case 0xbe: case 0xbf:
+		vie->vie_op = b < 0xbe ? VIE_OP_MOVZX : VIE_OP_MOVSX;
+		vie->vie_form = VIE_FORM_REG_RM;
+		vie->vie_memsize = (b & 1) ? 2 : 1;
+		return (0);
+	default:
+		/* A3, AB, B3, BB: bits 3-4 pick BT, BTS, BTR, BTC */
+		vie->vie_op = bt_ops[(b >> 3) & 3];
+		vie->vie_form = VIE_FORM_RM_REG;
+		return (0);
+	}
+}
+
 /* Two-byte opcodes (after 0F). */
 static int
 decode_0f(struct cursor *c, struct vie *vie)
@@ -195,6 +248,10 @@ decode_0f(struct cursor *c, struct vie *vie)
 	case 0xa2:
 		vie->vie_op = VIE_OP_CPUID;
 		return (0);
+	case 0xa3: case 0xab: case 0xb3: case 0xbb:
+	case 0xb6: case 0xb7: case 0xbe: case 0xbf:
+	case 0xba:
+		return (decode_0f_mmio(c, vie, b));
 	case 0x38:
 		/* 66 0F 38 80/81: INVEPT/INVVPID r, m128; other maps unknown */
 		if ((err = fetch(c, &m)) != 0)
@@ -285,6 +342,150 @@ decode_io(struct cursor *c, struct vie *vie, u8 b)
 	return (0);
 }
 
+/*
+ * The one-byte opcodes that may touch memory, as compilers emit them for
+ * device registers: MOV (88-8B, A0-A3, C6/C7 /0), the ALU ops with a
+ * register or an immediate (00-3B, group 1 80/81/83, TEST 84/85 and F6/F7
+ * /0, NOT and NEG F6/F7 /2-3), XCHG 86/87, MOVSXD 63 (64-bit mode; it is
+ * ARPL elsewhere) and the string moves MOVS, STOS, LODS (A4-A5, AA-AD).
+ * In each of them bit 0 clear means a byte operand.
+ */
+static int
+decode_mmio(struct cursor *c, struct vie *vie, u8 b)
+{
+	static const enum vie_op alu_ops[8] = { VIE_OP_ADD, VIE_OP_OR,
+	    VIE_OP_ADC, VIE_OP_SBB, VIE_OP_AND, VIE_OP_SUB, VIE_OP_XOR,
+	    VIE_OP_CMP };
+	int imm = 0, err;
+	bool modrm = true;
+
+	if ((b & 1) == 0)
+		vie->vie_opsize = 1;
+	if (b < 0x40 && (b & 7) < 4) {
+		/* 00-03 ADD ... 38-3B CMP; bit 1: the register is the dest */
+		vie->vie_op = alu_ops[b >> 3];
+		vie->vie_form = (b & 2) ? VIE_FORM_REG_RM : VIE_FORM_RM_REG;
+	} else if (b >= 0xa0 && b <= 0xa3) {
+		/* MOV AL/rAX <-> moffs: an address of the address size */
+		i64 a;
+
+		vie->vie_op = VIE_OP_MOV;
+		vie->vie_form = b < 0xa2 ? VIE_FORM_REG_RM : VIE_FORM_RM_REG;
+		vie->vie_moffs = true;
+		vie->vie_memsize = vie->vie_opsize;
+		if ((err = fetch_signed(c, vie->vie_addrsize, &a)) != 0)
+			return (err);
+		vie->vie_disp_bytes = vie->vie_addrsize;
+		vie->vie_disp = vie->vie_addrsize == 8 ? a :
+		    (i64)((u64)a & ((1ULL << (8 * vie->vie_addrsize)) - 1));
+		return (0);
+	} else {
+		switch (b) {
+		case 0x63:
+			if (vie->vie_mode != VIE_MODE_LONG64)
+				return (VIE_EUNKNOWN);
+			vie->vie_op = VIE_OP_MOVSXD;
+			vie->vie_form = VIE_FORM_REG_RM;
+			break;
+		case 0x80: case 0x81: case 0x83:
+			/* the op comes from the reg field, below */
+			vie->vie_form = VIE_FORM_RM_IMM;
+			imm = b == 0x81 ? imm_z(vie) : 1;
+			break;
+		case 0x84: case 0x85:
+			vie->vie_op = VIE_OP_TEST;
+			vie->vie_form = VIE_FORM_RM_REG;
+			break;
+		case 0x86: case 0x87:
+			vie->vie_op = VIE_OP_XCHG;
+			vie->vie_form = VIE_FORM_RM_REG;
+			break;
+		case 0x88: case 0x89: case 0x8a: case 0x8b:
+			vie->vie_op = VIE_OP_MOV;
+			vie->vie_form = (b & 2) ? VIE_FORM_REG_RM :
+			    VIE_FORM_RM_REG;
+			break;
+		case 0xa4: case 0xa5: case 0xaa: case 0xab: case 0xac:
+		case 0xad:
+			vie->vie_op = b < 0xaa ? VIE_OP_MOVS : b < 0xac ?
+			    VIE_OP_STOS : VIE_OP_LODS;
+			vie->vie_form = VIE_FORM_STRING;
+			/* F2 repeats them as F3 does (no flags to compare) */
+			vie->vie_rep = vie->vie_repeat_prefix != 0;
+			if (vie->vie_op == VIE_OP_STOS) {
+				/* STOS writes ES:rDI whatever the prefixes */
+				vie->vie_seg = VIE_SEG_ES;
+				vie->vie_seg_override = false;
+			}
+			modrm = false;
+			break;
+		case 0xc6: case 0xc7:
+			vie->vie_op = VIE_OP_MOV;
+			vie->vie_form = VIE_FORM_RM_IMM;
+			imm = b == 0xc7 ? imm_z(vie) : 1;
+			break;
+		case 0xf6: case 0xf7:
+			/* /0 TEST imm (the others have none), /2 NOT, /3 NEG */
+			break;
+		default:
+			return (VIE_EUNKNOWN);
+		}
+	}
+	/* the memory operand: MOVSXD reads 32 bits unless 66 makes 16 */
+	vie->vie_memsize = b == 0x63 && vie->vie_opsize == 8 ? 4 :
+	    vie->vie_opsize;
+	if (!modrm)
+		return (0);
+	if ((err = decode_modrm(c, vie, true)) != 0)
+		return (err);
+	switch (b) {
+	case 0x80: case 0x81: case 0x83:
+		vie->vie_op = alu_ops[vie->vie_reg & 7];
+		break;
+	case 0xc6: case 0xc7:
+		/* C6/C7 F8 are XABORT/XBEGIN, the other /n undefined */
+		if ((vie->vie_reg & 7) != 0)
+			return (VIE_EUNKNOWN);
+		break;
+	case 0xf6: case 0xf7:
+		switch (vie->vie_reg & 7) {
+		case 0:
+			vie->vie_op = VIE_OP_TEST;
+			vie->vie_form = VIE_FORM_RM_IMM;
+			imm = b == 0xf7 ? imm_z(vie) : 1;
+			break;
+		case 2:
+		case 3:
+			vie->vie_op = (vie->vie_reg & 7) == 2 ? VIE_OP_NOT :
+			    VIE_OP_NEG;
+			vie->vie_form = VIE_FORM_RM;
+			break;
+		default:
+			return (VIE_EUNKNOWN);	/* MUL, DIV and the like */
+		}
+		break;
+	}
+	return (decode_imm(c, vie, imm));
+}
+
+/*
+ * LOCK is allowed on a read-modify-write of memory only; on anything else
+ * (MOV, CMP, TEST, BT, a register destination) it is #UD.
+ */
+static bool
+lock_allowed(const struct vie *vie)
+{
+	switch (vie->vie_op) {
+	case VIE_OP_ADD: case VIE_OP_OR: case VIE_OP_ADC: case VIE_OP_SBB:
+	case VIE_OP_AND: case VIE_OP_SUB: case VIE_OP_XOR: case VIE_OP_NOT:
+	case VIE_OP_NEG: case VIE_OP_XCHG: case VIE_OP_BTS: case VIE_OP_BTR:
+	case VIE_OP_BTC:
+		return (vie->vie_form != VIE_FORM_REG_RM && vie->vie_mod != 3);
+	default:
+		return (false);
+	}
+}
+
 int
 vie_decode(const u8 *bytes, size_t n, enum vie_cpu_mode mode, bool cs_d,
     struct vie *vie)
@@ -367,14 +568,14 @@ opcode:
 		err = decode_0f(&c, vie);
 		break;
 	default:
-		err = VIE_EUNKNOWN;
+		err = decode_mmio(&c, vie, b);
 		break;
 	}
 	if (err != 0)
 		return (err);
-	/* none of these instructions may be locked */
-	if (lock)
+	if (lock && !lock_allowed(vie))
 		return (VIE_EUD);
+	vie->vie_lock = lock;
 	vie->vie_len = c.c_pos;
 	return (0);
 }
@@ -392,228 +593,4 @@ vie_op_name(enum vie_op op)
 	if ((unsigned)op >= ARRAY_SIZE(names))
 		return ("?");
 	return (names[op]);
-}
-
-/* --- string I/O --- */
-
-#define	RFLAGS_DF	(1ULL << 10)
-
-static u64
-addr_mask(u8 addrsize)
-{
-	return (addrsize == 8 ? ~0ULL : (1ULL << (8 * addrsize)) - 1);
-}
-
-/*
- * A new value for an address-sized register: a 16-bit update keeps the
- * upper bits (SI wraps inside RSI), a 32-bit one zero-extends as every
- * 32-bit register write does in 64-bit mode.
- */
-static u64
-reg_update(u64 old, u64 val, u8 addrsize)
-{
-	if (addrsize == 2)
-		return ((old & ~0xffffULL) | (val & 0xffff));
-	return (val & addr_mask(addrsize));
-}
-
-static bool
-canonical(u64 la)
-{
-	return ((u64)((i64)(la << 16) >> 16) == la);
-}
-
-/* #SS(0) for stack-segment accesses, #GP(0) for the others. */
-static void
-segment_fault(struct vie_fault *f, enum vie_seg seg)
-{
-	f->vf_vector = seg == VIE_SEG_SS ? VIE_VEC_SS : VIE_VEC_GP;
-	f->vf_has_errcode = true;
-	f->vf_errcode = 0;
-}
-
-/*
- * The linear address of a size-byte element at offset off (already cut to
- * the address size) in seg, after the checks the CPU makes: the segment
- * limit outside 64-bit mode (expand-up segments only), canonical form in
- * it. 0, VIE_IO_FAULT with *f filled, or VIE_ECALLBACK.
- */
-static int
-string_linear(const struct vie *vie, const struct vie_string_ops *ops,
-    void *arg, enum vie_seg seg, u64 off, u8 size, u64 *gla,
-    struct vie_fault *f)
-{
-	u64 base;
-	u32 limit;
-
-	if (ops->vso_segment(arg, seg, &base, &limit) != 0)
-		return (VIE_ECALLBACK);
-	if (vie->vie_mode == VIE_MODE_LONG64) {
-		if (seg != VIE_SEG_FS && seg != VIE_SEG_GS)
-			base = 0;
-		*gla = base + off;
-		if (!canonical(*gla) || !canonical(*gla + size - 1)) {
-			segment_fault(f, seg);
-			f->vf_gla = *gla;
-			f->vf_write = vie->vie_in;
-			return (VIE_IO_FAULT);
-		}
-		return (0);
-	}
-	if (off > limit || (u64)size - 1 > limit - off) {
-		segment_fault(f, seg);
-		f->vf_gla = (base + off) & 0xffffffffULL;
-		f->vf_write = vie->vie_in;
-		return (VIE_IO_FAULT);
-	}
-	/* outside 64-bit mode linear addresses wrap at 4 GiB */
-	*gla = (base + off) & 0xffffffffULL;
-	return (0);
-}
-
-/* Where one element lives: one part, or two when it crosses a page. */
-struct element {
-	int e_parts;
-	u64 e_gpa[2];
-	size_t e_len[2];
-};
-
-/*
- * Translate every page the element touches before any access, so a fault
- * on its second page leaves memory and the port untouched.
- */
-static int
-string_translate(const struct vie *vie, const struct vie_string_ops *ops,
-    void *arg, u64 gla, u8 size, bool write, struct element *e,
-    struct vie_fault *f)
-{
-	u64 lamask = vie->vie_mode == VIE_MODE_LONG64 ? ~0ULL : 0xffffffffULL;
-	size_t done = 0;
-
-	e->e_parts = 0;
-	while (done < size) {
-		u64 la = (gla + done) & lamask;
-		size_t len = MIN(size - done, PAGESIZE - (la & PAGEOFFSET));
-
-		if (ops->vso_translate(arg, la, len, write,
-		    &e->e_gpa[e->e_parts], f) != 0) {
-			f->vf_gla = la;
-			f->vf_write = write;
-			return (VIE_IO_FAULT);
-		}
-		e->e_len[e->e_parts++] = len;
-		done += len;
-	}
-	return (0);
-}
-
-static int
-element_access(const struct vie_string_ops *ops, void *arg,
-    const struct element *e, u8 *buf, bool write)
-{
-	size_t off = 0;
-
-	for (int i = 0; i < e->e_parts; i++) {
-		int err = write ?
-		    ops->vso_write(arg, e->e_gpa[i], buf + off, e->e_len[i]) :
-		    ops->vso_read(arg, e->e_gpa[i], buf + off, e->e_len[i]);
-
-		if (err != 0)
-			return (VIE_ECALLBACK);
-		off += e->e_len[i];
-	}
-	return (0);
-}
-
-/*
- * One element: OUTS reads memory then writes the port; INS translates
- * first, reads the port, then writes memory, so a fault never swallows a
- * port read (a device's FIFO would lose a byte).
- */
-static int
-string_element(const struct vie *vie, const struct vie_string_ops *ops,
-    void *arg, u16 port, u64 gla, struct vie_fault *f)
-{
-	struct element e;
-	u8 size = vie->vie_opsize, buf[4] = { 0 };
-	u32 val = 0;
-	int err;
-
-	if ((err = string_translate(vie, ops, arg, gla, size, vie->vie_in, &e,
-	    f)) != 0)
-		return (err);
-	if (vie->vie_in) {
-		if (ops->vso_port(arg, port, true, size, &val) != 0)
-			return (VIE_ECALLBACK);
-		for (int i = 0; i < size; i++)
-			buf[i] = val >> (8 * i);
-		return (element_access(ops, arg, &e, buf, true));
-	}
-	if ((err = element_access(ops, arg, &e, buf, false)) != 0)
-		return (err);
-	for (int i = 0; i < size; i++)
-		val |= (u32)buf[i] << (8 * i);
-	return (ops->vso_port(arg, port, false, size, &val) != 0 ?
-	    VIE_ECALLBACK : 0);
-}
-
-int
-vie_emulate_string_io(const struct vie *vie,
-    const struct vie_string_ops *ops, void *arg)
-{
-	struct vie_fault f = { 0 };
-	enum vie_reg idxreg;
-	enum vie_seg seg;
-	u64 rcx = 0, idx, rdx, rflags, count, amask, step;
-	u8 asz;
-	int rc = VIE_IO_AGAIN, done = 0;
-
-	if (vie == NULL || ops == NULL ||
-	    (vie->vie_op != VIE_OP_INS && vie->vie_op != VIE_OP_OUTS) ||
-	    (vie->vie_opsize != 1 && vie->vie_opsize != 2 &&
-	    vie->vie_opsize != 4))
-		return (VIE_EINVAL);
-	asz = vie->vie_addrsize;
-	amask = addr_mask(asz);
-	/* INS writes ES:rDI (no override), OUTS reads seg:rSI */
-	idxreg = vie->vie_in ? VIE_REG_RDI : VIE_REG_RSI;
-	seg = vie->vie_in ? VIE_SEG_ES : vie->vie_seg;
-	if (ops->vso_getreg(arg, idxreg, &idx) != 0 ||
-	    ops->vso_getreg(arg, VIE_REG_RDX, &rdx) != 0 ||
-	    ops->vso_getreg(arg, VIE_REG_RFLAGS, &rflags) != 0 ||
-	    (vie->vie_rep && ops->vso_getreg(arg, VIE_REG_RCX, &rcx) != 0))
-		return (VIE_ECALLBACK);
-	count = vie->vie_rep ? (rcx & amask) : 1;
-	if (count == 0)
-		return (VIE_IO_DONE);
-	/* two's complement: adding -size under the mask steps down */
-	step = (rflags & RFLAGS_DF) ? -(u64)vie->vie_opsize : vie->vie_opsize;
-
-	while (done < VIE_STRING_BATCH) {
-		u64 gla;
-		int err = string_linear(vie, ops, arg, seg, idx & amask,
-		    vie->vie_opsize, &gla, &f);
-
-		if (err == 0)
-			err = string_element(vie, ops, arg, (u16)rdx, gla, &f);
-		if (err != 0) {
-			rc = err;
-			break;
-		}
-		done++;
-		idx = reg_update(idx, idx + step, asz);
-		if (vie->vie_rep)
-			rcx = reg_update(rcx, rcx - 1, asz);
-		if (--count == 0) {
-			rc = VIE_IO_DONE;
-			break;
-		}
-	}
-	/* the registers count the elements done, whatever stopped us */
-	if (done > 0 && (ops->vso_setreg(arg, idxreg, idx) != 0 ||
-	    (vie->vie_rep && ops->vso_setreg(arg, VIE_REG_RCX, rcx) != 0)))
-		return (VIE_ECALLBACK);
-	if (rc == VIE_IO_FAULT && ops->vso_fault != NULL)
-		ops->vso_fault(arg, &f);
-	return (rc);
 }

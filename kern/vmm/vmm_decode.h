@@ -1,6 +1,7 @@
 /*
  * vmm_decode: the x86 instruction decoder both backends share, and the
- * string port I/O (INS/OUTS, with REP) emulated on top of it. A leaf: it
+ * string port I/O (INS/OUTS, with REP) and MMIO emulated on top of it
+ * (vmm_decode.c decodes, vmm_emul.c emulates). A leaf: it
  * knows bytes, CPU modes and callbacks, nothing of VMX, SVM or struct vcpu.
  * A backend without NRIP (SVM under QEMU) fetches the bytes at the guest's
  * RIP and asks vie_decode() how long the instruction is; a string I/O exit
@@ -57,7 +58,13 @@ enum vie_seg {
 	X(VMPTRST, "vmptrst") X(VMREAD, "vmread") X(VMWRITE, "vmwrite")	\
 	X(VMLAUNCH, "vmlaunch") X(VMRESUME, "vmresume")			\
 	X(VMXOFF, "vmxoff") X(VMFUNC, "vmfunc") X(INVEPT, "invept")	\
-	X(INVVPID, "invvpid")
+	X(INVVPID, "invvpid")						\
+	X(MOV, "mov") X(MOVZX, "movzx") X(MOVSX, "movsx")		\
+	X(MOVSXD, "movsxd") X(ADD, "add") X(OR, "or") X(ADC, "adc")	\
+	X(SBB, "sbb") X(AND, "and") X(SUB, "sub") X(XOR, "xor")	\
+	X(CMP, "cmp") X(TEST, "test") X(NOT, "not") X(NEG, "neg")	\
+	X(XCHG, "xchg") X(BT, "bt") X(BTS, "bts") X(BTR, "btr")		\
+	X(BTC, "btc") X(MOVS, "movs") X(STOS, "stos") X(LODS, "lods")
 
 enum vie_op {
 	VIE_OP_NONE,
@@ -65,6 +72,20 @@ enum vie_op {
 	VIE_OPS(VIE_OP_ENUM)
 #undef VIE_OP_ENUM
 	VIE_OP_COUNT
+};
+
+/*
+ * The operands of the instructions that may touch memory (MMIO): which one
+ * is the destination, and what the source is. "r/m" is the ModRM operand
+ * (or the moffs of A0-A3), the memory one when vie_mod != 3.
+ */
+enum vie_form {
+	VIE_FORM_NONE,		/* not an MMIO instruction */
+	VIE_FORM_RM_REG,	/* r/m is the destination, vie_reg the source */
+	VIE_FORM_REG_RM,	/* vie_reg is the destination, r/m the source */
+	VIE_FORM_RM_IMM,	/* r/m is the destination, vie_imm the source */
+	VIE_FORM_RM,		/* r/m alone (NOT, NEG) */
+	VIE_FORM_STRING		/* MOVS, STOS, LODS: rSI, rDI, rCX, rAX */
 };
 
 /*
@@ -102,7 +123,15 @@ struct vie {
 	u8 vie_scale, vie_index, vie_base;	/* scale as 1, 2, 4, 8 */
 	bool vie_riprel;	/* disp is relative to the next instruction */
 	u8 vie_disp_bytes;	/* 0, 1, 2 or 4 */
-	i64 vie_disp;		/* sign-extended */
+	i64 vie_disp;		/* sign-extended; moffs: the address */
+	/* MMIO instructions (MOV ... LODS in VIE_OPS) */
+	enum vie_form vie_form;
+	u8 vie_memsize;		/* bytes of the memory operand: the device
+				   access (MOVZX/MOVSX/MOVSXD: the source) */
+	bool vie_moffs;		/* A0-A3: vie_disp is the address, no ModRM */
+	bool vie_lock;		/* F0 on a form that allows it */
+	u8 vie_imm_bytes;	/* 0, 1, 2 or 4 */
+	i64 vie_imm;		/* sign-extended to 64 bits */
 };
 
 /*
@@ -116,9 +145,16 @@ int vie_decode(const u8 *bytes, size_t n, enum vie_cpu_mode mode, bool cs_d,
 /* "cpuid", "outs", ...; "?" for anything else. */
 const char *vie_op_name(enum vie_op op);
 
-/* The guest registers string I/O reads and writes (full 64-bit values). */
+/*
+ * The guest registers the emulators read and write (full 64-bit values),
+ * the general ones in the encoding's order (a ModRM reg field plus REX.R
+ * is the number): string I/O uses rCX, rDX, rSI, rDI and RFLAGS only.
+ */
 enum vie_reg {
-	VIE_REG_RCX, VIE_REG_RDX, VIE_REG_RSI, VIE_REG_RDI, VIE_REG_RFLAGS
+	VIE_REG_RAX, VIE_REG_RCX, VIE_REG_RDX, VIE_REG_RBX, VIE_REG_RSP,
+	VIE_REG_RBP, VIE_REG_RSI, VIE_REG_RDI, VIE_REG_R8, VIE_REG_R9,
+	VIE_REG_R10, VIE_REG_R11, VIE_REG_R12, VIE_REG_R13, VIE_REG_R14,
+	VIE_REG_R15, VIE_REG_RFLAGS
 };
 
 #define	VIE_VEC_GP	13
@@ -168,5 +204,56 @@ struct vie_string_ops {
  */
 int vie_emulate_string_io(const struct vie *vie,
     const struct vie_string_ops *ops, void *arg);
+
+/* vmo_ram's answer for a gpa that is not guest RAM: a device's. */
+#define	VIE_NOT_RAM	1
+
+/*
+ * Callbacks for vie_emulate_mmio; each returns 0 or nonzero for a failure
+ * (VIE_ECALLBACK), except where told. The string moves use all of them,
+ * the other forms only the registers and vmo_mmio (the rest may be NULL).
+ */
+struct vie_mmio_ops {
+	int (*vmo_getreg)(void *arg, enum vie_reg reg, u64 *val);
+	int (*vmo_setreg)(void *arg, enum vie_reg reg, u64 val);
+	/*
+	 * One device access of bytes (1, 2, 4 or 8) at gpa: a write of
+	 * *val (cut to bytes), or a read into *val.
+	 */
+	int (*vmo_mmio)(void *arg, u64 gpa, int bytes, u64 *val, bool write);
+	/* MOVS, STOS, LODS: as in struct vie_string_ops */
+	int (*vmo_segment)(void *arg, enum vie_seg seg, u64 *base,
+	    u32 *limit);
+	int (*vmo_translate)(void *arg, u64 gla, size_t len, bool write,
+	    u64 *gpa, struct vie_fault *fault);
+	/*
+	 * len bytes of guest RAM at gpa, read into or written from buf; or
+	 * VIE_NOT_RAM, touching nothing, if gpa is not RAM (the element
+	 * then goes to vmo_mmio).
+	 */
+	int (*vmo_ram)(void *arg, u64 gpa, void *buf, size_t len, bool write);
+	/* told once, before VIE_IO_FAULT is returned (may be NULL) */
+	void (*vmo_fault)(void *arg, const struct vie_fault *fault);
+};
+
+/*
+ * Emulate the instruction in vie, which touched the device at gpa (the
+ * nested page fault's address): the device accesses go to vmo_mmio, one
+ * per operand (a read, then a write for a read-modify-write; CMP, TEST
+ * and BT only read), register results and the arithmetic flags (CF, PF,
+ * AF, ZF, SF, OF, as the CPU computes them) through vmo_setreg. The
+ * string moves ignore gpa: each element's address comes from rSI/rDI
+ * through vmo_translate and goes to vmo_ram or, if that says VIE_NOT_RAM,
+ * to vmo_mmio (one access per element); with REP as string I/O does, at
+ * most VIE_STRING_BATCH elements per call. Returns VIE_IO_DONE (the
+ * caller moves RIP by vie_len), VIE_IO_AGAIN (a REP batch ran out: RIP
+ * stays), VIE_IO_FAULT (told through vmo_fault), VIE_ECALLBACK, or
+ * VIE_EUNKNOWN for what it cannot emulate (not an MMIO form, a register
+ * operand where memory is needed, a device access that crosses a page):
+ * the caller stops the vCPU ("cannot emulate MMIO instruction ..."). RIP
+ * is never touched.
+ */
+int vie_emulate_mmio(const struct vie *vie, u64 gpa,
+    const struct vie_mmio_ops *ops, void *arg);
 
 #endif

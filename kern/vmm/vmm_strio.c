@@ -22,9 +22,16 @@
  * on the instruction. A gpa outside guest RAM (in a page walk or for an
  * element) stops the vCPU as an outofmap, as any other access there does:
  * no exception describes it.
+ *
+ * MMIO (vm_mmio_emulate) shares the fetch, the page walk and the register
+ * access: a nested page fault on a device page hands its gpa over, the
+ * instruction at CS:RIP is decoded and vie_emulate_mmio runs it with the
+ * caller's device function; string moves reach guest RAM directly.
  */
 #include "vmm.h"
 #include "vmm_decode.h"
+#include "vmm_mmio.h"
+#include "../console.h"
 #include "../panic.h"
 #include "../pmem.h"
 #include "../x86.h"
@@ -61,6 +68,9 @@ struct strio {
 	u64 s_bad_gpa;
 	bool s_probe;		/* vm_insn_length: fetch and decode only,
 				   raise and kill nothing */
+	vm_mmio_fn_t s_mmio;	/* vm_mmio_emulate: the device */
+	u8 s_insn[VIE_MAX_LEN];	/* the bytes fetched at CS:RIP */
+	size_t s_ninsn;
 };
 
 /* The host view of len bytes of guest RAM at gpa, or NULL outside it. */
@@ -307,15 +317,35 @@ static const struct vie_string_ops strio_ops = {
 static void
 outofmap(struct strio *s, u64 rip)
 {
-	vcpu_kill(s->s_vcpu, "outofmap: string I/O at rip 0x%lx touched gpa "
-	    "0x%lx outside the guest's %lu KiB of RAM", rip, s->s_bad_gpa,
-	    s->s_vm->vm_memsize >> 10);
+	vcpu_kill(s->s_vcpu, "outofmap: %s at rip 0x%lx touched gpa 0x%lx "
+	    "outside the guest's %lu KiB of RAM", s->s_mmio != NULL ? "MMIO" :
+	    "string I/O", rip, s->s_bad_gpa, s->s_vm->vm_memsize >> 10);
 }
 
 /*
  * The instruction bytes at CS:RIP, up to VIE_MAX_LEN (fewer at the CS
  * limit), decoded. 0; 1 a fault was raised; -1 the vCPU was killed.
  */
+/*
+ * "cannot emulate MMIO instruction 89 c8 at rip 0x7c00": the vCPU stops
+ * with the bytes, for an instruction the emulator does not know (rc). n:
+ * its length, or 0 when it did not decode (all the bytes fetched).
+ */
+static void
+mmio_refuse(struct strio *s, u64 rip, size_t n, int rc)
+{
+	char hex[3 * VIE_MAX_LEN + 1];
+	size_t off = 0;
+
+	n = MIN(n == 0 ? s->s_ninsn : n, s->s_ninsn);
+	hex[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		off += ksnprintf(hex + off, sizeof (hex) - off, "%s%02x",
+		    i == 0 ? "" : " ", s->s_insn[i]);
+	vcpu_kill(s->s_vcpu, "cannot emulate MMIO instruction %s at rip "
+	    "0x%lx (%d)", hex, rip, rc);
+}
+
 /* A fault fetching the instruction: raised, unless only probing. */
 static int
 fetch_fault(struct strio *s, u8 vector, bool has_err, u32 err, u64 cr2)
@@ -364,6 +394,8 @@ fetch_decode(struct strio *s, u64 rip, enum vie_cpu_mode mode, bool cs_d,
 		n += len;
 		rc = vie_decode(buf, n, mode, cs_d, vie);
 	} while (rc == VIE_ENEEDMORE && n < max);
+	memcpy(s->s_insn, buf, n);
+	s->s_ninsn = n;
 	if (rc == 0)
 		return (0);
 	if (rc == VIE_EUD || rc == VIE_ETOOLONG || rc == VIE_ENEEDMORE) {
@@ -371,7 +403,9 @@ fetch_decode(struct strio *s, u64 rip, enum vie_cpu_mode mode, bool cs_d,
 		return (rc == VIE_EUD ? fetch_fault(s, VEC_UD, false, 0, 0) :
 		    fetch_fault(s, VIE_VEC_GP, true, 0, 0));
 	}
-	if (!s->s_probe)
+	if (s->s_mmio != NULL)
+		mmio_refuse(s, rip, 0, rc);
+	else if (!s->s_probe)
 		vcpu_kill(s->s_vcpu, "unhandled: string I/O exit at rip 0x%lx: "
 		    "the decoder does not know the instruction (%d)", rip, rc);
 	return (-1);
@@ -460,6 +494,126 @@ vm_strio_emulate(struct vcpu *vcpu, const struct vm_exit *vme,
 		else
 			vcpu_kill(vcpu, "unhandled: string I/O at rip 0x%lx "
 			    "failed in the emulator", vme->rip);
+		return (0);
+	}
+}
+
+/* ---- MMIO --------------------------------------------------------------- */
+
+/* enum vie_reg (the encoding's order) to enum vm_reg. */
+static const enum vm_reg mmio_regs[VIE_REG_RFLAGS + 1] = {
+	[VIE_REG_RAX] = VM_REG_RAX, [VIE_REG_RCX] = VM_REG_RCX,
+	[VIE_REG_RDX] = VM_REG_RDX, [VIE_REG_RBX] = VM_REG_RBX,
+	[VIE_REG_RSP] = VM_REG_RSP, [VIE_REG_RBP] = VM_REG_RBP,
+	[VIE_REG_RSI] = VM_REG_RSI, [VIE_REG_RDI] = VM_REG_RDI,
+	[VIE_REG_R8] = VM_REG_R8, [VIE_REG_R9] = VM_REG_R9,
+	[VIE_REG_R10] = VM_REG_R10, [VIE_REG_R11] = VM_REG_R11,
+	[VIE_REG_R12] = VM_REG_R12, [VIE_REG_R13] = VM_REG_R13,
+	[VIE_REG_R14] = VM_REG_R14, [VIE_REG_R15] = VM_REG_R15,
+	[VIE_REG_RFLAGS] = VM_REG_RFLAGS,
+};
+
+static int
+mmio_getreg(void *arg, enum vie_reg r, u64 *val)
+{
+	struct strio *s = arg;
+
+	if ((unsigned)r > VIE_REG_RFLAGS)
+		return (1);
+	*val = vm_getreg(s->s_vcpu, mmio_regs[r]);
+	return (0);
+}
+
+static int
+mmio_setreg(void *arg, enum vie_reg r, u64 val)
+{
+	struct strio *s = arg;
+
+	if ((unsigned)r > VIE_REG_RFLAGS)
+		return (1);
+	vm_setreg(s->s_vcpu, mmio_regs[r], val);
+	return (0);
+}
+
+static int
+mmio_device(void *arg, u64 gpa, int bytes, u64 *val, bool write)
+{
+	struct strio *s = arg;
+
+	if (s->s_mmio(s->s_arg, gpa, bytes, val, write) != 0) {
+		s->s_stop = true;
+		return (1);
+	}
+	return (0);
+}
+
+/* A string move's linear address: the walk alone (a device is no RAM). */
+static int
+mmio_translate(void *arg, u64 gla, size_t len, bool write, u64 *gpa,
+    struct vie_fault *f)
+{
+	(void)len;
+	return (walk(arg, gla, write, false, gpa, f) != 0);
+}
+
+static int
+mmio_ram(void *arg, u64 gpa, void *buf, size_t len, bool write)
+{
+	struct strio *s = arg;
+	u8 *p;
+
+	if (gpa >= s->s_vm->vm_memsize || len > s->s_vm->vm_memsize - gpa)
+		return (VIE_NOT_RAM);
+	p = (u8 *)phys_to_virt(s->s_vm->vm_mem) + gpa;
+	if (write)
+		memcpy(p, buf, len);
+	else
+		memcpy(buf, p, len);
+	return (0);
+}
+
+static const struct vie_mmio_ops mmio_ops = {
+	.vmo_getreg = mmio_getreg,
+	.vmo_setreg = mmio_setreg,
+	.vmo_mmio = mmio_device,
+	.vmo_segment = cb_segment,
+	.vmo_translate = mmio_translate,
+	.vmo_ram = mmio_ram,
+	.vmo_fault = cb_fault,
+};
+
+int
+vm_mmio_emulate(struct vcpu *vcpu, u64 rip, u64 gpa, vm_mmio_fn_t mmio,
+    void *arg)
+{
+	struct strio s = { .s_vcpu = vcpu, .s_vm = vcpu->vc_vm,
+	    .s_mmio = mmio, .s_arg = arg };
+	struct vie vie;
+	bool cs_d;
+	int rc;
+
+	VERIFY(mmio != NULL, "vm_mmio_emulate: no device function");
+	enum vie_cpu_mode mode = strio_load(&s, &cs_d);
+	if (fetch_decode(&s, rip, mode, cs_d, &vie) != 0)
+		return (0);
+	switch ((rc = vie_emulate_mmio(&vie, gpa, &mmio_ops, &s))) {
+	case VIE_IO_DONE:
+		vm_skip_insn(vcpu, rip, vie.vie_len);
+		return (0);
+	case VIE_IO_AGAIN:		/* the rest at the next entry */
+		return (0);
+	case VIE_IO_FAULT:		/* raised by cb_fault, unless: */
+		if (s.s_outofmap)	/* a page table outside RAM */
+			outofmap(&s, rip);
+		return (0);
+	case VIE_EUNKNOWN:
+		mmio_refuse(&s, rip, vie.vie_len, rc);
+		return (0);
+	default:
+		if (s.s_stop)
+			return (1);
+		vcpu_kill(vcpu, "MMIO at rip 0x%lx (gpa 0x%lx) failed in the "
+		    "emulator (%d)", rip, gpa, rc);
 		return (0);
 	}
 }
