@@ -33,15 +33,10 @@ import tap  # noqa: E402
 
 # What each pending run waits for (issue 10); reported as skipped while it differs.
 PENDING = {
-    'mb_apictimer': 'no local APIC model yet (MMIO at 0xFEE00000)',
-    'mb_selfipi': 'no local APIC model yet',
     'mb_smp-2': 'no SMP guests yet (INIT/SIPI, a thread per vCPU)',
     'mb_smp-4': 'no SMP guests yet (INIT/SIPI, a thread per vCPU)',
     'mb_smp-wrongcpus': 'no SMP guests yet (INIT/SIPI, a thread per vCPU)',
-    'mb_mmio': 'no MMIO instruction emulation yet',
-    'mb_apicbase-cpu': 'no IA32_APIC_BASE / local APIC model yet',
-    'mb_msr-cpu': 'no IA32_APIC_BASE MSR yet',
-    'mb_long': 'no local APIC model yet (the self-IPI through CR8)',
+    'mb_long': 'CR8 is not the APIC\'s TPR yet',
 }
 
 EXIT_RE = re.compile(r"bhyvelet: guest '([^']+)' exited: (.*)")

@@ -23,9 +23,20 @@ KTEST(vmm, cpuid_hides_what_the_vm_lacks)
 	vm_cpuid(v, 1, 0, g);
 	ktest_note("host leaf 1: ecx 0x%x edx 0x%x; guest: ecx 0x%x edx 0x%x",
 	    h[2], h[3], g[2], g[3]);
-	/* MONITOR, VMX, PDCM, x2APIC, TSC-deadline; APIC */
+	/* MONITOR, VMX, PDCM, x2APIC, TSC-deadline */
 	KT_EXPECT((g[2] & 0x01208028U) == 0, "leaf 1 ecx 0x%x", g[2]);
-	KT_EXPECT((g[3] & (1U << 9)) == 0, "leaf 1 edx 0x%x: APIC", g[3]);
+	/* The APIC bit is the vCPU's APIC (IA32_APIC_BASE.EN), the ID its. */
+	KT_EXPECT((g[3] & (1U << 9)) != 0, "leaf 1 edx 0x%x: no APIC", g[3]);
+	KT_EXPECT((g[1] >> 24) == 0, "leaf 1 ebx 0x%x: APIC ID not 0", g[1]);
+	u64 base;
+	KT_ASSERT(vm_msr_read(v, 0x1b, &base), "no IA32_APIC_BASE");
+	KT_EXPECT(base == 0xfee00900UL, "IA32_APIC_BASE 0x%lx", base);
+	KT_EXPECT(vm_msr_write(v, 0x1b, base & ~0x800UL), "APIC disable");
+	vm_cpuid(v, 1, 0, g);
+	KT_EXPECT((g[3] & (1U << 9)) == 0, "leaf 1 edx 0x%x: APIC while "
+	    "disabled", g[3]);
+	KT_EXPECT(!vm_msr_write(v, 0x1b, base | 0x400UL), "x2APIC (EXTD) "
+	    "accepted");
 	KT_EXPECT((g[2] & (1U << 31)) != 0, "no hypervisor bit");
 	KT_EXPECT((g[2] & (1U << 27)) == 0, "OSXSAVE with the guest's CR4 "
 	    "clear");

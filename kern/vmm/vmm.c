@@ -252,6 +252,7 @@ vm_create(const char *name, u64 memsize, int nvcpus)
 		vm->vm_vcpu[i] = vcpu;
 	}
 	vm_isa_create(vm);
+	vm_lapic_create(vm);
 	return (vm);
 }
 
@@ -284,6 +285,7 @@ vm_destroy(struct vm *vm)
 		fpu_area_fini(&vcpu->vc_host_fpu);
 		kmem_free(vcpu, sizeof (*vcpu));
 	}
+	vm_lapic_destroy(vm);
 	vm_isa_destroy(vm);
 	vmm_ops->vm_cleanup(vm);
 	vmm_gpt_fini(&vm->vm_gpt);

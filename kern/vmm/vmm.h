@@ -221,6 +221,12 @@ struct vcpu {
 					   device deadline (the PIT's edge) */
 	hrtime_t vc_kick_when;		/* [o] its deadline while pending */
 	u64 vc_kicks_sent;		/* IPIs vm_notify_vcpu sent (atomic) */
+	struct vlapic *vc_vlapic;	/* [c] its local APIC (vmm_lapic.c) */
+	/* INIT/SIPI, under vc_wait_lock (the APIC callbacks set them,
+	 * vm_sipi_wait on the owner thread takes them). */
+	bool vc_wait_sipi;		/* waits for a SIPI: an AP, or INIT */
+	bool vc_init;			/* INIT came: reset the registers */
+	int vc_sipi_vector;		/* the SIPI's page, or -1 */
 	bool vc_dead;			/* [o] stopped; vm_run refuses */
 	char vc_dead_reason[120];	/* [o] */
 };
@@ -241,6 +247,8 @@ struct vm {
 	struct vuart *vm_uart;		/* [c] COM1, IRQ4 to vm_atpic */
 	struct vfwcfg *vm_fwcfg;	/* [c] QEMU's fw_cfg at 0x510 */
 	struct vpmtmr *vm_pmtmr;	/* [c] ACPI PM timer at 0x608 */
+	struct vioapic *vm_ioapic;	/* [c] the IOAPIC at 0xFEC00000 */
+	struct vlapic *vm_lapic[VM_MAXCPU]; /* [c] each vCPU's vc_vlapic */
 	/* Where COM1's bytes go (vm_set_console): called in the UART's
 	 * order, one call at a time, from any vCPU thread. */
 	void (*volatile vm_console)(void *, u8);
@@ -315,6 +323,13 @@ u64 vm_hlt_wait(struct vcpu *);
 void vm_isa_create(struct vm *);
 void vm_isa_destroy(struct vm *);
 bool vm_isa_inout(struct vm *, u16 port, bool in, int bytes, u32 *val);
+/* The APICs (vmm_lapic.c): created after the vCPUs, destroyed before. */
+void vm_lapic_create(struct vm *);
+void vm_lapic_destroy(struct vm *);
+bool vm_lapic_npf(struct vcpu *, struct vm_exit *);
+u64 vm_lapic_apicbase_read(struct vcpu *);
+bool vm_lapic_apicbase_write(struct vcpu *, u64 val);
+bool vm_sipi_wait(struct vcpu *);
 /* Give COM1's output to fn (NULL: drop it), before the vCPUs run. */
 void vm_set_console(struct vm *, void (*fn)(void *, u8), void *arg);
 /* Stop a vCPU for good with a reason (bad guest). */

@@ -4,6 +4,7 @@
  * bit left on here must work in the guest (or raise what hardware would).
  */
 #include "vmm.h"
+#include "io/vlapic.h"
 #include "../fpu.h"
 #include "../x86.h"
 
@@ -54,7 +55,13 @@ vm_cpuid(struct vcpu *vcpu, u32 leaf, u32 sub, u32 r[4])
 		*c |= C1_HYPERVISOR;
 		if (vm_getreg(vcpu, VM_REG_CR4) & CR4_OSXSAVE)
 			*c |= C1_OSXSAVE;
+		/* The vCPU's APIC: its ID, and there while enabled. */
+		*b = (*b & 0x00ffffff) | ((u32)vcpu->vc_id << 24);
+		*b = (*b & 0xff00ffff) | ((u32)vcpu->vc_vm->vm_nvcpus << 16);
 		*d &= ~D1_APIC;
+		if (vcpu->vc_vlapic != NULL &&
+		    vlapic_hw_enabled(vcpu->vc_vlapic))
+			*d |= D1_APIC;
 		break;
 	case 7:
 		if (sub == 0) {

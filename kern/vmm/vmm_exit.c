@@ -210,13 +210,24 @@ vm_handle_xsetbv(struct vcpu *vcpu, struct vm_exit *vme)
 	return (true);
 }
 
-/* A nested page fault: RAM is mapped on demand, anything else stops. */
+/*
+ * A nested page fault: RAM is mapped on demand, an APIC's page is
+ * emulated (vmm_lapic.c), anything else stops.
+ */
 static bool
 vm_handle_npf(struct vcpu *vcpu, struct vm_exit *vme)
 {
 	struct vm *vm = vcpu->vc_vm;
 	u64 gpa = vme->u.npf.gpa;
 
+	if (gpa >= vm->vm_memsize && vm_lapic_npf(vcpu, vme)) {
+		if (!vcpu->vc_dead)
+			return (true);
+		vme->exitcode = VM_EXIT_UNHANDLED;
+		strlcpy(vme->reason, vcpu->vc_dead_reason,
+		    sizeof (vme->reason));
+		return (false);
+	}
 	if (gpa >= vm->vm_memsize) {
 		vme->exitcode = VM_EXIT_OUTOFMAP;
 		ksnprintf(vme->reason, sizeof (vme->reason),

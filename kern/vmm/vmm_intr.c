@@ -7,14 +7,18 @@
  *      combined with a new exception into #DF as SDM Table 6-5 says;
  *   2. an exception the core raised (vm_inject_exception: #UD, #GP, ...);
  *   3. an NMI (vm_inject_nmi), unless an NMI handler still runs;
- *   4. the PIC's vector (vCPU 0 only), if RFLAGS.IF is set and no STI or
- *      MOV SS shadow holds; otherwise an interrupt-window exit is asked
- *      for, so the guest is entered again the moment it can take one.
+ *   4. the local APIC's highest vector above its PPR (a timer, an IPI,
+ *      the IOAPIC), then the PIC's vector (vCPU 0 only, while its APIC
+ *      passes ExtINT: LINT0 in virtual-wire mode, or the APIC off), if
+ *      RFLAGS.IF is set and no STI or MOV SS shadow holds; otherwise an
+ *      interrupt-window exit is asked for, so the guest is entered again
+ *      the moment it can take one.
  * The path from device to guest, in one page: docs/vmm.md, "Events".
  */
 #include "vmm.h"
 #include "io/vatpic.h"
 #include "io/vatpit.h"
+#include "io/vlapic.h"
 #include "../panic.h"
 #include "../thread.h"
 #include "../cpu.h"
@@ -88,16 +92,28 @@ vm_notify_vcpu(struct vcpu *vcpu)
 	}
 }
 
-/* The next time one of the vCPU's devices wants it (the PIT's next edge,
- * for vCPU 0), or 0 for never. */
+/* The next time one of the vCPU's devices wants it (its APIC timer; the
+ * PIT's next edge, for vCPU 0), or 0 for never. */
 static hrtime_t
 vcpu_next_deadline(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vc_vm;
+	hrtime_t d = vcpu->vc_vlapic != NULL ?
+	    vlapic_next_deadline(vcpu->vc_vlapic) : 0;
 
 	if (vcpu->vc_id != 0 || vm->vm_atpit == NULL)
-		return (0);
-	return (vatpit_next_deadline(vm->vm_atpit));
+		return (d);
+	hrtime_t p = vatpit_next_deadline(vm->vm_atpit);
+	return (d == 0 || (p != 0 && p < d) ? p : d);
+}
+
+/* May the 8259's INTR reach this vCPU (vCPU 0, through LINT0)? */
+static bool
+pic_reaches(struct vcpu *vcpu)
+{
+	return (vcpu->vc_id == 0 && vcpu->vc_vm->vm_atpic != NULL &&
+	    (vcpu->vc_vlapic == NULL ||
+	    vlapic_extint_allowed(vcpu->vc_vlapic)));
 }
 
 /* A device's timer came due while the vCPU ran the guest: the interrupt
@@ -237,9 +253,25 @@ vm_entry_events(struct vcpu *vcpu)
 			want_nmi = true;
 		}
 	}
-	if (vcpu->vc_id == 0 && vm->vm_atpic != NULL) {
-		if (vm->vm_atpit != NULL)
-			vatpit_update(vm->vm_atpit);
+	struct vlapic *vl = vcpu->vc_vlapic;
+	if (vl != NULL) {
+		vlapic_update(vl);	/* a timer expiry since the last look */
+		if (vlapic_pending_intr(vl, &vec)) {
+			if (ev.type == VM_EVENT_NONE &&
+			    (rflags & RFLAGS_IF) != 0 && !shadow) {
+				vlapic_intr_accepted(vl, vec);
+				ev = (struct vm_event){
+				    .type = VM_EVENT_EXTINT,
+				    .vector = (u8)vec };
+				vmm_stat_incr(vcpu, EVENT_LAPIC);
+			} else {
+				want_intr = true;
+			}
+		}
+	}
+	if (vcpu->vc_id == 0 && vm->vm_atpit != NULL)
+		vatpit_update(vm->vm_atpit);
+	if (pic_reaches(vcpu)) {
 		if (vatpic_pending_intr(vm->vm_atpic, &vec)) {
 			if (ev.type == VM_EVENT_NONE &&
 			    (rflags & RFLAGS_IF) != 0 && !shadow) {
@@ -275,11 +307,14 @@ vcpu_wakeable(struct vcpu *vcpu)
 
 	if (vcpu->vc_nmi_pending || vcpu->vc_exc.type != VM_EVENT_NONE)
 		return (true);
-	if (vcpu->vc_id != 0 || vm->vm_atpic == NULL)
-		return (false);
-	if (vm->vm_atpit != NULL)
+	if (vcpu->vc_vlapic != NULL) {
+		vlapic_update(vcpu->vc_vlapic);
+		if (vlapic_pending_intr(vcpu->vc_vlapic, &vec))
+			return (true);
+	}
+	if (vcpu->vc_id == 0 && vm->vm_atpit != NULL)
 		vatpit_update(vm->vm_atpit);
-	return (vatpic_pending_intr(vm->vm_atpic, &vec));
+	return (pic_reaches(vcpu) && vatpic_pending_intr(vm->vm_atpic, &vec));
 }
 
 /*

@@ -18,6 +18,8 @@ enum msr_kind {
 	MSR_VCPU_U64,	/* a per-vCPU value, nothing else sees it */
 	MSR_HOST_TSC,	/* reads the host's TSC (RDTSC is not intercepted
 			   either); writes ignored */
+	MSR_LAPIC_BASE,	/* IA32_APIC_BASE: the vCPU's local APIC (a write
+			   may disable or reset it; EXTD is #GP) */
 };
 
 struct vmm_msr {
@@ -31,6 +33,7 @@ struct vmm_msr {
 
 static const struct vmm_msr vmm_msrs[] = {
 	{ MSR_TSC,	"TSC",		MSR_HOST_TSC,	0, true, 0 },
+	{ MSR_APIC_BASE, "APIC_BASE",	MSR_LAPIC_BASE,	0, true, 0 },
 	{ MSR_PAT,	"PAT",		MSR_VCPU_U64,	0, true, 0 },
 	/* SCE, LME, LMA (read-only, the CPU's), NXE; no SVME: the guest
 	 * has no SVM (CPUID says so too). */
@@ -79,6 +82,7 @@ vm_msr_read(struct vcpu *vcpu, u32 msr, u64 *val)
 	case MSR_REG:		*val = vm_getreg(vcpu, m->reg); break;
 	case MSR_VCPU_U64:	*val = *msr_slot(vcpu, msr); break;
 	case MSR_HOST_TSC:	*val = rdtsc(); break;
+	case MSR_LAPIC_BASE:	*val = vm_lapic_apicbase_read(vcpu); break;
 	}
 	return (true);
 }
@@ -101,6 +105,7 @@ vm_msr_write(struct vcpu *vcpu, u32 msr, u64 val)
 	case MSR_REG:		vm_setreg(vcpu, m->reg, val); break;
 	case MSR_VCPU_U64:	*msr_slot(vcpu, msr) = val; break;
 	case MSR_HOST_TSC:	break;
+	case MSR_LAPIC_BASE:	return (vm_lapic_apicbase_write(vcpu, val));
 	}
 	return (true);
 }

@@ -26,7 +26,10 @@
 	X(EVENT_DROPPED,	"events dropped (vmm_inject_drop_reinject)") \
 	X(HLT_SLEEPS,		"sleeps in HLT (to the PIT edge, a tick at most)") \
 	X(ISA_INOUT,		"port accesses the PIC, PIT and RTC took") \
-	X(STRIO_ELEMENTS,	"string port I/O elements emulated (INS/OUTS)")
+	X(STRIO_ELEMENTS,	"string port I/O elements emulated (INS/OUTS)") \
+	X(MMIO_EMULATED,	"APIC and IOAPIC accesses emulated") \
+	X(EVENT_LAPIC,		"local APIC interrupts injected") \
+	X(SIPI_TAKEN,		"SIPIs (and INITs) that started the vCPU")
 
 #define	VMM_STAT_EXIT_ENUM(code, name, desc)	VMM_STAT_VMEXIT_##code,
 #define	VMM_STAT_ENUM(id, desc)			VMM_STAT_##id,
