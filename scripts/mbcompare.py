@@ -33,9 +33,6 @@ import tap  # noqa: E402
 
 # What each pending run waits for (issue 10); reported as skipped while it differs.
 PENDING = {
-    'mb_smp-2': 'no SMP guests yet (INIT/SIPI, a thread per vCPU)',
-    'mb_smp-4': 'no SMP guests yet (INIT/SIPI, a thread per vCPU)',
-    'mb_smp-wrongcpus': 'no SMP guests yet (INIT/SIPI, a thread per vCPU)',
     'mb_long': 'CR8 is not the APIC\'s TPR yet',
 }
 

@@ -433,6 +433,9 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 	kpreempt_enable();
 
 	for (;;) {
+		/* An AP before its SIPI, or a vCPU after INIT, waits. */
+		if (READ_ONCE(vcpu->vc_wait_sipi))
+			(void) vm_sipi_wait(vcpu);
 		/* A stop request ends the loop whatever the guest does. */
 		if (__atomic_load_n(&vcpu->vc_vm->vm_stop, __ATOMIC_ACQUIRE)) {
 			memset(vme, 0, sizeof (*vme));

@@ -253,6 +253,9 @@ struct vm {
 	 * order, one call at a time, from any vCPU thread. */
 	void (*volatile vm_console)(void *, u8);
 	void *vm_console_arg;
+	u32 vm_nhalted;			/* atomic: vCPUs that cannot wake by
+					   themselves (HLT with IF clear, or
+					   waiting for a SIPI) */
 	volatile bool vm_stop;		/* any thread (vm_request_stop): every
 					   vCPU leaves vm_run, stopped */
 	char vm_stop_reason[80];	/* written before vm_stop is set */
@@ -320,6 +323,9 @@ void vm_intr_init(void);		/* the kick IPI's vector */
 bool vm_handle_exit(struct vcpu *, struct vm_exit *);
 void vm_complete_in(struct vcpu *, u32 value);
 u64 vm_hlt_wait(struct vcpu *);
+bool vm_hlt_noint_wait(struct vcpu *);
+bool vm_halted_enter(struct vcpu *);
+void vm_halted_leave(struct vcpu *);
 void vm_isa_create(struct vm *);
 void vm_isa_destroy(struct vm *);
 bool vm_isa_inout(struct vm *, u16 port, bool in, int bytes, u32 *val);

@@ -136,7 +136,8 @@ vm_handle_hlt(struct vcpu *vcpu, struct vm_exit *vme)
 	skip(vcpu, vme);
 	if ((vm_getreg(vcpu, VM_REG_RFLAGS) & RFLAGS_IF) != 0) {
 		vcpu->vc_stats[VMM_STAT_HLT_SLEEPS] += vm_hlt_wait(vcpu);
-	} else if (!vm->vm_hlt_exits && !vcpu->vc_nmi_pending) {
+	} else if (!vm->vm_hlt_exits && !vcpu->vc_nmi_pending &&
+	    !vm_hlt_noint_wait(vcpu)) {
 		vme->exitcode = VM_EXIT_HALTED;
 		ksnprintf(vme->reason, sizeof (vme->reason), "halted with "
 		    "interrupts disabled at rip 0x%lx", vme->rip);

@@ -10,6 +10,7 @@
 #include "../pmem.h"
 #include "../thread.h"
 #include "../cpu.h"
+#include "../kmem.h"
 
 static const u8 *
 module_data(const struct boot_module *b, size_t *len)
@@ -99,37 +100,95 @@ create_module_guest(const char *name, const struct boot_module *mods,
 	return (vm);
 }
 
-/* Run vm to its end, print how it ended and its exit counts, destroy it.
- * True if the guest ended by its own choice with success or a status. */
+/* An application processor's thread: its vCPU from SIPI to the end. */
+struct ap_run {
+	struct vcpu *ar_vcpu;
+	struct vcpu_result ar_r;
+	kthread_t *ar_thread;
+};
+
+static void
+ap_thread(void *arg)
+{
+	struct ap_run *ar = arg;
+
+	(void) vcpu_run_loop(ar->ar_vcpu, &ar->ar_r);
+	/* An AP that ended the guest (isa-debug-exit, ...) ends the VM. */
+	if (ar->ar_r.how != GUEST_STOPPED)
+		vm_request_stop(ar->ar_vcpu->vc_vm, "the guest ended on an AP");
+}
+
+/*
+ * Run vm to its end, print how it ended and its exit counts, destroy it.
+ * vCPU 0 runs on this thread, each other vCPU on one of its own (they
+ * wait for INIT/SIPI in vm_run). True if the guest ended by its own
+ * choice with success or a status.
+ */
 static bool
 run_and_destroy(struct vm *vm, const char *name)
 {
 	struct vcpu_result r;
+	struct ap_run *aps = NULL;
+	int naps = vm->vm_nvcpus - 1;
 
 	memset(&r, 0, sizeof (r));
 	cmn_err(CE_NOTE, "bhyvelet: running guest '%s' on %s (vCPU thread "
-	    "%s)", name, vmm_ops->name, curthread->t_name);
-	bool ok = vcpu_run_loop(vm->vm_vcpu[0], &r);
-	char how[160];
-	guest_end_describe(&r, how, sizeof (how));
-	cmn_err(CE_NOTE, "bhyvelet: guest '%s' exited: %s", name, how);
-	struct vcpu *vcpu = vm->vm_vcpu[0];
-	/* One message line: build it first (a long one is cut short). */
-	char stats[512];
-	size_t n = 0;
-	for (int i = 1; i < VMM_NSTATS && n < sizeof (stats); i++) {
-		if (vcpu->vc_stats[i] != 0)
-			n += (size_t)ksnprintf(stats + n, sizeof (stats) - n,
-			    " %s=%lu", vmm_stat_name[i], vcpu->vc_stats[i]);
+	    "%s%s)", name, vmm_ops->name, curthread->t_name,
+	    naps > 0 ? ", a thread per AP" : "");
+	if (naps > 0) {
+		aps = kmem_zalloc(naps * sizeof (*aps), KM_SLEEP);
+		for (int i = 0; i < naps; i++) {
+			char tname[32];
+			aps[i].ar_vcpu = vm->vm_vcpu[i + 1];
+			aps[i].ar_r.quiet = true;	/* COM1 is vCPU 0's */
+			ksnprintf(tname, sizeof (tname), "%s/vcpu%d", name,
+			    i + 1);
+			aps[i].ar_thread = thread_create(tname, ap_thread,
+			    &aps[i], -1);
+		}
 	}
-	stats[n < sizeof (stats) ? n : sizeof (stats) - 1] = '\0';
-	cmn_err(CE_NOTE, "bhyvelet: %lu exits:%s",
-	    vcpu->vc_stats[VMM_STAT_VMEXIT_TOTAL], stats);
+	bool ok = vcpu_run_loop(vm->vm_vcpu[0], &r);
+	/* vCPU 0 is done: the APs stop too (each sleeps or runs). */
+	vm_request_stop(vm, "the guest ended");
+	const struct vcpu_result *end = &r;
+	for (int i = 0; i < naps; i++) {
+		thread_join(aps[i].ar_thread);
+		struct vcpu_result *ar = &aps[i].ar_r;
+		if (ar->how != GUEST_STOPPED && end->how == GUEST_STOPPED)
+			end = ar;	/* the AP that ended it */
+		else if (ar->how == GUEST_STOPPED &&
+		    strstr(ar->reason, vm->vm_stop_reason) == NULL)
+			/* stopped for a reason of its own (a fault, ...) */
+			cmn_err(CE_NOTE, "[%s/vcpu%d] stopped: %s", name,
+			    i + 1, ar->reason);
+	}
+	char how[160];
+	guest_end_describe(end, how, sizeof (how));
+	cmn_err(CE_NOTE, "bhyvelet: guest '%s' exited: %s", name, how);
+	/* One message line: build it first (a long one is cut short). */
+	for (int v = 0; v < vm->vm_nvcpus; v++) {
+		struct vcpu *vcpu = vm->vm_vcpu[v];
+		char stats[512];
+		size_t n = 0;
+		for (int i = 1; i < VMM_NSTATS && n < sizeof (stats); i++) {
+			if (vcpu->vc_stats[i] != 0)
+				n += (size_t)ksnprintf(stats + n,
+				    sizeof (stats) - n, " %s=%lu",
+				    vmm_stat_name[i], vcpu->vc_stats[i]);
+		}
+		stats[n < sizeof (stats) ? n : sizeof (stats) - 1] = '\0';
+		cmn_err(CE_NOTE, "bhyvelet: vcpu%d: %lu exits:%s", v,
+		    vcpu->vc_stats[VMM_STAT_VMEXIT_TOTAL], stats);
+	}
+	bool own = ok || end->how == GUEST_DEBUG_EXIT ||
+	    end->how == GUEST_SHUTDOWN_PORT || (end != &r &&
+	    end->how == GUEST_VERDICT && end->verdict == 0);
+	if (aps != NULL)
+		kmem_free(aps, naps * sizeof (*aps));
 	vm_destroy(vm);
 	/* The guest ABI's verdict says pass or fail; a QEMU-style guest's
 	 * status is on the exit line, for run.py to return. */
-	return (ok || r.how == GUEST_DEBUG_EXIT ||
-	    r.how == GUEST_SHUTDOWN_PORT);
+	return (own);
 }
 
 static __noreturn void

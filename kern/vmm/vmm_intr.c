@@ -347,3 +347,52 @@ vm_hlt_wait(struct vcpu *vcpu)
 	mutex_exit(&vcpu->vc_wait_lock);
 	return (sleeps);
 }
+
+/*
+ * Another vCPU that cannot wake by itself: HLT with interrupts disabled,
+ * or waiting for a SIPI. When every vCPU of the VM is so, nothing ever
+ * will wake one: the VM is over, as bhyve suspends a VM whose vCPUs all
+ * halt with interrupts off. Returns false (and asks every vCPU to stop)
+ * for the one that makes it all of them; the caller undoes its count
+ * with vm_halted_leave either way.
+ */
+bool
+vm_halted_enter(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vc_vm;
+
+	if (__atomic_add_fetch(&vm->vm_nhalted, 1, __ATOMIC_SEQ_CST) <
+	    (u32)vm->vm_nvcpus)
+		return (true);
+	/* The others sleep: wake them to stop (one vCPU just returns). */
+	if (vm->vm_nvcpus > 1)
+		vm_request_stop(vm, "halted with interrupts disabled (every "
+		    "vCPU)");
+	return (false);
+}
+
+void
+vm_halted_leave(struct vcpu *vcpu)
+{
+	__atomic_sub_fetch(&vcpu->vc_vm->vm_nhalted, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * HLT with interrupts disabled, in a VM where other vCPUs still run:
+ * sleep until an NMI, an INIT or a stop. false: this was the last vCPU
+ * that could wake the others (the VM is stopping).
+ */
+bool
+vm_hlt_noint_wait(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vc_vm;
+	bool ok = vm_halted_enter(vcpu);
+
+	mutex_enter(&vcpu->vc_wait_lock);
+	while (ok && !vcpu->vc_nmi_pending && !vcpu->vc_wait_sipi &&
+	    !vm->vm_stop)
+		cv_wait(&vcpu->vc_wait_cv, &vcpu->vc_wait_lock);
+	mutex_exit(&vcpu->vc_wait_lock);
+	vm_halted_leave(vcpu);
+	return (ok);
+}

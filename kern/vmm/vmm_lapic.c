@@ -228,10 +228,12 @@ vm_sipi_wait(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vc_vm;
 
+	(void) vm_halted_enter(vcpu);	/* if the last, vm_stop is set */
 	mutex_enter(&vcpu->vc_wait_lock);
 	while (vcpu->vc_wait_sipi && vcpu->vc_sipi_vector < 0 &&
 	    !vm->vm_stop)
 		cv_wait(&vcpu->vc_wait_cv, &vcpu->vc_wait_lock);
+	vm_halted_leave(vcpu);
 	int vector = vcpu->vc_sipi_vector;
 	bool init = vcpu->vc_init;
 	if (vm->vm_stop) {

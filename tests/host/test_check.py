@@ -97,7 +97,7 @@ GUEST_LOG = """[cpu0] bhyvelet booting
 [cpu0] bhyvelet: running guest 'hello.bin' on svm (vCPU thread main)
 [cpu0] [hello.bin/com1] Hello from a bhyvelet guest (real mode)
 [cpu0] bhyvelet: guest 'hello.bin' exited: verdict 0x0
-[cpu0] bhyvelet: 84 exits: VMEXIT_NPF=1 VMEXIT_INOUT=83 VMEXIT_TOTAL=84
+[cpu0] bhyvelet: vcpu0: 84 exits: VMEXIT_NPF=1 VMEXIT_INOUT=83 VMEXIT_TOTAL=84
 # bhyvelet: shutdown status=0
 """
 
