@@ -33,7 +33,6 @@ import tap  # noqa: E402
 
 # What each pending run waits for (issue 10); reported as skipped while it differs.
 PENDING = {
-    'mb_long': 'CR8 is not the APIC\'s TPR yet',
 }
 
 EXIT_RE = re.compile(r"bhyvelet: guest '([^']+)' exited: (.*)")

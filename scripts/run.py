@@ -636,6 +636,9 @@ def main(argv=None):
         trace_ok = tc.ok
         for line in tracecheck.report(tc, a.quiet):
             print(line)
+    if a.guest:
+        for how in guest_exits(res.log_path):
+            print('run: guest %s' % how)
     status = guest_exit_status(res.log_path) if a.guest else None
     if status is not None and trace_ok:
         return status          # as QEMU's isa-debug-exit: (code << 1) | 1, 8 bits
@@ -643,6 +646,17 @@ def main(argv=None):
 
 
 GUEST_EXIT_RE = re.compile(r"bhyvelet: guest '[^']*' exited: debug-exit status=(\d+)")
+GUEST_END_RE = re.compile(r"bhyvelet: guest ('[^']*' exited: .*)")
+
+
+def guest_exits(log_path):
+    """The "'NAME' exited: <how>" of each guest in the log."""
+    try:
+        with open(log_path, 'rb') as f:
+            text = f.read().decode('utf-8', 'replace')
+    except OSError:
+        return []
+    return [m.group(1).rstrip() for m in GUEST_END_RE.finditer(text)]
 
 
 def guest_exit_status(log_path):

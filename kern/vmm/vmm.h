@@ -116,6 +116,12 @@ struct vm_exit {
 		struct {
 			u64 xcr0;
 		} xsetbv;
+		struct {
+			bool write;	/* MOV to CR8 (else from) */
+			int gpr;	/* its register, in the x86
+					   encoding; -1: vm_run decodes
+					   the instruction (no assists) */
+		} cr8;
 	} u;
 	/* An event whose delivery this exit interrupted (SVM EXITINTINFO,
 	 * VMX IDT-vectoring information): vm_run delivers it again. */
@@ -288,6 +294,13 @@ void vm_skip_insn(struct vcpu *, u64 rip, u32 len);
 /* The length of the instruction at rip, from the decoder; 0 if it
  * cannot be fetched or decoded (vmm_strio.c). */
 u32 vm_insn_length(struct vcpu *, u64 rip);
+/* Up to len bytes of the instruction at rip (fewer where its mapping
+ * ends; 0 if none); nothing is raised. The 64-bit mode flag for the
+ * caller's decoding is set. */
+size_t vm_fetch_insn(struct vcpu *, u64 rip, u8 *buf, size_t len,
+    bool *long64);
+/* The guest register of an x86 register number (0 RAX, 1 RCX, ...). */
+enum vm_reg vm_gpr_reg(int index);
 /*
  * String port I/O (vmm_strio.c): the caller of vm_run emulates a
  * VM_EXIT_INOUT_STR with it, between runs. Ports the in-kernel chips do
@@ -336,6 +349,8 @@ bool vm_lapic_npf(struct vcpu *, struct vm_exit *);
 u64 vm_lapic_apicbase_read(struct vcpu *);
 bool vm_lapic_apicbase_write(struct vcpu *, u64 val);
 bool vm_sipi_wait(struct vcpu *);
+bool vm_lapic_set_cr8(struct vcpu *, u64 v);
+u64 vm_lapic_get_cr8(struct vcpu *);
 /* Give COM1's output to fn (NULL: drop it), before the vCPUs run. */
 void vm_set_console(struct vm *, void (*fn)(void *, u8), void *arg);
 /* Stop a vCPU for good with a reason (bad guest). */

@@ -160,6 +160,57 @@ vm_handle_hlt(struct vcpu *vcpu, struct vm_exit *vme)
 	return (true);
 }
 
+/*
+ * MOV CR8, r64 / MOV r64, CR8 without the backend's decode: [REX] 0F 22
+ * (to CR) or 0F 20 (from CR), ModRM with mod 11, reg | REX.R = 8, rm |
+ * REX.B = the register. False if the bytes are not that.
+ */
+static bool
+decode_mov_cr8(struct vcpu *vcpu, u64 rip, struct vm_exit *vme)
+{
+	u8 b[15];
+	bool long64;
+	size_t n = vm_fetch_insn(vcpu, rip, b, sizeof (b), &long64), i = 0;
+	u8 rex = 0;
+
+	while (i < n && (b[i] == 0x66 || b[i] == 0x67))
+		i++;
+	if (long64 && i < n && (b[i] & 0xf0) == 0x40)
+		rex = b[i++];
+	if (i + 3 > n || b[i] != 0x0f || (b[i + 1] != 0x20 &&
+	    b[i + 1] != 0x22) || (b[i + 2] & 0xc0) != 0xc0)
+		return (false);
+	u8 modrm = b[i + 2];
+	if ((((modrm >> 3) & 7) | ((rex & 4) << 1)) != 8)
+		return (false);
+	vme->u.cr8.write = b[i + 1] == 0x22;
+	vme->u.cr8.gpr = (modrm & 7) | ((rex & 1) << 3);
+	vme->inst_length = (u32)(i + 3);
+	vme->inst_length_guessed = false;
+	return (true);
+}
+
+/* CR8 is the local APIC's TPR[7:4]; a value above 15 is #GP(0). */
+static bool
+vm_handle_cr8(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	if (vme->u.cr8.gpr < 0 && !decode_mov_cr8(vcpu, vme->rip, vme)) {
+		vme->exitcode = VM_EXIT_UNHANDLED;
+		ksnprintf(vme->reason, sizeof (vme->reason), "a CR8 access "
+		    "at rip 0x%lx that is no MOV the decoder knows", vme->rip);
+		return (false);
+	}
+	enum vm_reg r = vm_gpr_reg(vme->u.cr8.gpr);
+	if (!vme->u.cr8.write) {
+		vm_setreg(vcpu, r, vm_lapic_get_cr8(vcpu));
+	} else if (!vm_lapic_set_cr8(vcpu, vm_getreg(vcpu, r))) {
+		vm_inject_exception(vcpu, 13, true, 0, 0);
+		return (true);
+	}
+	skip(vcpu, vme);
+	return (true);
+}
+
 /* HC_ECHO returns RBX + 1 (the guests' round-trip check). */
 static bool
 vm_handle_hypercall(struct vcpu *vcpu, struct vm_exit *vme)
@@ -330,6 +381,7 @@ vm_handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	case VM_EXIT_HLT:	return (vm_handle_hlt(vcpu, vme));
 	case VM_EXIT_HYPERCALL:	return (vm_handle_hypercall(vcpu, vme));
 	case VM_EXIT_XSETBV:	return (vm_handle_xsetbv(vcpu, vme));
+	case VM_EXIT_CR8:	return (vm_handle_cr8(vcpu, vme));
 	case VM_EXIT_NPF:	return (vm_handle_npf(vcpu, vme));
 	case VM_EXIT_INOUT:	return (vm_handle_inout(vcpu, vme));
 	case VM_EXIT_INTR:	return (true);	/* the host took it */

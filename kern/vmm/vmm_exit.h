@@ -19,6 +19,7 @@
 	X(HLT,		"hlt",		"HLT exits")			\
 	X(HYPERCALL,	"hypercall",	"VMMCALL/VMCALL exits")		\
 	X(XSETBV,	"xsetbv",	"XSETBV exits")			\
+	X(CR8,		"cr8",		"MOV to/from CR8 (the local APIC's TPR)") \
 	X(UD,		"ud",		"instructions the VM lacks (#UD raised)") \
 	X(GP,		"gp",		"instructions answered with #GP(0) (RDPMC)") \
 	X(SKIP,		"skip",		"instructions that do nothing in a VM (INVD, WBINVD)") \

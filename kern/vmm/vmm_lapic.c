@@ -206,6 +206,19 @@ vm_lapic_apicbase_write(struct vcpu *vcpu, u64 val)
 	return (vlapic_apicbase_write(vcpu->vc_vlapic, val));
 }
 
+/* CR8 is the TPR's class (MOV to CR8 in 64-bit mode); false: #GP. */
+bool
+vm_lapic_set_cr8(struct vcpu *vcpu, u64 v)
+{
+	return (vlapic_set_cr8(vcpu->vc_vlapic, v));
+}
+
+u64
+vm_lapic_get_cr8(struct vcpu *vcpu)
+{
+	return (vlapic_get_cr8(vcpu->vc_vlapic));
+}
+
 /* A segment as reset or a SIPI leaves it: real mode, 64 KiB. */
 static void
 real_seg(struct vcpu *vcpu, enum vm_seg seg, u16 sel, bool code)

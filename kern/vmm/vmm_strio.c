@@ -438,6 +438,54 @@ strio_load(struct strio *s, bool *cs_d)
  * moment ago): for backends without NRIP. 0 if fetching or decoding it
  * fails (nothing is raised: the caller keeps its guess).
  */
+size_t
+vm_fetch_insn(struct vcpu *vcpu, u64 rip, u8 *buf, size_t len, bool *long64)
+{
+	struct strio s = { .s_vcpu = vcpu, .s_vm = vcpu->vc_vm,
+	    .s_probe = true };
+	bool cs_d;
+	enum vie_cpu_mode mode = strio_load(&s, &cs_d);
+	const struct vm_seg_desc *cs = &s.s_seg[VM_SEG_CS];
+	size_t n = 0;
+	u64 gla;
+
+	*long64 = mode == VIE_MODE_LONG64;
+	if (mode == VIE_MODE_LONG64) {
+		gla = rip;
+	} else {
+		rip &= 0xffffffffUL;
+		if (rip > cs->vsd_limit)
+			return (0);
+		len = MIN(len, (size_t)(cs->vsd_limit - rip) + 1);
+		gla = (cs->vsd_base + rip) & 0xffffffffUL;
+	}
+	while (n < len) {
+		struct vie_fault f = { 0 };
+		u64 la = mode == VIE_MODE_LONG64 ? gla + n :
+		    (gla + n) & 0xffffffffUL, gpa;
+		size_t chunk = MIN(len - n, PAGESIZE - (la & PAGEOFFSET));
+		void *p;
+		if (walk(&s, la, false, true, &gpa, &f) != 0 ||
+		    (p = ram(&s, gpa, chunk)) == NULL)
+			break;
+		memcpy(buf + n, p, chunk);
+		n += chunk;
+	}
+	return (n);
+}
+
+enum vm_reg
+vm_gpr_reg(int index)
+{
+	static const enum vm_reg gpr[16] = { VM_REG_RAX, VM_REG_RCX,
+	    VM_REG_RDX, VM_REG_RBX, VM_REG_RSP, VM_REG_RBP, VM_REG_RSI,
+	    VM_REG_RDI, VM_REG_R8, VM_REG_R9, VM_REG_R10, VM_REG_R11,
+	    VM_REG_R12, VM_REG_R13, VM_REG_R14, VM_REG_R15 };
+
+	VERIFY(index >= 0 && index < 16, "vm_gpr_reg: register %d", index);
+	return (gpr[index]);
+}
+
 u32
 vm_insn_length(struct vcpu *vcpu, u64 rip)
 {

@@ -140,6 +140,9 @@ svm_vcpu_init(struct vcpu *vcpu)
 	 * SHUTDOWN intercept, so we stop one step earlier, everywhere.
 	 */
 	*vmcb32(sv, VMCB_INTERCEPT_EXC) = (1U << 8) | (1U << 18);
+	/* CR8 is the vCPU's APIC TPR (the core's), not V_TPR alone. */
+	*vmcb32(sv, VMCB_INTERCEPT_CR) = INTERCEPT_CR8_READ |
+	    INTERCEPT_CR8_WRITE;
 	*vmcb32(sv, VMCB_INTERCEPT_MISC1) = INTERCEPT_INTR | INTERCEPT_NMI |
 	    INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_CPUID | INTERCEPT_HLT |
 	    INTERCEPT_RDPMC |

@@ -115,6 +115,15 @@ svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		    (u32)*vmcb64(sv, VMCB_RAX);
 		vme->inst_length = length(sv, vme, rip, 3);
 		break;
+	case VMEXIT_CR8_READ:
+	case VMEXIT_CR8_WRITE:
+		/* Decode assists name the register; else vm_run decodes. */
+		vme->exitcode = VM_EXIT_CR8;
+		vme->u.cr8.write = code == VMEXIT_CR8_WRITE;
+		vme->u.cr8.gpr = (info1 & EXITINFO1_MOV_CR) != 0 ?
+		    (int)(info1 & 15) : -1;
+		vme->inst_length = length(sv, vme, rip, 3);
+		break;
 	case VMEXIT_NPF:
 		vme->exitcode = VM_EXIT_NPF;
 		vme->u.npf.gpa = info2;

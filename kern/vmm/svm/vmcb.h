@@ -152,6 +152,11 @@
 #define	VMEXIT_MONITOR		0x08a
 #define	VMEXIT_MWAIT		0x08b
 #define	VMEXIT_XSETBV		0x08d
+#define	VMEXIT_CR8_READ		0x008
+#define	VMEXIT_CR8_WRITE	0x018
+#define	INTERCEPT_CR8_READ	(1U << 8)
+#define	INTERCEPT_CR8_WRITE	(1U << 24)
+#define	EXITINFO1_MOV_CR	(1UL << 63)	/* decode assists: a MOV */
 #define	VMEXIT_NPF		0x400
 #define	VMEXIT_INVALID		0xffffffffU	/* compare the low 32 bits */
 

@@ -250,6 +250,13 @@ vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		decode_io(vcpu, vme, qual);
 		break;
 	case EXIT_REASON_CR_ACCESS:
+		if ((qual & 15) == 8 && ((qual >> 4) & 3) <= 1) {
+			/* MOV to (0) or from (1) CR8: the core's TPR */
+			vme->exitcode = VM_EXIT_CR8;
+			vme->u.cr8.write = ((qual >> 4) & 3) == 0;
+			vme->u.cr8.gpr = (int)((qual >> 8) & 15);
+			break;
+		}
 		if (cr_access(vcpu, vme, qual)) {
 			vme->exitcode = VM_EXIT_HANDLED;
 			break;
