@@ -20,7 +20,8 @@ panic_test=list (that boot is one result; each case boots with panic_test=suite/
 a panic line holding the listed text), and
 expect-tracecheck-catches-legacy-order, expect-vmm-legacy-order-caught (SVM on QEMU) and
 expect-vmx-legacy-order-caught (VMX on Bochs), and expect-guest-module (scripts/run.py --guest
-build/guest/hello.bin: the guest=module path, one QEMU boot). The default matrix also runs
+build/guest/hello.bin: the guest=module path, one QEMU boot), expect-nested-bhyvelet (bhyvelet's
+own kernel as a 2-vCPU multiboot guest, its suites passing inside). The default matrix also runs
 mb-compare on each platform of MB_COMPARE: every guest/mb kernel in one guest=batch boot, each
 compared with plain QEMU (scripts/mbcompare.py; one result per kernel run, a pending one
 skipped). Trace dumps of
@@ -294,6 +295,27 @@ def expect_guest_module(res):
     return _ended_early(res, 'the module ran as the guest and passed; run.py exited 0')
 
 
+NESTED_ARGS = 'suite=sync,thread,kmem'
+
+
+def expect_nested_bhyvelet(res):
+    """run.py --guest build/kernel.elf --guest-cpus 2: bhyvelet's own kernel (an ELF64 with the
+    multiboot a.out kludge, which sets up its own long mode, local APIC timer and its AP by
+    INIT/SIPI) boots as a multiboot guest and its suites pass inside it; run.py exits 1, QEMU's
+    status for the guest's exit code 0."""
+    out = ' | '.join(res.runner_output[-3:])
+    if res.runner_rc != 1:
+        return False, 'run.py --guest build/kernel.elf exited %s, want 1: %s' % (res.runner_rc,
+                                                                               out)
+    if not _message(res, r'\[kernel\.elf/com1\] \[cpu0\] mp: 2 CPUs up'):
+        return False, 'the guest kernel did not bring up its second CPU'
+    texts = res.log.message_texts()
+    done = [t for t in texts if re.fullmatch(r'\[kernel\.elf/com1\] # \d+ passed, 0 failed', t)]
+    if not done:
+        return False, 'no "# N passed, 0 failed" from the guest kernel'
+    return _ended_early(res, 'bhyvelet ran as its own guest on 2 vCPUs: %s' % done[0].split('] ')[1])
+
+
 EXPECTATIONS = [
     ('expect-panic', 'qemu', 2, 'test_panic=1', expect_panic, 60),
     ('expect-bad-suite', 'qemu', 1, 'suite=nosuchsuite', expect_bail('nosuchsuite'), 60),
@@ -351,6 +373,9 @@ def expectation_jobs(panic_cases):
     jobs.append(RunPyJob('expect-guest-module', 'qemu', 1,
                          ['--quiet', '--guest', os.path.relpath(GUEST_MODULE_IMAGE)],
                          expect_guest_module, 60))
+    jobs.append(RunPyJob('expect-nested-bhyvelet', 'qemu', 2,
+                         ['--quiet', '--guest', 'build/kernel.elf', '--guest-cpus', '2',
+                          '--guest-args', NESTED_ARGS], expect_nested_bhyvelet, 240))
     for suite, name, text in panic_cases:
         jobs.append(Job('expect-panic %s/%s' % (suite, name), 'qemu-tcg', 2,
                         'panic_test=%s/%s' % (suite, name), expect_panic_text(text), 60))

@@ -9,7 +9,9 @@ in ONE boot: the kernel's guest=batch mode (kern/vmm/vmm_guest.h) takes a list o
 their images and modules as boot modules, runs each guest in turn and prints its console lines
 as "[cpuN] [RUN/vcpuK] text" and its end as "bhyvelet: guest 'RUN' exited: <how>". A run passes
 when its lines and its status (debug-exit status=S; anything else is QEMU's 0) are the
-reference's. Runs with model='tcg' are QEMU TCG's own behaviour and are not run under bhyvelet;
+reference's, and a kernel's account of the rows it wrote to the VGA text screen ("ok - row N,
+attribute A, reads back: TEXT") is on the host's copy of that screen ("[RUN/vga] NN|TEXT|",
+printed when the guest ends). Runs with model='tcg' are QEMU TCG's own behaviour and are not run under bhyvelet;
 model='cpu' runs have no reference (TCG fails them) and must pass (status 1, no FAIL line).
 PENDING names runs that need what bhyvelet does not emulate yet: they run, and a mismatch is
 reported as skipped with the reason instead of failed.
@@ -37,6 +39,9 @@ PENDING = {
 
 EXIT_RE = re.compile(r"bhyvelet: guest '([^']+)' exited: (.*)")
 LINE_RE = re.compile(r'\[([^\]/]+)/(?:com1|vcpu\d+)\] (.*)')
+VGA_RE = re.compile(r'\[([^\]/]+)/vga\] (\d\d)\|(.*)\|')
+# mb_vga's own account of a row it wrote: the host's copy of the screen must show it.
+VGA_ROW_RE = re.compile(r'ok - row (\d+), attribute 0x[0-9a-f]+, reads back: (.*)')
 
 
 def bhyvelet_runs():
@@ -86,6 +91,11 @@ def split_log(log):
         if m:
             out.setdefault(m.group(1), {'lines': [], 'how': None})['how'] = m.group(2)
             continue
+        m = VGA_RE.fullmatch(text)
+        if m:
+            entry = out.setdefault(m.group(1), {'lines': [], 'how': None})
+            entry.setdefault('vga', {})[int(m.group(2))] = m.group(3)
+            continue
         m = LINE_RE.fullmatch(text)
         if m:
             out.setdefault(m.group(1), {'lines': [], 'how': None})['lines'].append(m.group(2))
@@ -132,6 +142,13 @@ def compare(name, got, ref):
             diff = first_difference(got['lines'], want_lines)
             why = 'status %s (plain QEMU %d), exited: %s%s' % (st, want_status, got['how'],
                                                                diff)
+    if verdict == 'pass':
+        for line in got['lines']:
+            m = VGA_ROW_RE.fullmatch(line)
+            if m and not got.get('vga', {}).get(int(m.group(1)), '').startswith(m.group(2)):
+                verdict, why = 'fail', 'the host shows no VGA row %s "%s" (vga lines: %s)' % (
+                    m.group(1), m.group(2), got.get('vga'))
+                break
     if verdict == 'fail' and name in PENDING:
         return 'pending', '%s; %s' % (PENDING[name], why)
     return verdict, why

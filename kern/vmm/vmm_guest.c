@@ -100,6 +100,36 @@ create_module_guest(const char *name, const struct boot_module *mods,
 	return (vm);
 }
 
+#define	VGA_TEXT	0xb8000		/* 80x25 cells: character, attribute */
+#define	VGA_COLS	80
+#define	VGA_ROWS	25
+
+/*
+ * The guest's VGA text screen, which is plain RAM here: its rows that
+ * are not blank, as "[NAME/vga] NN|text|", once the guest has ended (tiny
+ * kernels print there, not on a serial port).
+ */
+static void
+show_vga(struct vm *vm, const char *name)
+{
+	if (vm->vm_memsize < VGA_TEXT + 2 * VGA_COLS * VGA_ROWS)
+		return;
+	const u8 *screen = (const u8 *)phys_to_virt(vm->vm_mem) + VGA_TEXT;
+	for (int row = 0; row < VGA_ROWS; row++) {
+		char text[VGA_COLS + 1];
+		int end = 0;
+		for (int col = 0; col < VGA_COLS; col++) {
+			u8 c = screen[2 * (row * VGA_COLS + col)];
+			text[col] = c >= 0x20 && c < 0x7f ? (char)c : ' ';
+			if (text[col] != ' ')
+				end = col + 1;
+		}
+		text[end] = '\0';
+		if (end > 0)
+			cmn_err(CE_NOTE, "[%s/vga] %02d|%s|", name, row, text);
+	}
+}
+
 /* An application processor's thread: its vCPU from SIPI to the end. */
 struct ap_run {
 	struct vcpu *ar_vcpu;
@@ -185,6 +215,7 @@ run_and_destroy(struct vm *vm, const char *name)
 	    end->how == GUEST_VERDICT && end->verdict == 0);
 	if (aps != NULL)
 		kmem_free(aps, naps * sizeof (*aps));
+	show_vga(vm, name);
 	vm_destroy(vm);
 	/* The guest ABI's verdict says pass or fail; a QEMU-style guest's
 	 * status is on the exit line, for run.py to return. */
