@@ -134,9 +134,10 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 	struct vm_exit vme;
 
 	memset(&vme, 0, sizeof (vme));
-	/* The first loop of a VM reads its console. */
+	/* vCPU 0's loop reads the VM's console (an AP's thread may start
+	 * first: it must not take the console into its quiet result). */
 	struct vm *vm = vcpu->vc_vm;
-	bool console = vm->vm_console == NULL;
+	bool console = vcpu->vc_id == 0 && vm->vm_console == NULL;
 	if (console) {
 		r->console_vm = vm;
 		vm_set_console(vm, console_char, r);
