@@ -7,11 +7,19 @@
 void *
 memset(void *d, int c, size_t n)
 {
-	u8 *p = d;
+	void *ret = d;
 
-	while (n-- > 0)
-		*p++ = (u8)c;
-	return (d);
+	/* String stores, eight bytes at a time: a VM's RAM is zeroed (and
+	 * poisoned when freed) 128 MiB at a time, which a byte loop made
+	 * seconds long under Bochs. */
+	u64 q = (u8)c * 0x0101010101010101UL;
+	size_t words = n / 8, tail = n % 8;
+
+	__asm__ __volatile__("rep stosq" : "+D"(d), "+c"(words) : "a"(q) :
+	    "memory");
+	__asm__ __volatile__("rep stosb" : "+D"(d), "+c"(tail) : "a"(q) :
+	    "memory");
+	return (ret);
 }
 
 void *
