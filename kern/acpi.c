@@ -1,9 +1,18 @@
 /*
- * Just enough ACPI to find the CPUs: RSDP -> RSDT/XSDT -> MADT, and the
- * local APIC entries in it.
+ * Just enough ACPI to find the CPUs: RSDP -> RSDT/XSDT -> MADT, the local
+ * APIC entries in it, and the IOAPIC with the ISA interrupt overrides
+ * (for the console's receive interrupt, ioapic.c).
  */
 #include "cpu.h"
 #include "console.h"
+#include "apic.h"
+
+/* Set by acpi_find_cpus (boot CPU, before the others start). */
+paddr_t acpi_ioapic_pa;			/* 0: none in the MADT */
+u32 acpi_ioapic_gsi_base;
+u32 acpi_isa_gsi[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    15 };
+u16 acpi_isa_flags[16];			/* MPS INTI flags (0: bus default) */
 
 struct rsdp {
 	char sig[8];
@@ -99,6 +108,19 @@ acpi_find_cpus(u32 *apicids, int max)
 	const u8 *p = (const u8 *)madt + sizeof (*madt) + 8;
 	const u8 *end = (const u8 *)madt + madt->length;
 	while (p + 2 <= end && p[1] >= 2) {
+		if (p[0] == 1 && p[1] >= 12 && acpi_ioapic_pa == 0) {
+			u32 addr, base;			/* the first IOAPIC */
+			memcpy(&addr, p + 4, 4);
+			memcpy(&base, p + 8, 4);
+			acpi_ioapic_pa = addr;
+			acpi_ioapic_gsi_base = base;
+		}
+		if (p[0] == 2 && p[1] >= 10 && p[2] == 0 && p[3] < 16) {
+			u32 gsi;			/* an ISA override */
+			memcpy(&gsi, p + 4, 4);
+			acpi_isa_gsi[p[3]] = gsi;
+			memcpy(&acpi_isa_flags[p[3]], p + 8, 2);
+		}
 		if (p[0] == 0 && p[1] >= 8) {		/* processor local APIC */
 			u32 flags;
 			memcpy(&flags, p + 4, 4);

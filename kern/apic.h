@@ -23,6 +23,13 @@ extern hrtime_t nsec_per_tick;		/* the clock tick, 1e9 / hz */
 /* Time. The TSC is calibrated against the PIT at boot. */
 extern u64 tsc_hz;
 hrtime_t gethrtime(void);		/* ns since boot */
+/* The MADT's IOAPIC and ISA overrides (acpi.c), and routing an ISA IRQ
+ * through it to a vector on one CPU (ioapic.c; false: no IOAPIC). */
+extern paddr_t acpi_ioapic_pa;
+extern u32 acpi_ioapic_gsi_base;
+extern u32 acpi_isa_gsi[16];
+extern u16 acpi_isa_flags[16];
+bool ioapic_route_isa(int irq, int vector, u32 apicid);
 void udelay(u64 us);
 
 #endif

@@ -8,6 +8,9 @@
 #include "sync.h"
 #include "panic.h"
 #include "cpu.h"
+#include "apic.h"
+#include "trap.h"
+#include "thread.h"
 
 #define	COM1		0x3f8
 #define	UART_THR	0	/* transmit holding */
@@ -16,6 +19,10 @@
 #define	UART_LCR	3
 #define	UART_MCR	4
 #define	UART_LSR	5
+#define	UART_RBR	0	/* receive buffer */
+#define	IER_RX		0x01	/* interrupt: data received */
+#define	MCR_OUT2	0x08	/* a PC gates the UART's IRQ with OUT2 */
+#define	LSR_DR		0x01	/* data ready */
 #define	LSR_THRE	0x20	/* holding register empty */
 #define	LSR_TEMT	0x40	/* transmitter empty */
 
@@ -271,4 +278,90 @@ ksnprintf(char *buf, size_t len, const char *fmt, ...)
 	n = kvsnprintf(buf, len, fmt, ap);
 	va_end(ap);
 	return (n);
+}
+
+/*
+ * Console input. The receive interrupt drains the UART into a ring; the
+ * conin thread hands the bytes to the sink in thread context (a guest's
+ * vuart takes a mutex). Bytes wait in the ring while there is no sink.
+ */
+#define	CONIN_RING	256
+static struct {
+	waitq_t ci_wq;		/* the conin thread; ci_wq.wq_lock guards
+				   the ring and the counts */
+	u8 ci_ring[CONIN_RING];
+	u32 ci_head, ci_tail;	/* ring indices, free-running */
+	u64 ci_dropped;		/* bytes lost to a full ring */
+	kmutex_t ci_sink_lock;	/* guards ci_sink, ci_arg; held while
+				   a byte is delivered */
+	void (*volatile ci_sink)(void *, u8);
+	void *ci_arg;
+	bool ci_on;		/* under ci_sink_lock: started */
+	bool ci_none;		/* under ci_sink_lock: no IOAPIC */
+} conin;
+
+static void
+console_rx_intr(struct regs *r __unused)
+{
+	spin_lock(&conin.ci_wq.wq_lock);
+	while ((inb(COM1 + UART_LSR) & LSR_DR) != 0) {
+		u8 b = inb(COM1 + UART_RBR);
+		if (conin.ci_head - conin.ci_tail < CONIN_RING)
+			conin.ci_ring[conin.ci_head++ % CONIN_RING] = b;
+		else
+			conin.ci_dropped++;
+	}
+	(void) waitq_wakeone(&conin.ci_wq);
+	spin_unlock(&conin.ci_wq.wq_lock);
+}
+
+static void
+conin_thread(void *arg __unused)
+{
+	for (;;) {
+		spin_lock(&conin.ci_wq.wq_lock);
+		while (conin.ci_head == conin.ci_tail ||
+		    READ_ONCE(conin.ci_sink) == NULL)
+			waitq_block(&conin.ci_wq);
+		u8 b = conin.ci_ring[conin.ci_tail++ % CONIN_RING];
+		spin_unlock(&conin.ci_wq.wq_lock);
+		mutex_enter(&conin.ci_sink_lock);
+		if (conin.ci_sink != NULL)
+			conin.ci_sink(conin.ci_arg, b);
+		mutex_exit(&conin.ci_sink_lock);
+	}
+}
+
+bool
+console_set_input(void (*fn)(void *, u8), void *arg)
+{
+	static bool inited;
+
+	if (!inited) {		/* the boot thread's first call, no race */
+		inited = true;
+		waitq_init(&conin.ci_wq, "conin");
+		mutex_init(&conin.ci_sink_lock, "conin sink");
+	}
+	mutex_enter(&conin.ci_sink_lock);
+	if (!conin.ci_on && !conin.ci_none && fn != NULL) {
+		if (!ioapic_route_isa(4, VEC_CONSOLE, cpus[0].cpu_apicid)) {
+			conin.ci_none = true;
+		} else {
+			conin.ci_on = true;
+			intr_register(VEC_CONSOLE, console_rx_intr);
+			(void) thread_create_detached("conin", conin_thread,
+			    NULL, -1);
+			outb(COM1 + UART_MCR, 0x03 | MCR_OUT2);
+			outb(COM1 + UART_IER, IER_RX);
+		}
+	}
+	conin.ci_arg = arg;
+	conin.ci_sink = fn;
+	bool on = conin.ci_on;
+	mutex_exit(&conin.ci_sink_lock);
+	/* Bytes that waited for a sink go now. */
+	spin_lock(&conin.ci_wq.wq_lock);
+	(void) waitq_wakeone(&conin.ci_wq);
+	spin_unlock(&conin.ci_wq.wq_lock);
+	return (on);
 }

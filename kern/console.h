@@ -23,6 +23,14 @@ void kprintf(const char *fmt, ...) __printflike(1, 2);
 void vkprintf(const char *fmt, va_list ap);
 int ksnprintf(char *buf, size_t len, const char *fmt, ...) __printflike(3, 4);
 int kvsnprintf(char *buf, size_t len, const char *fmt, va_list ap);
+/*
+ * Console input: bytes typed on COM1 go to fn(arg, byte), one at a time in
+ * thread context (a guest's COM1 while it runs; NULL: nobody, and they
+ * wait, 256 at most). The first call turns on the receive interrupt
+ * (through the IOAPIC) and starts the thread that delivers; false if the
+ * machine has no IOAPIC to route it (input then stays off).
+ */
+bool console_set_input(void (*fn)(void *, u8), void *arg);
 /* Used by panic: write without the console lock (another CPU may hold it). */
 void console_putc_unlocked(char c);
 void console_flush(void);

@@ -51,6 +51,7 @@ _Static_assert(sizeof (struct regs) == 176, "struct regs: intr.asm frame");
 #define	T_PGFLT		14
 
 #define	VEC_TIMER	0x20
+#define	VEC_CONSOLE	0x24	/* COM1 receive (the IOAPIC's ISA IRQ4) */
 #define	VEC_RESCHED	0xf0	/* IPI: look at your run queue */
 #define	VEC_PANIC	0xf1	/* IPI: another CPU panicked; stop */
 #define	VEC_CALL	0xf2	/* IPI: run a cross call */

@@ -216,10 +216,16 @@ class MbCompareJob(Job):
 
     def run(self, a, log_path):
         names = mbcompare.bhyvelet_runs()
-        refs = mbcompare.references(names)
+        singles = mbcompare.input_runs(self.platform)
+        refs = mbcompare.references(names + singles)
         res, got = mbcompare.batch_boot(self.platform, names, log_path, self.timeout)
+        for n in singles:
+            one, got[n] = mbcompare.single_boot(self.platform, n,
+                                                log_path.replace('.log', '-%s.log' % n), 120)
+            if not one.verdict.ok:
+                got[n] = None
         self.outcomes = [mbcompare.compare(n, got.get(n), refs.get(n)) + (n,)
-                         for n in names]
+                         for n in names + singles]
         return res
 
     def account_lines(self, res):

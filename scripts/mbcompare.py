@@ -14,7 +14,9 @@ attribute A, reads back: TEXT") is on the host's copy of that screen ("[RUN/vga]
 printed when the guest ends). Runs with model='tcg' are QEMU TCG's own behaviour and are not run under bhyvelet;
 model='cpu' runs have no reference (TCG fails them) and must pass (status 1, no FAIL line).
 PENDING names runs that need what bhyvelet does not emulate yet: they run, and a mismatch is
-reported as skipped with the reason instead of failed.
+reported as skipped with the reason instead of failed. A run with input (mb_input) reads its
+console: it gets a boot of its own, where run.py can type into COM1 (QEMU), the same bytes at the
+same point of its output as plain QEMU got them.
 """
 
 import argparse
@@ -45,8 +47,31 @@ VGA_ROW_RE = re.compile(r'ok - row (\d+), attribute 0x[0-9a-f]+, reads back: (.*
 
 
 def bhyvelet_runs():
-    """The runs bhyvelet takes: all but QEMU TCG's model runs."""
-    return [n for n, r in kernels.RUNS.items() if r['model'] != 'tcg']
+    """The runs of a batch boot: all but QEMU TCG's model runs and the runs that are typed into
+    (input_runs: a batch has one console for all its guests)."""
+    return [n for n, r in kernels.RUNS.items() if r['model'] != 'tcg' and r['input'] is None]
+
+
+def input_runs(platform):
+    """The runs that read their console, one boot each; only where run.py can type into COM1
+    (QEMU: its serial is stdio then)."""
+    if run.family(platform) != 'qemu':
+        return []
+    return [n for n, r in kernels.RUNS.items() if r['input'] is not None]
+
+
+def single_boot(platform, name, log_path, timeout=None):
+    """One bhyvelet boot of one run, its input typed as the run says; (RunResult, its entry of
+    split_log or None)."""
+    r = kernels.RUNS[name]
+    with tempfile.TemporaryDirectory(prefix='mbcompare.') as tmp:
+        modules = batch_modules([name], tmp)[1:]
+        image = os.path.basename(modules[0][0])
+        res = run.run_kernel(platform, 2, run.DEFAULT_MEM + r['mem'],
+                             'guest=module guest_cpus=%d guest_mem=%d' % (r['cpus'], r['mem']),
+                             timeout, log_path, judge=tap.judge_notap, modules=modules,
+                             serial_input=r['input'], serial_input_after=r['input_after'])
+    return res, split_log(res.log).get(image)
 
 
 _ref_lock = threading.Lock()
@@ -175,10 +200,14 @@ def main(argv=None):
             ap.error('no run %r in guest/mb/kernels.py' % n)
     platform, _ = run.resolve_platform(a.platform)
     log_path = a.log or os.path.join('build', 'logs', 'mbcompare-%s.log' % platform)
-    refs = references(names)
+    singles = [n for n in input_runs(platform) if not a.runs or n in a.runs]
+    names = [n for n in names if n not in singles]
+    refs = references(names + singles)
     res, got = batch_boot(platform, names, log_path)
+    for n in singles:
+        _, got[n] = single_boot(platform, n, log_path.replace('.log', '-%s.log' % n))
     counts = {'pass': 0, 'fail': 0, 'pending': 0}
-    for n in names:
+    for n in names + singles:
         verdict, why = compare(n, got.get(n), refs.get(n))
         counts[verdict] += 1
         print('%s %s %s: %s' % ({'pass': 'PASS', 'fail': 'FAIL', 'pending': 'SKIP'}[verdict],

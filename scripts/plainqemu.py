@@ -95,32 +95,60 @@ def kernel_path(name):
     return os.path.join(ROOT, 'build', 'guest', 'mb', name + '.elf')
 
 
-def kernel_argv(kernel, log, args='', initrd='', cpus=1, mem=128, accel='tcg'):
+def kernel_argv(kernel, log, args='', initrd='', cpus=1, mem=128, accel='tcg', stdin=False):
     cmd = [QEMU, '-accel', accel, '-kernel', kernel]
     if args:
         cmd += ['-append', args]
     if initrd:
         cmd += ['-initrd', initrd]
+    # With input, COM1 is stdio (its output also logged to the file) so it can be typed into.
+    serial = ['-chardev', 'stdio,id=ser0,signal=off,logfile=' + log, '-serial', 'chardev:ser0'] \
+        if stdin else ['-serial', 'file:' + log]
     return cmd + ['-smp', str(cpus), '-m', str(mem), '-device',
-                  'isa-debug-exit,iobase=0xf4,iosize=0x04', '-serial', 'file:' + log,
-                  '-display', 'none', '-no-reboot', '-nic', 'none']
+                  'isa-debug-exit,iobase=0xf4,iosize=0x04'] + serial + \
+        ['-display', 'none', '-no-reboot', '-nic', 'none']
 
 
-def run_kernel(kernel, args='', modules=(), cpus=1, mem=128, timeout=20.0, accel='tcg'):
+def _feed_when(proc, log, after, data, timeout):
+    """Type data into proc's stdin once log holds after (or give up at the timeout)."""
+    import time
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        try:
+            with open(log, 'rb') as f:
+                if after in f.read():
+                    proc.stdin.write(data)
+                    proc.stdin.flush()
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+
+
+def run_kernel(kernel, args='', modules=(), cpus=1, mem=128, timeout=20.0, accel='tcg',
+               input=None, input_after=None):
     """Run a multiboot kernel; return (serial output lines, QEMU exit status or TIMEOUT).
 
-    modules: (path, module args) pairs, joined into QEMU's -initrd "PATH ARGS,PATH ARGS"."""
+    modules: (path, module args) pairs, joined into QEMU's -initrd "PATH ARGS,PATH ARGS".
+    input: bytes typed into COM1 once its output holds input_after."""
     kernel = kernel_path(kernel)
     if not os.path.exists(kernel):
         raise FileNotFoundError('%s: no such kernel (make guests)' % kernel)
     initrd = ','.join((p + ' ' + a) if a else p for p, a in modules)
     with tempfile.TemporaryDirectory(prefix='plainqemu.') as tmp:
         log = os.path.join(tmp, 'serial.log')
-        proc = subprocess.Popen(kernel_argv(kernel, log, args, initrd, cpus, mem, accel),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(kernel_argv(kernel, log, args, initrd, cpus, mem, accel,
+                                            input is not None),
+                                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL if input is not None else subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         try:
-            proc.communicate(timeout=timeout)
+            if input is not None:
+                _feed_when(proc, log, input_after, input, timeout)
+                proc.stdin.close()
+                proc.wait(timeout=timeout)
+            else:
+                proc.communicate(timeout=timeout)
             status = proc.returncode
         except subprocess.TimeoutExpired:
             proc.kill()
@@ -145,7 +173,8 @@ def run_mb(name, timeout=None, accel='tcg', **override):
                 f.write(kernels.MODULE_FILES[fname])
             modules.append((path, margs))
         return run_kernel(run['kernel'], kernels.args_of(run), modules, run['cpus'], run['mem'],
-                          timeout if timeout is not None else run['timeout'], accel)
+                          timeout if timeout is not None else run['timeout'], accel,
+                          run.get('input'), run.get('input_after'))
 
 
 def main_kernel(args):

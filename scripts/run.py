@@ -123,6 +123,8 @@ class RunResult:
         self.rc = None           # emulator exit status (meaningless for judging)
         self.diag = []           # extra lines worth showing on failure (emulator messages)
         self.note = ''
+        self.serial_input = None  # bytes typed into COM1 once a guest owns it (QEMU only)
+        self.serial_input_after = None  # ... or once the log holds these bytes
 
     @property
     def ok(self):
@@ -234,8 +236,10 @@ def _stop(proc, own_group, term_first):
 
 
 def _supervise(argv, serial_path, timeout, hard_timeout, own_group, echo=None, stdout=None,
-               stderr=None, stdin=subprocess.DEVNULL):
+               stderr=None, stdin=subprocess.DEVNULL, feed=None):
     """Run argv until it exits, times out, or lingers after the shutdown line.
+    feed: (trigger, data): once the serial log holds trigger, write data to the emulator's stdin
+    (stdin must be subprocess.PIPE), as a person typing once the prompt is there.
 
     Returns (rc, timed_out, killed_after_shutdown, elapsed)."""
     start = time.monotonic()
@@ -264,6 +268,10 @@ def _supervise(argv, serial_path, timeout, hard_timeout, own_group, echo=None, s
                 # The terminal's Ctrl-C went to QEMU as well; let it exit, then judge.
                 continue
             tail.poll()
+            if feed is not None and feed[0] in tail.buf:
+                proc.stdin.write(feed[1])
+                proc.stdin.flush()
+                feed = None
             now = time.monotonic()
             if tail.shutdown_seen and shutdown_at is None:
                 shutdown_at = now
@@ -291,6 +299,9 @@ def _supervise(argv, serial_path, timeout, hard_timeout, own_group, echo=None, s
 
 # ---------------------------------------------------------------------------------------------
 # QEMU
+
+
+GUEST_INPUT_READY = b'console input goes to its COM1'
 
 
 def run_qemu(res, kernel, interactive, workdir):
@@ -322,11 +333,19 @@ def run_qemu(res, kernel, interactive, workdir):
         rc, to, kas, el = _supervise(argv, res.log_path, res.timeout, res.timeout, False,
                                      stdin=None)
     else:
-        argv += ['-serial', 'file:%s' % res.log_path, '-monitor', 'none']
+        feed, stdin = None, subprocess.DEVNULL
+        if res.serial_input is not None:
+            # typed into COM1 once a guest owns the console (vmm_guest.c says so)
+            argv += ['-chardev', 'stdio,id=ser0,signal=off,logfile=%s' % res.log_path,
+                     '-serial', 'chardev:ser0', '-monitor', 'none']
+            feed = (res.serial_input_after or GUEST_INPUT_READY, res.serial_input)
+            stdin = subprocess.PIPE
+        else:
+            argv += ['-serial', 'file:%s' % res.log_path, '-monitor', 'none']
         errpath = os.path.join(workdir, 'qemu.stderr')
         with open(errpath, 'wb') as err:
             rc, to, kas, el = _supervise(argv, res.log_path, res.timeout, res.timeout, True,
-                                         stdout=err, stderr=err)
+                                         stdout=err, stderr=err, stdin=stdin, feed=feed)
         with open(errpath, 'rb') as f:
             msgs = f.read().decode('utf-8', 'replace').splitlines()
         res.diag += ['qemu: ' + m for m in msgs
@@ -481,7 +500,8 @@ def default_log_path(platform, cpus):
 
 
 def run_kernel(platform, cpus, mem=None, cmdline='', timeout=None, log_path=None,
-               interactive=False, kernel='build/kernel.bin', judge=tap.judge, modules=()):
+               interactive=False, kernel='build/kernel.bin', judge=tap.judge, modules=(),
+               serial_input=None, serial_input_after=None):
     """Boot once and judge. Never raises for kernel problems; see RunResult.verdict.
     judge: tap.judge (TAP runs) or tap.judge_notap (runs that print no TAP, e.g. bench=)."""
     res = RunResult()
@@ -503,6 +523,8 @@ def run_kernel(platform, cpus, mem=None, cmdline='', timeout=None, log_path=None
     workdir = tempfile.mkdtemp(prefix='bhyvelet-run-')
     try:
         res.modules = [(os.path.abspath(p), args) for p, args in modules or ()]
+        res.serial_input = serial_input
+        res.serial_input_after = serial_input_after
         if family(res.platform) == 'qemu':
             run_qemu(res, kernel, interactive, workdir)
         else:
@@ -569,6 +591,10 @@ def main(argv=None):
     ap.add_argument('--guest-module', action='append', default=[], metavar='"FILE [ARGS]"',
                     help='a module for a multiboot guest, with its command line (qemu -initrd); '
                          'repeat for more')
+    ap.add_argument('--serial-input', default=None, metavar='FILE',
+                    help="type FILE's bytes into COM1 once a guest owns the console (QEMU only)")
+    ap.add_argument('--serial-input-after', default=None, metavar='TEXT',
+                    help='type --serial-input once the serial log holds TEXT instead')
     ap.add_argument('--quiet', action='store_true', help='print only the verdict line(s)')
     ap.add_argument('--no-tracecheck', dest='tracecheck', action='store_false',
                     help='do not check the trace dumps in the log')
@@ -602,6 +628,10 @@ def main(argv=None):
     no_tap = (any(w.startswith(('guest=', 'bench=')) for w in words)
               and not any(w.startswith('suite=') for w in words))
 
+    serial_input = None
+    if a.serial_input:
+        with open(a.serial_input, 'rb') as f:
+            serial_input = f.read()
     platform, note = resolve_platform(a.platform)
     if not os.path.isfile(a.kernel):
         print('run: %s not found: build it first (make)' % a.kernel, file=sys.stderr)
@@ -616,7 +646,9 @@ def main(argv=None):
                  (' (%s)' % note) if note else ''), flush=True)
     res = run_kernel(platform, a.cpus, a.mem, a.cmdline, a.timeout, a.log, a.interactive,
                      a.kernel, judge=tap.judge_notap if no_tap else tap.judge,
-                     modules=modules)
+                     modules=modules, serial_input=serial_input,
+                     serial_input_after=(a.serial_input_after.encode()
+                                         if a.serial_input_after else None))
     if res.ok:
         print('PASS %s (%s, %.1f s)' % (res.describe(),
                                         'shutdown status=0' if no_tap else tap.summary(res.log),

@@ -13,6 +13,7 @@ RUNS maps a run name to a dict:
   mem      -m MiB
   status   QEMU's exit status: (code << 1) | 1, so 1 = pass, 3 = fail
   timeout  seconds before the run counts as hung
+  input    None, or bytes typed into COM1 once the serial output holds `input_after`
   model    None, or where QEMU 7.2's TCG differs from a CPU (unknown MSRs, APIC re-enable): 'tcg'
            runs expect TCG (status 1 on plain QEMU), 'cpu' runs expect a CPU (status 3 on plain
            QEMU TCG; a machine that behaves as a CPU, bhyvelet by its guest ABI, must give 1)
@@ -38,9 +39,11 @@ PASS = 1
 FAIL = 3
 
 
-def _run(kernel, args='', modules=(), cpus=1, mem=128, status=PASS, timeout=20, model=None):
+def _run(kernel, args='', modules=(), cpus=1, mem=128, status=PASS, timeout=20, model=None,
+         input=None, input_after=None):
     return {'kernel': kernel, 'args': args, 'modules': list(modules), 'cpus': cpus, 'mem': mem,
-            'status': status, 'timeout': timeout, 'model': model}
+            'status': status, 'timeout': timeout, 'model': model, 'input': input,
+            'input_after': input_after}
 
 
 RUNS = {
@@ -71,6 +74,10 @@ RUNS = {
     'mb_apicbase-cpu': _run('mb_apicbase', 'model=cpu', status=FAIL, model='cpu'),
     'mb_long': _run('mb_long'),
     'mb_vga': _run('mb_vga'),
+    # a line typed on the console once the kernel says it is ready (its own boot
+    # output), read by the receive interrupt
+    'mb_input': _run('mb_input', 'want=typed-on-com1', input=b'typed-on-com1\r',
+                     input_after=b'ready, type a line'),
     # negative: a wrong RAM size in the cmdline must fail the mem_upper check
     'mb_entry-wrongmem': _run('mb_entry', 'alpha beta=2 mem=64 mods=2',
                               [('env.txt', 'mod0'), ('pattern.bin', 'mod1')], status=FAIL),

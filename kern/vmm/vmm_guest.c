@@ -11,6 +11,7 @@
 #include "../thread.h"
 #include "../cpu.h"
 #include "../kmem.h"
+#include "io/vuart.h"
 
 static const u8 *
 module_data(const struct boot_module *b, size_t *len)
@@ -130,6 +131,15 @@ show_vga(struct vm *vm, const char *name)
 	}
 }
 
+/* What is typed on the host's console goes to the guest's COM1. */
+static void
+guest_input(void *arg, u8 b)
+{
+	struct vm *vm = arg;
+
+	(void) vuart_rx_push(vm->vm_uart, b);
+}
+
 /* An application processor's thread: its vCPU from SIPI to the end. */
 struct ap_run {
 	struct vcpu *ar_vcpu;
@@ -162,9 +172,11 @@ run_and_destroy(struct vm *vm, const char *name)
 	int naps = vm->vm_nvcpus - 1;
 
 	memset(&r, 0, sizeof (r));
+	bool input = console_set_input(guest_input, vm);
 	cmn_err(CE_NOTE, "bhyvelet: running guest '%s' on %s (vCPU thread "
-	    "%s%s)", name, vmm_ops->name, curthread->t_name,
-	    naps > 0 ? ", a thread per AP" : "");
+	    "%s%s)%s", name, vmm_ops->name, curthread->t_name,
+	    naps > 0 ? ", a thread per AP" : "", input ? "; console input "
+	    "goes to its COM1" : "");
 	if (naps > 0) {
 		aps = kmem_zalloc(naps * sizeof (*aps), KM_SLEEP);
 		for (int i = 0; i < naps; i++) {
@@ -178,6 +190,7 @@ run_and_destroy(struct vm *vm, const char *name)
 		}
 	}
 	bool ok = vcpu_run_loop(vm->vm_vcpu[0], &r);
+	(void) console_set_input(NULL, NULL);	/* before vm_uart goes */
 	/* vCPU 0 is done: the APs stop too (each sleeps or runs). */
 	vm_request_stop(vm, "the guest ended");
 	const struct vcpu_result *end = &r;
