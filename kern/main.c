@@ -23,6 +23,8 @@
  *   guest_cpus=N      vCPUs of a module guest (1-8, default 1)
  *   guest_mem=MiB     its RAM (default 128 for multiboot, 2 for a boot
  *                     sector)
+ *   monitor=1         at the end of the run, the monitor keeps the console
+ *                     until ::quit (kern/mon/mon.h) instead of shutting down
  * Anything else is refused by name: "Bail out!" and a failing shutdown.
  */
 #include "types.h"
@@ -40,6 +42,7 @@
 #include "vmm/vmm.h"
 #include "vmm/vmm_dev.h"
 #include "vmm/vmm_guest.h"
+#include "mon/mon.h"
 #include "tunable.h"
 #include "../tests/ktest.h"
 #include "../tests/kbench.h"
@@ -174,6 +177,10 @@ parse_cmdline(void)
 			    opt_guest_mem < 1 || opt_guest_mem > 1024)
 				bail("bad value for guest_mem: '%s' (1..1024 "
 				    "MiB)", val);
+		} else if (strcmp(tok, "monitor") == 0) {
+			if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
+				bail("bad value for monitor: '%s' (0 or 1)", val);
+			mon_at_exit = strcmp(val, "1") == 0;
 		} else if (strcmp(tok, "guest_param") == 0) {
 			if (!parse_u32(val, &opt_guest_param))
 				bail("bad value for guest_param: '%s'", val);
@@ -234,6 +241,7 @@ main_thread(void *arg __unused)
 	if (opt_test_panic[0] != '\0')
 		test_panic_outer();
 	ktunable_list_set();
+	mon_init();		/* the break-in key works from here on */
 	if (opt_panic_test[0] != '\0')
 		ktest_run_panic(opt_panic_test);	/* shuts down */
 	if (opt_bench[0] != '\0')
@@ -247,8 +255,7 @@ main_thread(void *arg __unused)
 		ktest_run(opt_suite);			/* shuts down */
 	cmn_err(CE_NOTE, "bhyvelet: nothing to do (give suite=NAME or "
 	    "guest=NAME); shutting down");
-	kprintf("# bhyvelet: shutdown status=0\n");
-	kernel_shutdown(0);
+	kernel_exit(0);
 }
 
 void kmain(u32 magic, u32 mbinfo) __noreturn;

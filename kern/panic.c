@@ -6,6 +6,7 @@
  * second link, which changes no text address (see kern/linker.ld).
  */
 #include "panic.h"
+#include "mon/mon.h"
 #include "console.h"
 #include "cpu.h"
 #include "x86.h"
@@ -106,6 +107,15 @@ kernel_shutdown(int status)
 		intr_disable();
 		__asm__ __volatile__("hlt");
 	}
+}
+
+__noreturn void
+kernel_exit(int status)
+{
+	if (mon_at_exit)
+		mon_final(status);
+	kprintf("# bhyvelet: shutdown status=%d\n", status);
+	kernel_shutdown(status);
 }
 
 static void

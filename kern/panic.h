@@ -18,6 +18,9 @@ const char *ksym_lookup(uintptr_t addr, uintptr_t *off);
 uintptr_t ksym_addr(const char *name);
 /* Stop the emulator with a status (0 = success). */
 __noreturn void kernel_shutdown(int status);
+/* The end of a run: the monitor first with monitor=1, then the line
+ * "# bhyvelet: shutdown status=N" (the host scripts' cue) and shutdown. */
+__noreturn void kernel_exit(int status);
 
 extern volatile int panicking;
 

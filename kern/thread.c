@@ -651,3 +651,90 @@ sched_cpu_start(cpu_t *cp)
 	intr_enable();
 	idle_loop(cp);
 }
+
+/* ---- the monitor's view (thread.h) --------------------------------- */
+
+static int
+ring_count(kthread_t *t)
+{
+	int n = 0;
+
+	spin_lock(&t->t_ctx_lock);
+	struct ctxop *head = t->t_ctx, *op = head;
+	if (op != NULL) {
+		do {
+			n++;
+			op = op->next;
+		} while (op != NULL && op != head && n < 64);
+	}
+	spin_unlock(&t->t_ctx_lock);
+	return (n);
+}
+
+int
+thread_snapshot(struct thread_info *ti, int max)
+{
+	int n = 0;
+
+	spin_lock(&thread_list_lock);
+	for (kthread_t *t = thread_list; t != NULL; t = t->t_allnext, n++) {
+		if (n >= max)
+			continue;
+		struct thread_info *i = &ti[n];
+		i->ti_addr = (uintptr_t)t;
+		i->ti_id = t->t_id;
+		strlcpy(i->ti_name, t->t_name, sizeof (i->ti_name));
+		i->ti_state = t->t_state;
+		struct cpu *c = t->t_cpu != NULL ? t->t_cpu : t->t_lastcpu;
+		i->ti_cpu = c != NULL ? c->cpu_id : -1;
+		i->ti_nctx = ring_count(t);
+		i->ti_bound = t->t_bound;
+		i->ti_nswitch = t->t_nswitch;
+	}
+	spin_unlock(&thread_list_lock);
+	return (n);
+}
+
+bool
+thread_locked_call(uintptr_t addr, void (*fn)(kthread_t *, void *), void *arg)
+{
+	bool found = false;
+
+	spin_lock(&thread_list_lock);
+	for (kthread_t *t = thread_list; t != NULL; t = t->t_allnext) {
+		if ((uintptr_t)t == addr) {
+			fn(t, arg);
+			found = true;
+			break;
+		}
+	}
+	spin_unlock(&thread_list_lock);
+	return (found);
+}
+
+/* resume() leaves r15, r14, r13, r12, rbx, rbp and the return address at
+ * t_sp (kern/intr.asm): the walk starts there, inside the stack. */
+int
+thread_stack_pcs(kthread_t *t, uintptr_t *pcs, int max)
+{
+	uintptr_t lo = t->t_stkbase, hi = t->t_stkbase + t->t_stksize;
+	uintptr_t sp = t->t_sp;
+	int n = 0;
+
+	if (t->t_state == TS_ONPROC || t == curthread || sp < lo ||
+	    sp + 7 * 8 > hi)
+		return (0);
+	uintptr_t fp = ((uintptr_t *)sp)[5];
+	pcs[n++] = ((uintptr_t *)sp)[6];
+	while (n < max && fp >= lo && fp + 16 <= hi && (fp & 7) == 0) {
+		uintptr_t pc = ((uintptr_t *)fp)[1];
+		if (pc == 0)
+			break;
+		pcs[n++] = pc;
+		uintptr_t next = ((uintptr_t *)fp)[0];
+		if (next <= fp)
+			break;
+		fp = next;
+	}
+	return (n);
+}

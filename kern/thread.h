@@ -86,6 +86,30 @@ kthread_t *thread_fork(const char *name, void (*func)(void *), void *arg,
 void thread_continue(kthread_t *);
 __noreturn void thread_exit(void);
 void thread_join(kthread_t *);
+
+/*
+ * For the monitor: what each thread is, copied under the thread list's
+ * lock (the thread may exit right after). thread_snapshot fills up to max
+ * and returns how many threads there are. thread_locked_call runs fn on
+ * t under that lock if t is a thread (false if not): t cannot be freed
+ * meanwhile, but it may run; fn reads, never blocks.
+ */
+struct thread_info {
+	uintptr_t ti_addr;
+	u64 ti_id;
+	char ti_name[32];
+	u32 ti_state;			/* tstate_t */
+	int ti_cpu;			/* running or last ran on; -1 */
+	int ti_nctx;			/* ctxops on its ring */
+	int ti_bound;
+	u64 ti_nswitch;
+};
+int thread_snapshot(struct thread_info *, int max);
+bool thread_locked_call(uintptr_t t, void (*fn)(kthread_t *, void *),
+    void *arg);
+/* The return addresses of a thread that is not on a CPU, from its saved
+ * frame pointers (0 if it runs; called under thread_locked_call). */
+int thread_stack_pcs(kthread_t *, uintptr_t *pcs, int max);
 void thread_yield(void);
 /* Bind the calling thread to a CPU (moving it there now), or -1 to unbind. */
 void thread_bind(int cpu);

@@ -301,6 +301,80 @@ def expect_guest_module(res):
     return _ended_early(res, 'the module ran as the guest and passed; run.py exited 0')
 
 
+# The monitor (kern/mon/), driven through QEMU's serial input: the break-in key while mb_input
+# waits for its line, every dcmd, bad input, ::continue and the line for the guest.
+MON_INPUT = (b'\x1d::help\r::cpus\r::threads | ::ctxops\r::vms\r::vcpus\r::stats mb_input.elf\r'
+             b'::nosuch\r::ctxops 0x1\rnonsense\r::stack main\r::continue\rtyped-on-com1\r')
+MON_DCMDS = ('help', 'cpus', 'threads', 'ctxops', 'walk', 'stack', 'vms', 'vcpus', 'stats',
+             'continue', 'quit')
+MON_FINAL_INPUT = b'::vms\r::threads\r::continue\r::quit\r'
+
+
+def _mon_file(name, data):
+    path = os.path.join(ROOT, 'build', name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'wb') as f:
+        f.write(data)
+    return os.path.relpath(path)
+
+
+def _mon_output(res):
+    """The monitor's lines (plain kprintf output, not kernel messages) of a run."""
+    return [l for l in res.log.lines]
+
+
+def expect_monitor(res):
+    """The break-in key gave the monitor the console while a guest ran; each dcmd answered with
+    what the kernel knows; bad input was refused and the monitor went on; ::continue gave the
+    console back and the guest got its line (QEMU status 1: exit code 0)."""
+    text = '\n'.join(res.log.lines)
+    cpus = res.cpus
+    if '# mon: the monitor has the console' not in text:
+        return False, 'the break-in key did not start the monitor'
+    missing = [d for d in MON_DCMDS if not re.search(r'^::%s\b' % d, text, re.M)]
+    if missing:
+        return False, '::help does not list %s' % ', '.join('::' + m for m in missing)
+    rows = re.findall(r'^(\d+)\s+\d+\s+0x[0-9a-f]+ ', text, re.M)
+    if len(rows) != cpus:
+        return False, '::cpus printed %d CPUs, the machine has %d' % (len(rows), cpus)
+    if not re.search(r'^0x[0-9a-f]+ +\d+ +main +\w+ +\d+ +-?\d+ +[1-9]', text, re.M):
+        return False, '::threads shows no vCPU thread "main" with a ctxop'
+    if not re.search(r'\(thread main, newest first\)\n  \[0\] ctxop 0x[0-9a-f]+ \{\n'
+                     r'      save_op = vmm_savectx', text):
+        return False, '::threads | ::ctxops does not show vmm_savectx newest on main'
+    if not re.search(r'^0x[0-9a-f]+ +mb_input\.elf +1 +128 running', text, re.M):
+        return False, '::vms does not list mb_input.elf (1 vCPU, 128 MiB, running)'
+    if not re.search(r'^mb_input\.elf/vcpu0 +(vm_run|guest) +0x[0-9a-f]+ +main ', text, re.M):
+        return False, '::vcpus does not show mb_input.elf/vcpu0 inside vm_run on main'
+    if not re.search(r'^  VMEXIT_TOTAL +[1-9]', text, re.M):
+        return False, '::stats printed no VMEXIT_TOTAL'
+    if not re.search(r'^thread 0x[0-9a-f]+ \(main\), sleep\n  #0 ', text, re.M):
+        return False, '::stack main did not walk the sleeping vCPU thread'
+    for err in ("mon: unknown dcmd '::nosuch'", 'mon: 0x1 is not a thread',
+                "mon: 'nonsense' is not a dcmd"):
+        if err not in text:
+            return False, 'bad input not refused: no "%s"' % err
+    if 'mb_input: got "typed-on-com1"' not in text or res.runner_rc != 1:
+        return False, 'after ::continue the guest did not get its line (run.py %s)' % \
+            res.runner_rc
+    return _ended_early(res, 'every dcmd answered, bad input refused, the guest went on')
+
+
+def expect_monitor_final(res):
+    """monitor=1: the run's end gave the monitor the console instead of shutting down; ::quit
+    shut down with the run's status (0, the suite passed)."""
+    text = '\n'.join(res.log.lines)
+    if '# mon: the run is over (status 0)' not in text:
+        return False, 'no "# mon: the run is over (status 0)" after the suite'
+    if '# mon> ::vms' not in text or '# mon> ::quit' not in text:
+        return False, 'the monitor did not take ::vms and ::quit'
+    if 'mon: the run is over: ::quit ends it' not in text:
+        return False, '::continue at the end of a run was not refused'
+    if res.log.shutdown != '0':
+        return False, 'no shutdown with status 0 after ::quit'
+    return _ended_early(res, 'the monitor kept the kernel up until ::quit')
+
+
 NESTED_ARGS = 'suite=sync,thread,kmem'
 
 
@@ -379,6 +453,18 @@ def expectation_jobs(panic_cases):
     jobs.append(RunPyJob('expect-guest-module', 'qemu', 1,
                          ['--quiet', '--guest', os.path.relpath(GUEST_MODULE_IMAGE)],
                          expect_guest_module, 60))
+    for cpus in (1, 4):
+        jobs.append(RunPyJob('expect-monitor', 'qemu', cpus,
+                             ['--quiet', '--guest', 'build/guest/mb/mb_input.elf',
+                              '--guest-args', 'want=typed-on-com1',
+                              '--serial-input', _mon_file('mon-input.txt', MON_INPUT),
+                              '--serial-input-after', 'ready, type a line'],
+                             expect_monitor, 120))
+    jobs.append(RunPyJob('expect-monitor-final', 'qemu', 2,
+                         ['--quiet', '--cmdline', 'suite=boot monitor=1',
+                          '--serial-input', _mon_file('mon-final.txt', MON_FINAL_INPUT),
+                          '--serial-input-after', 'the run is over'],
+                         expect_monitor_final, 120))
     jobs.append(RunPyJob('expect-nested-bhyvelet', 'qemu', 2,
                          ['--quiet', '--guest', 'build/kernel.elf', '--guest-cpus', '2',
                           '--guest-args', NESTED_ARGS], expect_nested_bhyvelet, 240))

@@ -284,8 +284,7 @@ ktest_run(const char *suites)
 
 	kprintf("1..%d\n", ntest);
 	kprintf("# %d passed, %d failed\n", ntest - nfailed, nfailed);
-	kprintf("# bhyvelet: shutdown status=%d\n", nfailed != 0 ? 1 : 0);
-	kernel_shutdown(nfailed != 0 ? 1 : 0);
+	kernel_exit(nfailed != 0 ? 1 : 0);
 }
 
 /*

@@ -56,6 +56,9 @@ vm_exitcode_name(enum vm_exitcode c)
 	return (c < VM_EXIT_NCODES ? exitcode_names[c] : "?");
 }
 
+static kmutex_t vm_list_lock;
+static struct vm *vm_list;		/* vm_list_lock */
+
 void
 vmm_init(void)
 {
@@ -64,6 +67,7 @@ vmm_init(void)
 	};
 	char why[120], all[260] = "";
 
+	mutex_init(&vm_list_lock, "vm list");
 	for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
 		why[0] = '\0';
 		if (backends[i]->probe(why, sizeof (why))) {
@@ -213,6 +217,16 @@ static const struct ctxop_template vmm_ctxop_tpl = {
 
 /* ---- VMs ------------------------------------------------------------ */
 
+void
+vm_walk(bool (*fn)(struct vm *, void *), void *arg)
+{
+	mutex_enter(&vm_list_lock);
+	for (struct vm *vm = vm_list; vm != NULL; vm = vm->vm_next)
+		if (!fn(vm, arg))
+			break;
+	mutex_exit(&vm_list_lock);
+}
+
 struct vm *
 vm_create(const char *name, u64 memsize, int nvcpus)
 {
@@ -253,6 +267,10 @@ vm_create(const char *name, u64 memsize, int nvcpus)
 	}
 	vm_isa_create(vm);
 	vm_lapic_create(vm);
+	mutex_enter(&vm_list_lock);
+	vm->vm_next = vm_list;
+	vm_list = vm;
+	mutex_exit(&vm_list_lock);
 	return (vm);
 }
 
@@ -270,6 +288,14 @@ vm_request_stop(struct vm *vm, const char *reason)
 void
 vm_destroy(struct vm *vm)
 {
+	mutex_enter(&vm_list_lock);
+	for (struct vm **pp = &vm_list; *pp != NULL; pp = &(*pp)->vm_next) {
+		if (*pp == vm) {
+			*pp = vm->vm_next;
+			break;
+		}
+	}
+	mutex_exit(&vm_list_lock);
 	for (int i = 0; i < vm->vm_nvcpus; i++) {
 		struct vcpu *vcpu = vm->vm_vcpu[i];
 		/* Claim the vCPU as vm_run does, so that a first vm_run
@@ -477,6 +503,7 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 		/* A preemption pending from the guest's time is taken here,
 		 * with the guest FPU still loaded: vmm_savectx saves it. */
 		kpreempt_enable();
+		vcpu->vc_last_exit = vme->exitcode;
 		bool resume = vm_handle_exit(vcpu, vme);
 		vmm_stat_incr(vcpu, VMEXIT_TOTAL);
 		vmm_stat_exit(vcpu, vme->exitcode);

@@ -233,6 +233,8 @@ struct vcpu {
 	bool vc_wait_sipi;		/* waits for a SIPI: an AP, or INIT */
 	bool vc_init;			/* INIT came: reset the registers */
 	int vc_sipi_vector;		/* the SIPI's page, or -1 */
+	enum vm_exitcode vc_last_exit;	/* [o] the last exit (the monitor reads
+					   it racily) */
 	bool vc_dead;			/* [o] stopped; vm_run refuses */
 	char vc_dead_reason[120];	/* [o] */
 };
@@ -271,8 +273,14 @@ struct vm {
 					   use HLT as a cheap exit */
 	u32 vm_migrate_every;		/* [c] tests: move the vCPU thread to the
 					   next CPU every N guest HLTs (0: no) */
+	struct vm *vm_next;		/* [l vm_list_lock] every VM, newest
+					   first (the monitor's ::vms) */
 };
 
+/* Every VM, for the monitor: fn(vm, arg) on each, newest first, with the
+ * list's mutex held (no VM is destroyed meanwhile); fn returns false to
+ * stop the walk. */
+void vm_walk(bool (*fn)(struct vm *, void *), void *arg);
 /* VMs and vCPUs. vm_create: memsize bytes of RAM, nvcpus vCPUs. */
 void vmm_init(void);			/* boot CPU, after threads exist */
 void vmm_cpu_init(void);		/* each CPU */

@@ -12,6 +12,7 @@
 #include "../cpu.h"
 #include "../kmem.h"
 #include "io/vuart.h"
+#include "../mon/mon.h"
 
 static const u8 *
 module_data(const struct boot_module *b, size_t *len)
@@ -172,7 +173,7 @@ run_and_destroy(struct vm *vm, const char *name)
 	int naps = vm->vm_nvcpus - 1;
 
 	memset(&r, 0, sizeof (r));
-	bool input = console_set_input(guest_input, vm);
+	bool input = mon_set_passthrough(guest_input, vm);
 	cmn_err(CE_NOTE, "bhyvelet: running guest '%s' on %s (vCPU thread "
 	    "%s%s)%s", name, vmm_ops->name, curthread->t_name,
 	    naps > 0 ? ", a thread per AP" : "", input ? "; console input "
@@ -190,7 +191,7 @@ run_and_destroy(struct vm *vm, const char *name)
 		}
 	}
 	bool ok = vcpu_run_loop(vm->vm_vcpu[0], &r);
-	(void) console_set_input(NULL, NULL);	/* before vm_uart goes */
+	(void) mon_set_passthrough(NULL, NULL);	/* before vm_uart goes */
 	/* vCPU 0 is done: the APs stop too (each sleeps or runs). */
 	vm_request_stop(vm, "the guest ended");
 	const struct vcpu_result *end = &r;
@@ -238,8 +239,7 @@ run_and_destroy(struct vm *vm, const char *name)
 static __noreturn void
 finish(bool ok)
 {
-	kprintf("# bhyvelet: shutdown status=%d\n", ok ? 0 : 1);
-	kernel_shutdown(ok ? 0 : 1);
+	kernel_exit(ok ? 0 : 1);
 }
 
 void
