@@ -227,3 +227,112 @@ KTEST(kmem, mon_verify_free)
 	kmem_cache_free(cp, keep);
 	kmem_cache_destroy(cp);
 }
+
+/*
+ * findleaks. The leaked buffer's address is kept XOR-ed with HIDE_KEY (a
+ * value that is no kernel address), where findleaks cannot see it, so the
+ * test can free it afterwards.
+ */
+#define	HIDE_KEY	0x5a5aa5a5c3c33c3cULL
+#define	LEAK_SIZE	72		/* kmem_alloc_96 */
+
+static volatile uintptr_t leak_hidden;	/* the leaked buffer ^ HIDE_KEY */
+static void *volatile kept_direct;	/* control: a buffer held in .bss */
+static void *volatile kept_interior;	/* ... a pointer into the middle */
+
+/* noinline, each of them: the caller each allocation records is the
+ * function's own name, and their frames are dead once they return. */
+static __attribute__((noinline)) void
+findleaks_leak_one(void)
+{
+	void *p = kmem_alloc(LEAK_SIZE, KM_SLEEP);
+
+	leak_hidden = (uintptr_t)p ^ HIDE_KEY;
+}
+
+/* Overwrite the dead stack below the caller, where the leaked buffer's
+ * address may linger in the frames of kmem_alloc and its callees (the
+ * scan starts at findleaks' own frames, which are laid over them). */
+static __attribute__((noinline)) void
+scrub_stack(void)
+{
+	volatile u64 junk[512];
+
+	for (size_t i = 0; i < ARRAY_SIZE(junk); i++)
+		junk[i] = 0;
+}
+
+static __attribute__((noinline)) void *
+findleaks_chained_alloc(void)
+{
+	return (kmem_alloc(LEAK_SIZE, KM_SLEEP));
+}
+
+/* A buffer in a static, one only a pointer into its middle refers to,
+ * and one referenced only from inside the first. */
+static __attribute__((noinline)) void
+findleaks_keep(void)
+{
+	void **a = kmem_zalloc(LEAK_SIZE, KM_SLEEP);
+	char *c = kmem_alloc(LEAK_SIZE, KM_SLEEP);
+
+	a[3] = findleaks_chained_alloc();
+	kept_direct = a;
+	kept_interior = c + 40;
+}
+
+static void
+findleaks_unkeep(void)
+{
+	void **a = kept_direct;
+
+	kmem_free(a[3], LEAK_SIZE);
+	kmem_free(a, LEAK_SIZE);
+	kmem_free((char *)kept_interior - 40, LEAK_SIZE);
+	kept_direct = kept_interior = NULL;
+}
+
+KTEST(kmem, findleaks_leak)
+{
+	findleaks_leak_one();
+	scrub_stack();
+
+	capture_t *cap = capture_reset();
+	size_t n = kmem_mon_findleaks(capture_pr, cap);
+	capture_note(cap);
+	uintptr_t p = leak_hidden ^ HIDE_KEY;
+	KT_EXPECT(n >= 1, "findleaks found %lu leaks, want at least 1", n);
+	KT_EXPECT(find(cap->cap_text, "CACHE") != NULL &&
+	    find(cap->cap_text, "BUFCTL") != NULL &&
+	    find(cap->cap_text, "CALLER") != NULL, "no header");
+	char line[200], want[64];
+	bool found = line_with(cap->cap_text, "findleaks_leak_one+", line,
+	    sizeof (line));
+	KT_EXPECT(found, "no leak line with caller findleaks_leak_one");
+	if (found) {
+		KT_EXPECT(find(line, "kmem_alloc_96") != NULL,
+		    "leak line names another cache: '%s'", line);
+		ksnprintf(want, sizeof (want), "0x%016lx", (unsigned long)p);
+		KT_EXPECT(find(line, want) != NULL,
+		    "leak line lacks the buffer %s: '%s'", want, line);
+	}
+	KT_EXPECT(find(cap->cap_text, "Total") != NULL, "no total line");
+
+	kmem_free((void *)p, LEAK_SIZE);
+	leak_hidden = 0;
+}
+
+KTEST(kmem, findleaks_referenced)
+{
+	findleaks_keep();
+	scrub_stack();
+
+	capture_t *cap = capture_reset();
+	(void) kmem_mon_findleaks(capture_pr, cap);
+	capture_note(cap);
+	KT_EXPECT(find(cap->cap_text, "findleaks_keep") == NULL,
+	    "a buffer held in a static reported as leaked");
+	KT_EXPECT(find(cap->cap_text, "findleaks_chained_alloc") == NULL,
+	    "a buffer held in a referenced buffer reported as leaked");
+	findleaks_unkeep();
+}
