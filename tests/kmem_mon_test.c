@@ -10,6 +10,7 @@
 #include "../kern/panic.h"
 #include "../kern/console.h"
 #include "../kern/sync.h"
+#include "../kern/thread.h"
 
 /*
  * The capture buffer. Static, so a test's stack stays small; the tests
@@ -281,6 +282,24 @@ findleaks_keep(void)
 	kept_interior = c + 40;
 }
 
+static volatile uintptr_t kept_hidden;	/* kept_direct ^ HIDE_KEY */
+
+/* Hide kept_direct (drop) or bring it back; in functions of their own so
+ * the caller's frame and registers never hold the address. */
+static __attribute__((noinline)) void
+findleaks_drop(void)
+{
+	kept_hidden = (uintptr_t)kept_direct ^ HIDE_KEY;
+	kept_direct = NULL;
+}
+
+static __attribute__((noinline)) void
+findleaks_undrop(void)
+{
+	kept_direct = (void *)(kept_hidden ^ HIDE_KEY);
+	kept_hidden = 0;
+}
+
 static void
 findleaks_unkeep(void)
 {
@@ -324,6 +343,9 @@ KTEST(kmem, findleaks_leak)
 
 KTEST(kmem, findleaks_referenced)
 {
+	KT_ASSERT(ksym_addr("findleaks_keep") != 0 &&
+	    ksym_addr("findleaks_chained_alloc") != 0,
+	    "the allocating helpers are not in the symbol table");
 	findleaks_keep();
 	scrub_stack();
 
@@ -334,5 +356,88 @@ KTEST(kmem, findleaks_referenced)
 	    "a buffer held in a static reported as leaked");
 	KT_EXPECT(find(cap->cap_text, "findleaks_chained_alloc") == NULL,
 	    "a buffer held in a referenced buffer reported as leaked");
+
+	/* The same buffers with the static's reference hidden: the one it
+	 * held and the one only that one held are leaks now, the interior
+	 * pointer's buffer still is not. */
+	findleaks_drop();
+	scrub_stack();
+	cap = capture_reset();
+	size_t n = kmem_mon_findleaks(capture_pr, cap);
+	capture_note(cap);
+	findleaks_undrop();
+	KT_EXPECT(n >= 2, "%lu leaks with the reference dropped, want >= 2",
+	    n);
+	KT_EXPECT(find(cap->cap_text, "findleaks_keep+") != NULL,
+	    "the dropped buffer is not reported");
+	KT_EXPECT(find(cap->cap_text, "findleaks_chained_alloc+") != NULL,
+	    "the buffer only the dropped one held is not reported");
 	findleaks_unkeep();
+}
+
+/*
+ * A buffer that only a sleeping thread holds, in a local that lives in a
+ * callee-saved register across cv_wait: resume() pushed that register on
+ * the thread's stack, so findleaks must see the reference there.
+ */
+struct sleeper {
+	kmutex_t s_lock;
+	kcondvar_t s_cv;
+	bool s_go;			/* s_lock */
+	volatile bool s_allocated;
+};
+
+/* A size of its own, so the compiler cannot fold it into
+ * findleaks_chained_alloc (the caller recorded must be this one). */
+#define	SLEEPER_SIZE	(LEAK_SIZE + 8)
+
+static __attribute__((noinline)) void *
+findleaks_sleeper_alloc(void)
+{
+	return (kmem_alloc(SLEEPER_SIZE, KM_SLEEP));
+}
+
+static void
+findleaks_sleeper(void *arg)
+{
+	struct sleeper *s = arg;
+	void *p = findleaks_sleeper_alloc();
+
+	s->s_allocated = true;
+	mutex_enter(&s->s_lock);
+	while (!s->s_go)
+		cv_wait(&s->s_cv, &s->s_lock);
+	mutex_exit(&s->s_lock);
+	kmem_free(p, SLEEPER_SIZE);
+}
+
+KTEST(kmem, findleaks_sleeping_thread)
+{
+	struct sleeper s;
+
+	KT_ASSERT(ksym_addr("findleaks_sleeper_alloc") != 0,
+	    "findleaks_sleeper_alloc is not in the symbol table");
+	mutex_init(&s.s_lock, "findleaks_sleeper");
+	cv_init(&s.s_cv, "findleaks_sleeper");
+	s.s_go = false;
+	s.s_allocated = false;
+	kthread_t *t = thread_create("findleaks_sleeper", findleaks_sleeper,
+	    &s, -1);
+	KT_ASSERT(t != NULL, "thread_create failed");
+	/* Off its CPU for good: asleep, registers saved. */
+	while (!s.s_allocated || READ_ONCE(t->t_state) != TS_SLEEP ||
+	    READ_ONCE(t->t_live) != 0)
+		thread_yield();
+
+	capture_t *cap = capture_reset();
+	(void) kmem_mon_findleaks(capture_pr, cap);
+	capture_note(cap);
+	KT_EXPECT(find(cap->cap_text, "findleaks_sleeper_alloc") == NULL,
+	    "a buffer held by a sleeping thread reported as leaked");
+
+	mutex_enter(&s.s_lock);
+	s.s_go = true;
+	cv_signal(&s.s_cv);
+	mutex_exit(&s.s_lock);
+	thread_join(t);
 }
