@@ -46,6 +46,7 @@
  * kprintf) the console lock. kmem_big_lock is never held with a c_lock.
  */
 #include "kmem.h"
+#include "kmem_impl.h"
 #include "pmem.h"
 #include "sync.h"
 #include "panic.h"
@@ -53,106 +54,17 @@
 #include "thread.h"
 #include "x86.h"
 
-#define	KMEM_ALIGN		8		/* default buffer alignment */
-#define	KMEM_ALLOC_ALIGN	16		/* kmem_alloc buffers */
-#define	KMEM_SLAB_MINBUFS	8		/* aim for this many per slab */
-#define	KMEM_SLAB_MAXSIZE	(64 * 1024)	/* ... unless slabs get bigger */
-#define	KMEM_CACHE_MAXOBJ	(256UL << 20)	/* sanity limit for a cache */
-#define	KMEM_SLEEP_TICKS	1000		/* KM_SLEEP gives up after this */
-#define	KMEM_RECENT		32		/* remembered released runs */
-#define	KMEM_NAMELEN		32
-
-#define	KMEM_FREE_PATTERN	0xdeadbeefdeadbeefULL	/* freed buffers */
-#define	KMEM_UNINIT_PATTERN	0xbaddcafebaddcafeULL	/* fresh allocations */
-#define	KMEM_REDZONE_PATTERN	0xfeedfacefeedfaceULL	/* past the end */
-
-#define	KMEM_BUFTAG_ALLOC	0xa110c8eda110c8edULL
-#define	KMEM_BUFTAG_FREE	0xf4eef4eef4eef4eeULL
-#define	KMEM_BUFTAG_BUSY	0xb5b5b5b5b5b5b5b5ULL
-
-#define	KMEM_SLAB_MAGIC		0x51ab51ab51ab51abULL	/* ^ slab address */
-#define	KMEM_BIG_MAGIC		0xb16b16b16b16b16bULL	/* ^ buffer address */
-#define	KMEM_CACHE_MAGIC	0xcac4ecac4ecac4ecULL
-
-#define	KMEM_NONE		((size_t)-1)	/* "no bad byte found" */
-
-/* Pattern words may alias whatever type the caller stored there. */
-typedef u64 __attribute__((may_alias)) kmem_word_t;
-
-/*
- * The tag after every buffer's user area. bt_redzone must come first: it
- * is the tail of the redzone, contiguous with the user area.
- */
-typedef struct kmem_buftag {
-	u64 bt_redzone;		/* redzone tail; owner (FREE: poisoned) */
-	volatile u64 bt_state;	/* KMEM_BUFTAG_*; CAS, or c_lock for ->FREE */
-	uintptr_t bt_buf;	/* the buffer this tag belongs to; constant */
-	u64 bt_size;		/* requested size; owner */
-	uintptr_t bt_caller;	/* return address of the allocation; owner */
-	u64 bt_seq;		/* allocation sequence number; owner */
-	char *bt_next;		/* slab free list link while FREE; c_lock */
-} kmem_buftag_t;
-
-typedef struct kmem_slab {
-	u64 sl_magic;		/* KMEM_SLAB_MAGIC ^ address; constant while
-				   the slab lives, cleared when released */
-	kmem_cache_t *sl_cache;	/* constant */
-	struct kmem_slab *sl_next; /* cache's slab list; c_lock */
-	struct kmem_slab *sl_prev; /* c_lock */
-	char *sl_free;		/* first free buffer; c_lock */
-	u32 sl_nalloc;		/* buffers not on sl_free; c_lock */
-	u32 sl_nbufs;		/* constant */
-	paddr_t sl_pa;		/* constant */
-} kmem_slab_t;
-
-struct kmem_cache {
-	u64 c_magic;		/* KMEM_CACHE_MAGIC while the cache exists */
-	char c_name[KMEM_NAMELEN];	/* constant */
-	size_t c_bufsize;	/* object size; the requested size of a
-				   kmem_cache_alloc buffer; constant */
-	size_t c_usersize;	/* c_bufsize rounded to 8: buftag offset */
-	size_t c_chunksize;	/* distance between buffers; constant */
-	size_t c_align;		/* constant */
-	size_t c_slabsize;	/* bytes per slab, a power of two; constant */
-	size_t c_first;		/* offset of buffer 0 in a slab; constant */
-	u32 c_nbufs;		/* buffers per slab; constant */
-	bool c_sizeclass;	/* one of kmem_alloc's caches; constant */
-	int (*c_constructor)(void *, void *, int);	/* constant */
-	void (*c_destructor)(void *, void *);		/* constant */
-	void *c_priv;		/* constant */
-
-	spinlock_t c_lock;
-	kmem_slab_t *c_head;	/* slabs with free buffers first; c_lock */
-	kmem_slab_t *c_tail;	/* full slabs last; c_lock */
-	size_t c_nslabs;	/* c_lock */
-	size_t c_nalloc;	/* buffers ALLOC or BUSY; c_lock */
-	u64 c_nallocs;		/* allocations ever; c_lock */
-
-	kmem_cache_t *c_next;	/* registry; kmem_caches_lock */
-	kmem_cache_t *c_prev;	/* kmem_caches_lock */
-};
-
-/* An oversize buffer's record, in its own page run after the buftag. */
-typedef struct kmem_big {
-	u64 bg_magic;		/* KMEM_BIG_MAGIC ^ bg_buf; constant */
-	char *bg_buf;		/* constant */
-	size_t bg_usersize;	/* where the buftag is; constant */
-	paddr_t bg_pa;		/* constant */
-	size_t bg_npages;	/* constant */
-	struct kmem_big *bg_next;	/* kmem_big_lock */
-	struct kmem_big *bg_prev;	/* kmem_big_lock */
-} kmem_big_t;
 
 /* The registry: every cache, so the walkers see them all. */
-static spinlock_t kmem_caches_lock = SPINLOCK_INIT("kmem_caches");
-static kmem_cache_t *kmem_caches;		/* kmem_caches_lock */
+spinlock_t kmem_caches_lock = SPINLOCK_INIT("kmem_caches");
+kmem_cache_t *kmem_caches;		/* kmem_caches_lock */
 
 /* Oversize buffers. */
-static spinlock_t kmem_big_lock = SPINLOCK_INIT("kmem_big");
-static kmem_big_t *kmem_big_list;		/* kmem_big_lock */
-static size_t kmem_big_count;			/* kmem_big_lock */
-static size_t kmem_big_pages;			/* kmem_big_lock */
-static u64 kmem_big_nallocs;			/* kmem_big_lock */
+spinlock_t kmem_big_lock = SPINLOCK_INIT("kmem_big");
+kmem_big_t *kmem_big_list;		/* kmem_big_lock */
+size_t kmem_big_count;			/* kmem_big_lock */
+size_t kmem_big_pages;			/* kmem_big_lock */
+u64 kmem_big_nallocs;			/* kmem_big_lock */
 
 /*
  * Page runs (slabs and oversize buffers) recently given back to pmem.
@@ -184,12 +96,6 @@ static kmem_cache_t kmem_alloc_caches[KMEM_NCLASSES];
  * Small helpers: patterns, redzones, symbols.
  */
 
-static inline kmem_buftag_t *
-buf_tag(char *buf, size_t usersize)
-{
-	return ((kmem_buftag_t *)(buf + usersize));
-}
-
 static void
 pattern_fill(char *buf, size_t len, u64 pattern)
 {
@@ -200,8 +106,8 @@ pattern_fill(char *buf, size_t len, u64 pattern)
 }
 
 /* Offset of the first byte of buf[0, len) that differs, or KMEM_NONE. */
-static size_t
-pattern_check(const char *buf, size_t len, u64 pattern)
+size_t
+kmem_pattern_check(const char *buf, size_t len, u64 pattern)
 {
 	const kmem_word_t *w = (const kmem_word_t *)buf;
 
@@ -229,8 +135,8 @@ redzone_set(char *buf, size_t size, size_t usersize)
 		buf[i] = (char)rz_byte(i);
 }
 
-static size_t
-redzone_check(const char *buf, size_t size, size_t usersize)
+size_t
+kmem_redzone_check(const char *buf, size_t size, size_t usersize)
 {
 	for (size_t i = size; i < usersize + 8; i++) {
 		if ((u8)buf[i] != rz_byte(i))
@@ -239,8 +145,8 @@ redzone_check(const char *buf, size_t size, size_t usersize)
 	return (KMEM_NONE);
 }
 
-static void
-sym_format(char *out, size_t len, uintptr_t pc)
+void
+kmem_sym_format(char *out, size_t len, uintptr_t pc)
 {
 	uintptr_t off;
 	const char *name = ksym_lookup(pc, &off);
@@ -602,10 +508,10 @@ cache_alloc(kmem_cache_t *cp, int kmflags, size_t size, bool zero,
 	if (buf == NULL)
 		return (NULL);
 	kmem_buftag_t *bt = buf_tag(buf, cp->c_usersize);
-	size_t off = pattern_check(buf, cp->c_usersize + 8, KMEM_FREE_PATTERN);
+	size_t off = kmem_pattern_check(buf, cp->c_usersize + 8, KMEM_FREE_PATTERN);
 	if (off != KMEM_NONE) {
 		char who[64];
-		sym_format(who, sizeof (who), bt->bt_caller);
+		kmem_sym_format(who, sizeof (who), bt->bt_caller);
 		panic("kmem: %s buf=0x%lx modified after free at offset %lu "
 		    "(found 0x%02x; last allocated by %s)", cp->c_name,
 		    (unsigned long)(uintptr_t)buf, (unsigned long)off,
@@ -711,7 +617,7 @@ buftag_panic(const char *who, const char *cname, const char *buf, u64 state,
 {
 	char sym[64];
 
-	sym_format(sym, sizeof (sym), caller);
+	kmem_sym_format(sym, sizeof (sym), caller);
 	if (state == KMEM_BUFTAG_FREE)
 		panic("%s: double free: buf=0x%lx cache=%s (last allocated by "
 		    "%s)", who, (unsigned long)(uintptr_t)buf, cname, sym);
@@ -790,15 +696,15 @@ free_check(const char *who, const char *cname, char *buf, kmem_buftag_t *bt,
 	char sym[64];
 
 	if (bt->bt_size != size) {
-		sym_format(sym, sizeof (sym), bt->bt_caller);
+		kmem_sym_format(sym, sizeof (sym), bt->bt_caller);
 		panic("%s: size mismatch: buf=0x%lx (%s) was allocated with "
 		    "size %lu, freed with size %lu (allocated by %s)", who,
 		    (unsigned long)(uintptr_t)buf, cname,
 		    (unsigned long)bt->bt_size, (unsigned long)size, sym);
 	}
-	size_t off = redzone_check(buf, size, usersize);
+	size_t off = kmem_redzone_check(buf, size, usersize);
 	if (off != KMEM_NONE) {
-		sym_format(sym, sizeof (sym), bt->bt_caller);
+		kmem_sym_format(sym, sizeof (sym), bt->bt_caller);
 		panic("%s: redzone violation: buf=0x%lx (%s) size=%lu: byte at "
 		    "offset %lu is 0x%02x (allocated by %s)", who,
 		    (unsigned long)(uintptr_t)buf, cname, (unsigned long)size,
@@ -1040,10 +946,7 @@ kmem_cache_free(kmem_cache_t *cp, void *buf)
  * except ALLOC -> BUSY, see cache_release).
  */
 
-typedef size_t (*kmem_visit_fn)(const char *cname, char *buf,
-    kmem_buftag_t *bt, size_t usersize, void *arg);
-
-static size_t
+size_t
 kmem_walk(kmem_visit_fn visit, void *arg)
 {
 	size_t n = 0;
@@ -1088,7 +991,7 @@ leak_visit(const char *cname, char *buf, kmem_buftag_t *bt,
 	if (bt->bt_state != KMEM_BUFTAG_ALLOC || bt->bt_seq <= la->mark)
 		return (0);
 	if (la->print) {
-		sym_format(sym, sizeof (sym), bt->bt_caller);
+		kmem_sym_format(sym, sizeof (sym), bt->bt_caller);
 		cmn_err(CE_WARN, "kmem leak: %s buf=0x%lx size=%lu caller=%s",
 		    cname, (unsigned long)(uintptr_t)buf,
 		    (unsigned long)bt->bt_size, sym);
@@ -1116,74 +1019,4 @@ kmem_outstanding(u64 mark)
 	struct leak_arg la = { mark, false };
 
 	return (kmem_walk(leak_visit, &la));
-}
-
-static size_t
-verify_visit(const char *cname, char *buf, kmem_buftag_t *bt,
-    size_t usersize, void *arg __unused)
-{
-	unsigned long b = (unsigned long)(uintptr_t)buf;
-	u64 state = bt->bt_state;
-	size_t off;
-
-	if (bt->bt_buf != (uintptr_t)buf) {
-		cmn_err(CE_WARN, "kmem_verify: %s buf=0x%lx: buftag smashed",
-		    cname, b);
-		return (1);
-	}
-	if (state == KMEM_BUFTAG_BUSY)
-		return (0);	/* some thread is filling or emptying it */
-	if (state == KMEM_BUFTAG_FREE) {
-		off = pattern_check(buf, usersize + 8, KMEM_FREE_PATTERN);
-		if (off == KMEM_NONE)
-			return (0);
-		cmn_err(CE_WARN, "kmem_verify: %s buf=0x%lx: modified after "
-		    "free at offset %lu", cname, b, (unsigned long)off);
-		return (1);
-	}
-	if (state != KMEM_BUFTAG_ALLOC || bt->bt_size > usersize) {
-		cmn_err(CE_WARN, "kmem_verify: %s buf=0x%lx: buftag smashed "
-		    "(state 0x%lx size %lu)", cname, b, (unsigned long)state,
-		    (unsigned long)bt->bt_size);
-		return (1);
-	}
-	off = redzone_check(buf, bt->bt_size, usersize);
-	if (off == KMEM_NONE)
-		return (0);
-	char sym[64];
-	sym_format(sym, sizeof (sym), bt->bt_caller);
-	cmn_err(CE_WARN, "kmem_verify: %s buf=0x%lx: redzone smashed at "
-	    "offset %lu (size %lu, allocated by %s)", cname, b,
-	    (unsigned long)off, (unsigned long)bt->bt_size, sym);
-	return (1);
-}
-
-size_t
-kmem_verify(void)
-{
-	return (kmem_walk(verify_visit, NULL));
-}
-
-void
-kmem_stats(void)
-{
-	cmn_err(CE_NOTE, "kmem: %-20s %8s %8s %8s %8s %6s %10s", "cache",
-	    "bufsize", "chunk", "alloc", "free", "slabs", "allocs");
-	spin_lock(&kmem_caches_lock);
-	for (kmem_cache_t *cp = kmem_caches; cp != NULL; cp = cp->c_next) {
-		spin_lock(&cp->c_lock);
-		cmn_err(CE_NOTE, "kmem: %-20s %8lu %8lu %8lu %8lu %6lu %10lu",
-		    cp->c_name, (unsigned long)cp->c_bufsize,
-		    (unsigned long)cp->c_chunksize,
-		    (unsigned long)cp->c_nalloc,
-		    (unsigned long)(cp->c_nslabs * cp->c_nbufs - cp->c_nalloc),
-		    (unsigned long)cp->c_nslabs, (unsigned long)cp->c_nallocs);
-		spin_unlock(&cp->c_lock);
-	}
-	spin_unlock(&kmem_caches_lock);
-	spin_lock(&kmem_big_lock);
-	cmn_err(CE_NOTE, "kmem: %-20s %8s %8s %8lu %8s %6lu %10lu (pages)",
-	    "kmem_oversize", "-", "-", (unsigned long)kmem_big_count, "-",
-	    (unsigned long)kmem_big_pages, (unsigned long)kmem_big_nallocs);
-	spin_unlock(&kmem_big_lock);
 }

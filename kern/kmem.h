@@ -35,7 +35,28 @@ size_t kmem_outstanding(u64 mark);
 /* Checks every redzone of allocated buffers and the poison of every free
  * buffer; prints each problem found and returns their number. */
 size_t kmem_verify(void);
-/* One line per cache: name, size, allocated, free, slabs. */
+/* kmem_mon_caches through cmn_err, each line prefixed "kmem: ". */
 void kmem_stats(void);
+
+/*
+ * For the monitor (kern/mon): the mdb dcmds ::kmem, ::kmem_verify and
+ * ::findleaks. Each writes plain text lines (ending in '\n') through pr,
+ * which is called with no kmem lock held, so it may block or allocate;
+ * all three may run while other threads allocate and free.
+ */
+typedef void (*mon_printf_t)(void *arg, const char *fmt, ...)
+    __printflike(2, 3);
+/* A header, one line per cache (name, buffer size, buffers in use,
+ * allocations ever, slabs, bytes in use, bytes of slab memory), a line
+ * for the oversize (page run) buffers, and a total line. */
+void kmem_mon_caches(mon_printf_t pr, void *arg);
+/* kmem_verify's check, reporting each corrupt buffer (address, cache,
+ * what is wrong) through pr; returns how many there are. */
+size_t kmem_mon_verify(mon_printf_t pr, void *arg);
+/* mdb's ::findleaks: a conservative mark and sweep from the kernel's data
+ * and bss and every thread's stack. Prints the unreferenced buffers
+ * grouped by cache and allocating caller ("CACHE LEAKED BUFCTL CALLER")
+ * and returns their number. */
+size_t kmem_mon_findleaks(mon_printf_t pr, void *arg);
 
 #endif

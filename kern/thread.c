@@ -75,6 +75,20 @@ list_remove(kthread_t *t)
 	spin_unlock(&thread_list_lock);
 }
 
+/*
+ * Calls fn for every thread, under thread_list_lock: no thread is freed
+ * meanwhile, so its kthread_t and its stack stay valid during fn. fn runs
+ * with interrupts off and must not block, nor create or end threads.
+ */
+void
+thread_walk(void (*fn)(kthread_t *, void *), void *arg)
+{
+	spin_lock(&thread_list_lock);
+	for (kthread_t *t = thread_list; t != NULL; t = t->t_allnext)
+		fn(t, arg);
+	spin_unlock(&thread_list_lock);
+}
+
 size_t
 thread_count(void)
 {

@@ -116,6 +116,9 @@ void thread_bind(int cpu);
 /* Sleep until lbolt has advanced by ticks (0: yield). */
 void delay(u64 ticks);
 size_t thread_count(void);
+/* fn(t, arg) for every thread, under the thread list's spin lock (threads
+ * and their stacks stay; fn must not block or create/end threads). */
+void thread_walk(void (*fn)(kthread_t *, void *), void *arg);
 
 void kpreempt_disable(void);
 void kpreempt_enable(void);
