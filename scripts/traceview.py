@@ -164,8 +164,9 @@ def build(dump, lines):
         p = r.probe
         if p == 'swtch:switch':
             old, start = running[r.cpu]
-            view.slices.append(Slice(r.cpu, start, t, view.names[old], 'thread',
-                                     {'thread': old}))
+            if t > start:       # not the CPU's first record: that thread's start is unknown
+                view.slices.append(Slice(r.cpu, start, t, view.names[old], 'thread',
+                                         {'thread': old}))
             running[r.cpu] = (r.args['new'], t)
         elif p == 'vmentry:entry':
             guest[r.cpu] = r
@@ -197,8 +198,9 @@ def build(dump, lines):
                                          {'thread': r.thread,
                                           'nodes': ent.args.get('nodes', '?')}))
     for cpu, (thread, start) in running.items():
-        view.slices.append(Slice(cpu, start, end, view.names[thread], 'thread',
-                                 {'thread': thread}))
+        if end > start:
+            view.slices.append(Slice(cpu, start, end, view.names[thread], 'thread',
+                                     {'thread': thread}))
     view.slices.sort(key=lambda s: (s.cpu, s.start, -(s.end - s.start)))
     return view
 
