@@ -28,7 +28,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -99,7 +99,8 @@ def clock_of(dump):
 def check(dump, lines):
     """Raise Malformed for what would draw a wrong picture rather than an empty one."""
     if not dump.records:
-        raise Malformed('dump %d (line %d) holds no records' % (dump.index, dump.begin_lineno))
+        raise Malformed('dump %d (line %d) holds no records (--dump N picks another)'
+                        % (dump.index, dump.begin_lineno))
     # A garbled line would silently pair the wrong records; console lines ([cpuN] ...) are not.
     seen = {r.lineno for r in dump.records}
     last = dump.records[-1].lineno
