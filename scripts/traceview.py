@@ -231,7 +231,8 @@ def plot_timeline(view, path, plt):
                      key=lambda t: view.names[t])
     cmap = plt.get_cmap('tab10')
     color = {t: cmap(i % 10) for i, t in enumerate(threads)}
-    fig, ax = plt.subplots(figsize=(11, 1.3 + 0.9 * len(view.cpus)), dpi=90)
+    height = 1.3 + 0.9 * len(view.cpus)
+    fig, ax = plt.subplots(figsize=(11, height), dpi=90)
     for row, cpu in enumerate(view.cpus):
         y = row * 10
         # One call per colour: thousands of single-bar calls take seconds.
@@ -240,12 +241,13 @@ def plot_timeline(view, path, plt):
             key = s.args['thread'] if s.cat == 'thread' else s.cat
             spans.setdefault(key, []).append((s.start, max(s.end - s.start, 1e-9)))
         for key, bars in spans.items():
+            # zorder: a thread's translucent bar drawn later would tint what it holds.
             if key == 'guest':
-                ax.broken_barh(bars, (y + 2.5, 3), facecolors='black')
+                ax.broken_barh(bars, (y + 2.5, 3), facecolors='black', zorder=2)
             elif key == 'ctxop':
-                ax.broken_barh(bars, (y + 6.5, 1.5), facecolors='red')
+                ax.broken_barh(bars, (y + 6.5, 1.5), facecolors='red', zorder=2)
             else:
-                ax.broken_barh(bars, (y, 8), facecolors=color[key], alpha=0.45)
+                ax.broken_barh(bars, (y, 8), facecolors=color[key], alpha=0.45, zorder=1)
         mig = [i.ts for i in view.instants if i.cpu == cpu and i.cat == 'migrate']
         ax.plot(mig, [y + 9] * len(mig), 'v', color='blue', markersize=6, linestyle='none')
     ax.set_yticks([row * 10 + 4 for row in range(len(view.cpus))])
@@ -259,8 +261,9 @@ def plot_timeline(view, path, plt):
                 plt.Rectangle((0, 0), 1, 1, color='red'),
                 plt.Line2D([], [], marker='v', color='blue', linestyle='none')]
     labels += ['guest (VM_RUN)', 'savectx/restorectx', 'migrate']
+    # Below the axes, clear of the x label whatever the number of CPU rows.
     ax.legend(handles, labels, fontsize=7, ncol=4, loc='upper center',
-              bbox_to_anchor=(0.5, -0.18), frameon=False)
+              bbox_to_anchor=(0.5, -0.6 / height), frameon=False)
     ax.set_title('bhyvelet trace: threads, guest time and ctxop walks per CPU', fontsize=10)
     fig.savefig(path, bbox_inches='tight')
     plt.close(fig)
