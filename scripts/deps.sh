@@ -5,8 +5,9 @@
 set -eu
 
 PACKAGES="gcc make binutils nasm python3 qemu-system-x86 bochs bochs-term bochsbios vgabios
-grub-pc-bin grub-common xorriso mtools cppcheck gdb $*"
+grub-pc-bin grub-common xorriso mtools cppcheck gdb python3-matplotlib $*"
 # bochs-term: Debian's bochs has no built-in display; the scripts use display_library: term.
+# python3-matplotlib: the PNGs of scripts/traceview.py (make trace-view).
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: not a Debian system (no dpkg-query); install by hand: $(echo $PACKAGES)" >&2
