@@ -305,9 +305,12 @@ def expect_guest_module(res):
 # waits for its line, every dcmd, bad input, ::continue and the line for the guest.
 MON_INPUT = (b'\x1d::help\r::cpus\r::threads | ::ctxops\r::vms\r::vcpus\r::stats mb_input.elf\r'
              b'::nosuch\r::ctxops 0x1\rnonsense\r::stack main\r::continue\rtyped-on-com1\r')
-MON_DCMDS = ('help', 'cpus', 'threads', 'ctxops', 'walk', 'stack', 'vms', 'vcpus', 'stats',
+MON_DCMDS = ('help', 'cpus', 'threads', 'ctxops', 'walk', 'stack', 'vms', 'vcpus', 'stats', 'kmem',
+             'kmem_verify', 'findleaks',
              'continue', 'quit')
-MON_FINAL_INPUT = b'::vms\r::threads\r::continue\r::quit\r'
+MON_FINAL_INPUT = b'::vms\r::threads\r::kmem\r::kmem_verify\r::findleaks\r::continue\r::quit\r'
+# With a leak and a smashed redzone planted at boot (kern/mon/mon_kmem.c's switches).
+MON_KMEM_INPUT = b'::kmem_verify\r::findleaks\r::quit\r'
 
 
 def _mon_file(name, data):
@@ -370,9 +373,35 @@ def expect_monitor_final(res):
         return False, 'the monitor did not take ::vms and ::quit'
     if 'mon: the run is over: ::quit ends it' not in text:
         return False, '::continue at the end of a run was not refused'
+    if not re.search(r'^kmem_alloc_256 +256 +\d+ +\d+ +\d+ +\d+ +\d+$', text, re.M) or \
+            not re.search(r'^total +- +\d+', text, re.M):
+        return False, '::kmem printed no cache table'
+    if 'kmem_verify: 0 corrupt buffers' not in text:
+        return False, '::kmem_verify found corruption in a clean kernel'
+    if not re.search(r'Total +0 buffers, 0 bytes', text):
+        return False, '::findleaks reported leaks in a clean kernel'
     if res.log.shutdown != '0':
         return False, 'no shutdown with status 0 after ::quit'
     return _ended_early(res, 'the monitor kept the kernel up until ::quit')
+
+
+def expect_monitor_kmem(res):
+    """mon_plant_leak and mon_plant_redzone: ::kmem_verify finds the smashed redzone with its
+    cache and allocator, ::findleaks the leaked buffer with the function that allocated it, and
+    not the smashed one (a static still points to it)."""
+    text = '\n'.join(res.log.lines)
+    if not re.search(r'kmem_verify: kmem_alloc_48 buf=0x[0-9a-f]+: redzone smashed at offset 40 '
+                     r'\(found 0x5a; size 40, allocated by mon_kmem_plant', text):
+        return False, '::kmem_verify did not find the planted redzone'
+    if 'kmem_verify: 1 corrupt buffers' not in text:
+        return False, '::kmem_verify did not count exactly the planted buffer'
+    if not re.search(r'^kmem_alloc_96 +1 0x[0-9a-f]+ mon_plant_leak_buf\+', text, re.M):
+        return False, '::findleaks did not name mon_plant_leak_buf for the planted leak'
+    if re.search(r'^kmem_alloc_48 +\d+ 0x', text, re.M):
+        return False, '::findleaks reported the referenced (smashed) buffer as leaked'
+    if res.log.shutdown != '0':
+        return False, 'no shutdown with status 0 after ::quit'
+    return _ended_early(res, 'the planted leak and redzone were found, with their callers')
 
 
 NESTED_ARGS = 'suite=sync,thread,kmem'
@@ -465,6 +494,12 @@ def expectation_jobs(panic_cases):
                           '--serial-input', _mon_file('mon-final.txt', MON_FINAL_INPUT),
                           '--serial-input-after', 'the run is over'],
                          expect_monitor_final, 120))
+    jobs.append(RunPyJob('expect-monitor-kmem', 'qemu', 2,
+                         ['--quiet', '--cmdline',
+                          'guest=hello monitor=1 mon_plant_leak=1 mon_plant_redzone=1',
+                          '--serial-input', _mon_file('mon-kmem.txt', MON_KMEM_INPUT),
+                          '--serial-input-after', 'the monitor has the console'],
+                         expect_monitor_kmem, 120))
     jobs.append(RunPyJob('expect-nested-bhyvelet', 'qemu', 2,
                          ['--quiet', '--guest', 'build/kernel.elf', '--guest-cpus', '2',
                           '--guest-args', NESTED_ARGS], expect_nested_bhyvelet, 240))

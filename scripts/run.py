@@ -629,9 +629,19 @@ def main(argv=None):
               and not any(w.startswith('suite=') for w in words))
 
     serial_input = None
+    serial_after = a.serial_input_after.encode() if a.serial_input_after else None
     if a.serial_input:
         with open(a.serial_input, 'rb') as f:
             serial_input = f.read()
+    scripted = a.interactive and not sys.stdin.isatty() and family(
+        resolve_platform(a.platform)[0]) == 'qemu'
+    if scripted:
+        # `make run MONITOR=1 < file`: the file is typed once the monitor has the console (or
+        # once a guest owns it), and the console is shown as plain text when the run is over.
+        serial_input = sys.stdin.buffer.read()
+        serial_after = b'# mon: the monitor has the console' if 'monitor=1' in a.cmdline \
+            else GUEST_INPUT_READY
+        a.interactive = False
     platform, note = resolve_platform(a.platform)
     if not os.path.isfile(a.kernel):
         print('run: %s not found: build it first (make)' % a.kernel, file=sys.stderr)
@@ -647,8 +657,10 @@ def main(argv=None):
     res = run_kernel(platform, a.cpus, a.mem, a.cmdline, a.timeout, a.log, a.interactive,
                      a.kernel, judge=tap.judge_notap if no_tap else tap.judge,
                      modules=modules, serial_input=serial_input,
-                     serial_input_after=(a.serial_input_after.encode()
-                                         if a.serial_input_after else None))
+                     serial_input_after=serial_after)
+    if scripted:
+        with open(res.log_path, 'rb') as f:
+            sys.stdout.write(f.read().decode('utf-8', 'replace').replace('\r\n', '\n'))
     if res.ok:
         print('PASS %s (%s, %.1f s)' % (res.describe(),
                                         'shutdown status=0' if no_tap else tap.summary(res.log),

@@ -225,6 +225,13 @@ static void
 mon_route(void *arg __unused, u8 b)
 {
 	mutex_enter(&mon.m_lock);
+	/*
+	 * monitor=1: console input is the monitor's, queued (in the conin
+	 * ring) until the run's end gives it the console, so that commands
+	 * piped in at boot (make run MONITOR=1 < file) wait for it.
+	 */
+	while (mon_at_exit && !mon.m_active && b != MON_BREAK)
+		cv_wait(&mon.m_cv, &mon.m_lock);
 	if (!mon.m_active) {
 		if (b == MON_BREAK) {
 			mon.m_active = true;
@@ -317,6 +324,7 @@ mon_init(void)
 	mutex_init(&mon.m_lock, "mon");
 	cv_init(&mon.m_cv, "mon");
 	(void) thread_create_detached("mon", mon_thread, NULL, -1);
+	mon_kmem_plant();
 	mon.m_input = console_set_input(mon_route, NULL);
 	if (!mon.m_input)
 		cmn_err(CE_NOTE, "mon: no IOAPIC for the console's receive "

@@ -69,6 +69,8 @@ bool mon_set_passthrough(void (*fn)(void *, u8), void *arg);
  * Returns then, for the caller to shut down. */
 void mon_final(int status);
 extern bool mon_at_exit;		/* monitor=1 on the command line */
+/* The test switches mon_plant_leak/mon_plant_redzone (mon_kmem.c). */
+void mon_kmem_plant(void);
 /* Run one command line (tests, the final monitor); output through pr. */
 int mon_exec(const char *line, mon_printf_t pr, void *arg);
 
