@@ -216,7 +216,7 @@ trace_dump(void)
 		    fn, r->tr_seq, r->tr_thread);
 		print_arg(&probes[r->tr_probe].args[0], r->tr_a0);
 		print_arg(&probes[r->tr_probe].args[1], r->tr_a1);
-		kprintf("\n");
+		kprintf(" ns=%lu\n", (u64)r->tr_time);	/* scripts/traceview.py */
 	}
 	kprintf("# trace end: dropped=%lu\n", trace_dropped());
 	for (int i = 0; i < ncpus; i++) {
