@@ -23,6 +23,10 @@
  *   guest_cpus=N      vCPUs of a module guest (1-8, default 1)
  *   guest_mem=MiB     its RAM (default 128 for multiboot, 2 for a boot
  *                     sector)
+ *   trace=PATTERNS    record these probes (globs on FUNCTION:NAME or
+ *                     FUNCTION, comma separated: ctxop:*,vm*) from boot;
+ *                     a guest's are dumped when it ends (docs/tracing.md)
+ *   trace_ring=N      keep at most N records per CPU (default: 43,690)
  *   monitor=1         at the end of the run, the monitor keeps the console
  *                     until ::quit (kern/mon/mon.h) instead of shutting down
  * Anything else is refused by name: "Bail out!" and a failing shutdown.
@@ -58,6 +62,8 @@ static char opt_panic_test[64];
 static char opt_bench[64];
 static char opt_guest[32];
 static u32 opt_guest_param;
+static bool opt_trace;			/* trace= given: on after trace_init */
+static u32 opt_trace_ring;
 static u32 opt_guest_cpus = 1;
 static u32 opt_guest_mem;		/* MiB; 0: the format's default */
 /* The boot modules: module 0 is a guest=module guest, the rest its own
@@ -177,6 +183,16 @@ parse_cmdline(void)
 			    opt_guest_mem < 1 || opt_guest_mem > 1024)
 				bail("bad value for guest_mem: '%s' (1..1024 "
 				    "MiB)", val);
+		} else if (strcmp(tok, "trace") == 0) {
+			if (trace_select(val, true, true) < 0)
+				bail("trace=%s: a pattern matches no probe (see "
+				    "docs/tracing.md)", val);
+			opt_trace = true;
+		} else if (strcmp(tok, "trace_ring") == 0) {
+			if (!parse_u32(val, &opt_trace_ring) ||
+			    opt_trace_ring < 16)
+				bail("bad value for trace_ring: '%s' (16 or more "
+				    "records)", val);
 		} else if (strcmp(tok, "monitor") == 0) {
 			if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
 				bail("bad value for monitor: '%s' (0 or 1)", val);
@@ -292,6 +308,10 @@ kmain(u32 magic, u32 mbinfo)
 	sched_init();
 	mp_start_aps();
 	trace_init();
+	if (opt_trace_ring != 0)
+		trace_set_limit(opt_trace_ring);
+	if (opt_trace)
+		trace_on = true;
 	apic_cpu_init();
 	sched_start_reaper();
 	thread_create_detached("main", main_thread, NULL, -1);

@@ -57,6 +57,24 @@ trace_init(void)
 	}
 }
 
+/*
+ * What is recorded: every probe unless trace_select() says otherwise
+ * (trace= on the command line, the monitor's ::trace on|off), and only
+ * on a CPU, a thread or a vCPU if a filter is set. Written by one thread
+ * at a time (boot, the monitor), read racily by every probe.
+ */
+static bool probe_off[TR_NPROBES];
+static int filter_cpu = -1;
+static u64 filter_thread, filter_vcpu;
+
+/* The probes whose first argument is a vCPU (the vCPU filter). */
+static bool
+probe_has_vcpu(trace_probe_t p)
+{
+	return (probes[p].args[0].name != NULL &&
+	    strcmp(probes[p].args[0].name, "vcpu") == 0);
+}
+
 void
 trace_rec(trace_probe_t p, u64 a0, u64 a1)
 {
@@ -64,6 +82,13 @@ trace_rec(trace_probe_t p, u64 a0, u64 a1)
 	cpu_t *cp = CPU;
 	struct trace_ring *r = &rings[cp->cpu_id];
 
+	if (probe_off[p] || (filter_cpu >= 0 && cp->cpu_id != filter_cpu) ||
+	    (filter_thread != 0 && (u64)(uintptr_t)curthread !=
+	    filter_thread) || (filter_vcpu != 0 && (!probe_has_vcpu(p) ||
+	    a0 != filter_vcpu))) {
+		intr_restore(s);
+		return;
+	}
 	r->tr_busy = 1;
 	membar();		/* busy before the look at trace_on (quiesce) */
 	if (r->tr_recs == NULL || !trace_on) {
@@ -224,4 +249,80 @@ trace_dump(void)
 		rings[i].tr_dropped = 0;
 	}
 	trace_on = was;
+}
+
+/* A glob with * and ? (the whole string must match). */
+static bool
+glob(const char *pat, const char *s)
+{
+	if (*pat == '\0')
+		return (*s == '\0');
+	if (*pat == '*')
+		return (glob(pat + 1, s) || (*s != '\0' && glob(pat, s + 1)));
+	if (*s != '\0' && (*pat == '?' || *pat == *s))
+		return (glob(pat + 1, s + 1));
+	return (false);
+}
+
+/* "FUNCTION:NAME" matches pat, or FUNCTION alone does (vm* is vm_run:*,
+ * vmentry:*, vmexit:*, vmx:*). */
+static bool
+probe_matches(trace_probe_t p, const char *pat)
+{
+	char fn[48];
+
+	ksnprintf(fn, sizeof (fn), "%s:%s", probes[p].func, probes[p].name);
+	return (glob(pat, fn) || glob(pat, probes[p].func));
+}
+
+int
+trace_select(const char *patterns, bool on, bool only)
+{
+	char buf[160];
+	int n = 0;
+
+	strlcpy(buf, patterns, sizeof (buf));
+	if (only)
+		for (int p = 1; p < TR_NPROBES; p++)
+			probe_off[p] = true;
+	for (char *pat = buf, *comma; pat != NULL; pat = comma) {
+		comma = strchr(pat, ',');
+		if (comma != NULL)
+			*comma++ = '\0';
+		int matched = 0;
+		for (int p = 1; p < TR_NPROBES; p++) {
+			if (probe_matches((trace_probe_t)p, pat)) {
+				probe_off[p] = !on;
+				matched++;
+			}
+		}
+		if (matched == 0)
+			return (-1);
+		n += matched;
+	}
+	return (n);
+}
+
+void
+trace_filter(int cpu, u64 thread, u64 vcpu)
+{
+	filter_cpu = cpu;
+	filter_thread = thread;
+	filter_vcpu = vcpu;
+}
+
+void
+trace_list(void (*pr)(void *, const char *, ...), void *arg)
+{
+	pr(arg, "%-36s %-4s %s\n", "FUNCTION:NAME", "ON", "RECORDS");
+	for (int p = 1; p < TR_NPROBES; p++) {
+		char fn[48];
+		ksnprintf(fn, sizeof (fn), "%s:%s", probes[p].func,
+		    probes[p].name);
+		pr(arg, "%-36s %-4s %lu\n", fn, probe_off[p] ? "off" : "on",
+		    trace_count((trace_probe_t)p));
+	}
+	pr(arg, "tracing %s; filters: cpu %d, thread 0x%lx, vcpu 0x%lx; "
+	    "%lu records dropped\n", trace_on ? "on" : "off", filter_cpu,
+	    filter_thread, filter_vcpu, trace_dropped());
 }

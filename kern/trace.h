@@ -83,6 +83,16 @@ void trace_dump(void);			/* print and empty the rings */
 u64 trace_dropped(void);
 u64 trace_count(trace_probe_t);		/* records of a probe now */
 void trace_set_limit(u32 records_per_ring);	/* 0: the whole ring */
+/*
+ * Which probes record: patterns "a,b" of globs on "FUNCTION:NAME" or on
+ * FUNCTION ("ctxop:*", "vm*"); on or off; only: every other probe off
+ * first. The number of probes matched, -1 if a pattern matched none.
+ */
+int trace_select(const char *patterns, bool on, bool only);
+/* Record only on this CPU (-1: any), thread, vCPU (0: any). */
+void trace_filter(int cpu, u64 thread, u64 vcpu);
+/* Each probe, on or off, its records now; the filters (the monitor). */
+void trace_list(void (*pr)(void *, const char *, ...), void *arg);
 
 #define	TRACE(p, a0, a1) do {						\
 	if (unlikely(trace_on))						\

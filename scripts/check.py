@@ -34,6 +34,7 @@ Only the Python standard library is used.
 
 import argparse
 import io
+import json
 import os
 import re
 import subprocess
@@ -48,6 +49,7 @@ import run  # noqa: E402
 import mbcompare  # noqa: E402
 import tap  # noqa: E402
 import tracecheck  # noqa: E402
+import traceview  # noqa: E402,F401  (expect_trace_guest)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -304,8 +306,10 @@ def expect_guest_module(res):
 # The monitor (kern/mon/), driven through QEMU's serial input: the break-in key while mb_input
 # waits for its line, every dcmd, bad input, ::continue and the line for the guest.
 MON_INPUT = (b'\x1d::help\r::cpus\r::threads | ::ctxops\r::vms\r::vcpus\r::stats mb_input.elf\r'
-             b'::nosuch\r::ctxops 0x1\rnonsense\r::stack main\r::continue\rtyped-on-com1\r')
-MON_DCMDS = ('help', 'cpus', 'threads', 'ctxops', 'walk', 'stack', 'vms', 'vcpus', 'stats', 'kmem',
+             b'::nosuch\r::ctxops 0x1\rnonsense\r::stack main\r::trace off *\r::trace on vmexit\r'
+             b'::trace on\r::trace on nomatch*\r::continue\rtyped-on-com1\r')
+MON_DCMDS = ('help', 'cpus', 'threads', 'ctxops', 'walk', 'stack', 'vms', 'vcpus', 'stats', 'trace',
+             'kmem',
              'kmem_verify', 'findleaks',
              'continue', 'quit')
 MON_FINAL_INPUT = b'::vms\r::threads\r::kmem\r::kmem_verify\r::findleaks\r::continue\r::quit\r'
@@ -357,6 +361,14 @@ def expect_monitor(res):
                 "mon: 'nonsense' is not a dcmd"):
         if err not in text:
             return False, 'bad input not refused: no "%s"' % err
+    if not re.search(r'^\d+ probes off$', text, re.M) or '\n1 probes on\n' not in text or \
+            '\ntracing on\n' not in text or "mon: 'nomatch*' matches no probe" not in text:
+        return False, '::trace off */on vmexit/on/on nomatch* did not answer as it should'
+    dumps = tracecheck.parse_dumps(res.log.lines)
+    probes = {r.probe for d in dumps for r in d.records}
+    if not dumps or probes != {'vmexit:exit'}:
+        return False, 'the dump after ::trace on vmexit holds %s, not vmexit:exit alone' % (
+            sorted(probes) or 'nothing')
     if 'mb_input: got "typed-on-com1"' not in text or res.runner_rc != 1:
         return False, 'after ::continue the guest did not get its line (run.py %s)' % \
             res.runner_rc
@@ -402,6 +414,51 @@ def expect_monitor_kmem(res):
     if res.log.shutdown != '0':
         return False, 'no shutdown with status 0 after ::quit'
     return _ended_early(res, 'the planted leak and redzone were found, with their callers')
+
+
+TRACE_PATTERNS = 'vm*,svm*,ctxop:*,savectx,restorectx,swtch'
+
+
+def expect_trace_guest(res):
+    """trace=PATTERNS on a user guest (mb_smp on 2 vCPUs): the dump at its end holds only those
+    probes, passes tracecheck, converts to trace-event JSON with a track per CPU, guest slices
+    and exits, and renders both PNGs (scripts/traceview.py)."""
+    import tempfile
+    import traceview
+    dumps = tracecheck.parse_dumps(res.log.lines)
+    if not dumps or not dumps[-1].records:
+        return False, 'no trace dump after the guest ended'
+    funcs = {r.probe.split(':')[0] for d in dumps for r in d.records}
+    stray = sorted(f for f in funcs if not (f.startswith('vm') or f in (
+        'ctxop', 'savectx', 'restorectx', 'swtch', 'svm', 'svm_savectx', 'svm_restorectx')))
+    if stray:
+        return False, 'probes outside trace=%s recorded: %s' % (TRACE_PATTERNS, stray)
+    tc = tracecheck.check_log(res.log_path)
+    if not tc.ok:
+        return False, 'tracecheck: %s' % tc.summary()
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            dump, lines = traceview.load(res.log_path)
+            paths = traceview.write(traceview.build(dump, lines), tmp, 'guest')
+        except traceview.Malformed as e:
+            return False, 'traceview: %s' % e
+        js = [p for p in paths if p.endswith('.json')]
+        with open(js[0]) as f:
+            doc = json.load(f)
+        ev = doc['traceEvents']
+        tracks = {e['args']['name'] for e in ev if e.get('ph') == 'M' and
+                  e.get('name') == 'thread_name'}
+        guest = [e for e in ev if e.get('ph') == 'X' and e.get('cat') == 'guest']
+        exits = [e for e in ev if e.get('ph') == 'i' and e.get('cat') == 'exit']
+        pngs = [p for p in paths if p.endswith('.png')]
+        png_ok = all(open(p, 'rb').read(8) == b'\x89PNG\r\n\x1a\n' for p in pngs)
+    if not tracks or not guest or not exits:
+        return False, 'the JSON lacks tracks (%d), guest slices (%d) or exits (%d)' % (
+            len(tracks), len(guest), len(exits))
+    if traceview.pyplot() is not None and (len(pngs) != 2 or not png_ok):
+        return False, 'traceview drew %d PNGs, not the timeline and the histogram' % len(pngs)
+    return _ended_early(res, '%d records, tracecheck OK, JSON %d tracks %d guest slices, %d PNGs'
+                        % (len(dumps[-1].records), len(tracks), len(guest), len(pngs)))
 
 
 NESTED_ARGS = 'suite=sync,thread,kmem'
@@ -500,6 +557,10 @@ def expectation_jobs(panic_cases):
                           '--serial-input', _mon_file('mon-kmem.txt', MON_KMEM_INPUT),
                           '--serial-input-after', 'the monitor has the console'],
                          expect_monitor_kmem, 120))
+    jobs.append(RunPyJob('expect-trace-guest', 'qemu', 2,
+                         ['--quiet', '--guest', 'build/guest/mb/mb_smp.elf', '--guest-cpus', '2',
+                          '--guest-args', 'cpus=2', '--cmdline', 'trace=' + TRACE_PATTERNS],
+                         expect_trace_guest, 120))
     jobs.append(RunPyJob('expect-nested-bhyvelet', 'qemu', 2,
                          ['--quiet', '--guest', 'build/kernel.elf', '--guest-cpus', '2',
                           '--guest-args', NESTED_ARGS], expect_nested_bhyvelet, 240))

@@ -13,6 +13,7 @@
 #include "../kmem.h"
 #include "io/vuart.h"
 #include "../mon/mon.h"
+#include "../trace.h"
 
 static const u8 *
 module_data(const struct boot_module *b, size_t *len)
@@ -209,6 +210,8 @@ run_and_destroy(struct vm *vm, const char *name)
 	char how[160];
 	guest_end_describe(end, how, sizeof (how));
 	cmn_err(CE_NOTE, "bhyvelet: guest '%s' exited: %s", name, how);
+	if (trace_on)
+		trace_dump();	/* trace=: what the guest's run recorded */
 	/* One message line: build it first (a long one is cut short). */
 	for (int v = 0; v < vm->vm_nvcpus; v++) {
 		struct vcpu *vcpu = vm->vm_vcpu[v];
