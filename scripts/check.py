@@ -309,6 +309,7 @@ MON_INPUT = (b'\x1d::help\r::cpus\r::threads | ::ctxops\r::vms\r::vcpus\r::stats
              b'::nosuch\r::ctxops 0x1\rnonsense\r::stack main\r::trace off *\r::trace on vmexit\r'
              b'::trace on\r::trace on nomatch*\r::continue\rtyped-on-com1\r')
 MON_DCMDS = ('help', 'cpus', 'threads', 'ctxops', 'walk', 'stack', 'vms', 'vcpus', 'stats', 'trace',
+             'pause', 'resume', 'kill', 'regs', 'dump',
              'kmem',
              'kmem_verify', 'findleaks',
              'continue', 'quit')
@@ -395,6 +396,41 @@ def expect_monitor_final(res):
     if res.log.shutdown != '0':
         return False, 'no shutdown with status 0 after ::quit'
     return _ended_early(res, 'the monitor kept the kernel up until ::quit')
+
+
+MON_VM_INPUT = (b'\x1d::pause evspin\r::vcpus\r::vcpus\r::regs evspin/vcpu0\r'
+                b'::dump evspin 0x7c00 32\r::dump evspin 0x7fffff0 64\r::regs nosuch/vcpu0\r'
+                b'::resume evspin\r::vcpus\r::kill evspin\r')
+
+
+def expect_monitor_vm(res):
+    """::pause stops a spinning guest's exits (two ::vcpus show the same count) and gives
+    ::regs its registers; ::dump shows its memory (the boot sector's first bytes); bad names and
+    ranges are refused; ::resume lets it run again; ::kill stops it with the reason
+    "killed from the monitor" and the host goes on to its shutdown."""
+    text = '\n'.join(res.log.lines)
+    counts = [int(m) for m in re.findall(r'^evspin/vcpu0 +\w+ +0x[0-9a-f]+ +main +\d+ +\w+ +(\d+)$',
+                                         text, re.M)]
+    states = re.findall(r'^evspin/vcpu0 +(\w+) ', text, re.M)
+    if len(counts) != 3 or states[:2] != ['paused', 'paused']:
+        return False, '::vcpus while paused: states %s' % states
+    if counts[0] != counts[1]:
+        return False, 'exits went on while paused (%d, then %d)' % (counts[0], counts[1])
+    if states[2] not in ('vm_run', 'guest'):
+        return False, 'after ::resume the vCPU is %s, not running' % states[2]
+    if not re.search(r'^  r15 +0x[0-9a-f]{16}  rip +0x0000000000007[0-9a-f]{3}', text, re.M) or \
+            not re.search(r'^  cs +sel 0x0000 base 0x0+ limit 0x0000ffff attr 0x09b', text, re.M):
+        return False, '::regs did not show the real-mode guest (rip near 0x7c00, CS)'
+    if not re.search(r'^00007c00  e9 ', text, re.M):
+        return False, '::dump evspin 0x7c00 did not show the image (its jmp at 0x7c00)'
+    if "is outside evspin's 2 MiB" not in text or "no vCPU named 'nosuch/vcpu0'" not in text:
+        return False, 'a dump past the RAM or a bad vCPU name was not refused'
+    if "bhyvelet: guest 'evspin' exited: stopped: killed from the monitor" not in \
+            res.log.message_texts():
+        return False, '::kill did not stop evspin with "killed from the monitor"'
+    if res.log.shutdown is None:
+        return False, 'the host did not go on to its shutdown'
+    return _ended_early(res, 'paused (%d exits, twice), regs, dump, resumed, killed' % counts[0])
 
 
 def expect_monitor_kmem(res):
@@ -551,6 +587,11 @@ def expectation_jobs(panic_cases):
                           '--serial-input', _mon_file('mon-final.txt', MON_FINAL_INPUT),
                           '--serial-input-after', 'the run is over'],
                          expect_monitor_final, 120))
+    jobs.append(RunPyJob('expect-monitor-vm', 'qemu', 2,
+                         ['--quiet', '--cmdline', 'guest=evspin',
+                          '--serial-input', _mon_file('mon-vm.txt', MON_VM_INPUT),
+                          '--serial-input-after', 'evspin: spinning'],
+                         expect_monitor_vm, 120))
     jobs.append(RunPyJob('expect-monitor-kmem', 'qemu', 2,
                          ['--quiet', '--cmdline',
                           'guest=hello monitor=1 mon_plant_leak=1 mon_plant_redzone=1',

@@ -286,6 +286,41 @@ vm_request_stop(struct vm *vm, const char *reason)
 }
 
 void
+vm_pause(struct vm *vm, bool pause)
+{
+	__atomic_store_n(&vm->vm_paused, pause, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < vm->vm_nvcpus; i++)
+		vm_notify_vcpu(vm->vm_vcpu[i]);	/* out of guest mode, or
+						   awake to see it */
+}
+
+/*
+ * The owner thread, inside vm_run: wait while the VM is paused, with a
+ * copy of the registers for the monitor (only this thread may read them:
+ * on VMX the VMCS is current here).
+ */
+void
+vm_pause_wait(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vc_vm;
+	u64 regs[VM_REG_LAST];
+	struct vm_seg_desc seg[VM_SEG_LAST];
+
+	for (int r = 0; r < VM_REG_LAST; r++)
+		regs[r] = vm_getreg(vcpu, (enum vm_reg)r);
+	for (int i = 0; i < VM_SEG_LAST; i++)
+		vm_getseg(vcpu, (enum vm_seg)i, &seg[i]);
+	mutex_enter(&vcpu->vc_wait_lock);
+	memcpy(vcpu->vc_snap, regs, sizeof (regs));
+	memcpy(vcpu->vc_snap_seg, seg, sizeof (seg));
+	vcpu->vc_snap_valid = true;
+	while (vm->vm_paused && !vm->vm_stop)
+		cv_wait(&vcpu->vc_wait_cv, &vcpu->vc_wait_lock);
+	vcpu->vc_snap_valid = false;
+	mutex_exit(&vcpu->vc_wait_lock);
+}
+
+void
 vm_destroy(struct vm *vm)
 {
 	mutex_enter(&vm_list_lock);
@@ -462,6 +497,8 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 		/* An AP before its SIPI, or a vCPU after INIT, waits. */
 		if (READ_ONCE(vcpu->vc_wait_sipi))
 			(void) vm_sipi_wait(vcpu);
+		if (READ_ONCE(vcpu->vc_vm->vm_paused))
+			vm_pause_wait(vcpu);	/* the monitor's ::pause */
 		/* A stop request ends the loop whatever the guest does. */
 		if (__atomic_load_n(&vcpu->vc_vm->vm_stop, __ATOMIC_ACQUIRE)) {
 			memset(vme, 0, sizeof (*vme));

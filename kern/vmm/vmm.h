@@ -235,6 +235,11 @@ struct vcpu {
 	int vc_sipi_vector;		/* the SIPI's page, or -1 */
 	enum vm_exitcode vc_last_exit;	/* [o] the last exit (the monitor reads
 					   it racily) */
+	/* While vm_paused holds it, the owner's copy of its registers for
+	 * the monitor's ::regs (vc_snap_valid under vc_wait_lock). */
+	bool vc_snap_valid;
+	u64 vc_snap[VM_REG_LAST];
+	struct vm_seg_desc vc_snap_seg[VM_SEG_LAST];
 	bool vc_dead;			/* [o] stopped; vm_run refuses */
 	char vc_dead_reason[120];	/* [o] */
 };
@@ -264,6 +269,8 @@ struct vm {
 	u32 vm_nhalted;			/* atomic: vCPUs that cannot wake by
 					   themselves (HLT with IF clear, or
 					   waiting for a SIPI) */
+	volatile bool vm_paused;	/* any thread (vm_pause): every vCPU
+					   waits at the top of vm_run's loop */
 	volatile bool vm_stop;		/* any thread (vm_request_stop): every
 					   vCPU leaves vm_run, stopped */
 	char vm_stop_reason[80];	/* written before vm_stop is set */
@@ -332,6 +339,10 @@ void vm_notify_vcpu(struct vcpu *);
 /* Ask every vCPU of vm to stop (any thread): each leaves vm_run at its
  * next loop iteration or HLT sleep, killed with reason. */
 void vm_request_stop(struct vm *, const char *reason);
+/* Pause (true) or resume every vCPU of vm (any thread): a paused vCPU
+ * leaves guest mode and waits in vm_run, its registers copied. */
+void vm_pause(struct vm *, bool);
+void vm_pause_wait(struct vcpu *);	/* the owner, inside vm_run */
 /* Core internals: vmm_intr.c, vmm_isa.c and vmm_msr.c, for vm_run. */
 bool vm_msr_read(struct vcpu *, u32 msr, u64 *val);
 /* CPUID as the guest sees it: eax, ebx, ecx, edx in r (vmm_cpuid.c). */

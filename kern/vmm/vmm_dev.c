@@ -213,6 +213,8 @@ guest_end_describe(const struct vcpu_result *r, char *buf, size_t len)
 		if (strstr(r->reason, "halted with interrupts disabled") !=
 		    NULL)
 			ksnprintf(buf, len, "halted");
+		else if (strncmp(r->reason, "stopped: ", 9) == 0)
+			ksnprintf(buf, len, "%s", r->reason);
 		else
 			ksnprintf(buf, len, "stopped: %s", r->reason);
 		break;

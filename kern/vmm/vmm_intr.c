@@ -334,6 +334,12 @@ vm_hlt_wait(struct vcpu *vcpu)
 
 	mutex_enter(&vcpu->vc_wait_lock);
 	while (!vcpu_wakeable(vcpu) && !vm->vm_stop) {
+		if (vm->vm_paused) {	/* ::pause: halted, registers shown */
+			mutex_exit(&vcpu->vc_wait_lock);
+			vm_pause_wait(vcpu);
+			mutex_enter(&vcpu->vc_wait_lock);
+			continue;
+		}
 		hrtime_t deadline = gethrtime() + nsec_per_tick;
 		hrtime_t d = vcpu_next_deadline(vcpu);
 		if (d != 0 && d < deadline)
