@@ -315,7 +315,7 @@ MON_DCMDS = ('help', 'cpus', 'threads', 'ctxops', 'walk', 'stack', 'vms', 'vcpus
              'continue', 'quit')
 MON_FINAL_INPUT = b'::vms\r::threads\r::kmem\r::kmem_verify\r::findleaks\r::continue\r::quit\r'
 # With a leak and a smashed redzone planted at boot (kern/mon/mon_kmem.c's switches).
-MON_KMEM_INPUT = b'::kmem_verify\r::findleaks\r::quit\r'
+MON_KMEM_INPUT = b'::kmem_verify\r::findleaks\r::ctxops main\r::quit\r'
 
 
 def _mon_file(name, data):
@@ -436,7 +436,8 @@ def expect_monitor_vm(res):
 def expect_monitor_kmem(res):
     """mon_plant_leak and mon_plant_redzone: ::kmem_verify finds the smashed redzone with its
     cache and allocator, ::findleaks the leaked buffer with the function that allocated it, and
-    not the smashed one (a static still points to it)."""
+    not the smashed one (a static still points to it); and once the guest's VM_RUN has
+    returned, ::ctxops main shows nothing of the vCPU on its thread."""
     text = '\n'.join(res.log.lines)
     if not re.search(r'kmem_verify: kmem_alloc_48 buf=0x[0-9a-f]+: redzone smashed at offset 40 '
                      r'\(found 0x5a; size 40, allocated by mon_kmem_plant', text):
@@ -447,6 +448,8 @@ def expect_monitor_kmem(res):
         return False, '::findleaks did not name mon_plant_leak_buf for the planted leak'
     if re.search(r'^kmem_alloc_48 +\d+ 0x', text, re.M):
         return False, '::findleaks reported the referenced (smashed) buffer as leaked'
+    if '(thread main, newest first)\n  (no ctxops)' not in text:
+        return False, 'the vCPU thread still has ctxops after VM_RUN returned (::ctxops main)'
     if res.log.shutdown != '0':
         return False, 'no shutdown with status 0 after ::quit'
     return _ended_early(res, 'the planted leak and redzone were found, with their callers')
