@@ -433,6 +433,24 @@ def expect_monitor_vm(res):
     return _ended_early(res, 'paused (%d exits, twice), regs, dump, resumed, killed' % counts[0])
 
 
+MON_CTX_INPUT = b'\x1d::threads | ::ctxops\r::continue\r'
+
+
+def expect_monitor_ctxops(res):
+    """Ctrl-] while suite vmm/fpu_guest_switches runs its vCPU threads: ::ctxops of a vCPU thread
+    inside VM_RUN lists vmm_savectx newest and the thread's FPU ctxop (fpu_ctx_save) oldest, the
+    illumos 12477 order; the suite then passes (the monitor changed nothing)."""
+    text = '\n'.join(res.log.lines)
+    ring = re.compile(r'\(thread fpu, newest first\)\n  \[0\] ctxop 0x[0-9a-f]+ \{\n'
+                      r'      save_op = vmm_savectx\n(?:.*\n){10}  \}\n  \[1\] ctxop 0x[0-9a-f]+ \{\n'
+                      r'      save_op = fpu_ctx_save\n')
+    if not ring.search(text):
+        return False, 'no vCPU thread with vmm_savectx newest and fpu_ctx_save oldest'
+    if not res.verdict.ok or res.log.failed:
+        return False, 'the suite did not pass with the monitor entered: %s' % res.verdict.reason
+    return _ended_early(res, 'vmm_savectx newest, fpu_ctx_save oldest, suite passed')
+
+
 def expect_monitor_kmem(res):
     """mon_plant_leak and mon_plant_redzone: ::kmem_verify finds the smashed redzone with its
     cache and allocator, ::findleaks the leaked buffer with the function that allocated it, and
@@ -595,6 +613,11 @@ def expectation_jobs(panic_cases):
                           '--serial-input', _mon_file('mon-vm.txt', MON_VM_INPUT),
                           '--serial-input-after', 'evspin: spinning'],
                          expect_monitor_vm, 120))
+    jobs.append(RunPyJob('expect-monitor-ctxops', 'qemu', 2,
+                         ['--quiet', '--cmdline', 'suite=vmm/fpu_guest_switches',
+                          '--serial-input', _mon_file('mon-ctx.txt', MON_CTX_INPUT),
+                          '--serial-input-after', '# suites:'],
+                         expect_monitor_ctxops, 240))
     jobs.append(RunPyJob('expect-monitor-kmem', 'qemu', 2,
                          ['--quiet', '--cmdline',
                           'guest=hello monitor=1 mon_plant_leak=1 mon_plant_redzone=1',
