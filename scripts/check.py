@@ -596,13 +596,13 @@ def expectation_jobs(panic_cases):
     jobs.append(RunPyJob('expect-guest-module', 'qemu', 1,
                          ['--quiet', '--guest', os.path.relpath(GUEST_MODULE_IMAGE)],
                          expect_guest_module, 60))
-    for cpus in (1, 4):
-        jobs.append(RunPyJob('expect-monitor', 'qemu', cpus,
+    for platform, cpus in (('qemu', 1), ('qemu', 4), ('bochs-vmx', 2)):
+        jobs.append(RunPyJob('expect-monitor', platform, cpus,
                              ['--quiet', '--guest', 'build/guest/mb/mb_input.elf',
                               '--guest-args', 'want=typed-on-com1',
                               '--serial-input', _mon_file('mon-input.txt', MON_INPUT),
                               '--serial-input-after', 'ready, type a line'],
-                             expect_monitor, 120))
+                             expect_monitor, 300))
     jobs.append(RunPyJob('expect-monitor-final', 'qemu', 2,
                          ['--quiet', '--cmdline', 'suite=boot monitor=1',
                           '--serial-input', _mon_file('mon-final.txt', MON_FINAL_INPUT),

@@ -15,8 +15,8 @@ printed when the guest ends). Runs with model='tcg' are QEMU TCG's own behaviour
 model='cpu' runs have no reference (TCG fails them) and must pass (status 1, no FAIL line).
 PENDING names runs that need what bhyvelet does not emulate yet: they run, and a mismatch is
 reported as skipped with the reason instead of failed. A run with input (mb_input) reads its
-console: it gets a boot of its own, where run.py can type into COM1 (QEMU), the same bytes at the
-same point of its output as plain QEMU got them.
+console: it gets a boot of its own where run.py types into COM1, the same bytes at the same
+point of its output as plain QEMU got them.
 """
 
 import argparse
@@ -53,10 +53,8 @@ def bhyvelet_runs():
 
 
 def input_runs(platform):
-    """The runs that read their console, one boot each; only where run.py can type into COM1
-    (QEMU: its serial is stdio then)."""
-    if run.family(platform) != 'qemu':
-        return []
+    """The runs that read their console, one boot each (run.py types into COM1: QEMU's serial
+    is stdio then, Bochs's a socket)."""
     return [n for n, r in kernels.RUNS.items() if r['input'] is not None]
 
 
@@ -203,7 +201,7 @@ def main(argv=None):
     singles = [n for n in input_runs(platform) if not a.runs or n in a.runs]
     names = [n for n in names if n not in singles]
     refs = references(names + singles)
-    res, got = batch_boot(platform, names, log_path)
+    got = batch_boot(platform, names, log_path)[1] if names else {}
     for n in singles:
         _, got[n] = single_boot(platform, n, log_path.replace('.log', '-%s.log' % n))
     counts = {'pass': 0, 'fail': 0, 'pending': 0}

@@ -407,7 +407,7 @@ def bochs_roms():
     return bios, vga
 
 
-def write_bochsrc(path, model, cpus, mem, iso, serial, bochs_log):
+def write_bochsrc(path, model, cpus, mem, iso, serial, bochs_log, port=None):
     bios, vga = bochs_roms()
     with open(path, 'w') as f:
         f.write('megs: %d\n' % mem)
@@ -417,7 +417,11 @@ def write_bochsrc(path, model, cpus, mem, iso, serial, bochs_log):
         f.write('vgaromimage: file=%s\n' % vga)
         f.write('ata0-master: type=cdrom, path=%s, status=inserted\n' % iso)
         f.write('boot: cdrom\n')
-        f.write('com1: enabled=1, mode=file, dev=%s\n' % serial)
+        if port is None:
+            f.write('com1: enabled=1, mode=file, dev=%s\n' % serial)
+        else:
+            # typed into: COM1 is a TCP server run.py connects to (_BochsSerial)
+            f.write('com1: enabled=1, mode=socket-server, dev=localhost:%d\n' % port)
         f.write('display_library: term\n')
         # The ALSA sound driver aborts Bochs on a machine without a sound card.
         f.write('sound: driver=dummy\n')
@@ -458,14 +462,66 @@ def bochs_diag(bochs_out, bochs_log):
     return lines
 
 
+class _BochsSerial(threading.Thread):
+    """Bochs's COM1 as a socket server: copy what it sends into the serial log and type
+    `data` once the log holds `after` (the file mode's log, plus input)."""
+
+    def __init__(self, port, log_path, after, data):
+        super().__init__(daemon=True)
+        self.port, self.log_path, self.after, self.data = port, log_path, after, data
+
+    def run(self):
+        import socket
+        sock = None
+        for _ in range(600):
+            try:
+                sock = socket.create_connection(('127.0.0.1', self.port), timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        if sock is None:
+            return
+        sock.settimeout(None)
+        seen = b''
+        with open(self.log_path, 'ab') as log:
+            while True:
+                try:
+                    chunk = sock.recv(4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                log.write(chunk)
+                log.flush()
+                if self.data is not None:
+                    seen = (seen + chunk)[-4096:]
+                    if self.after in seen:
+                        sock.sendall(self.data)
+                        self.data = None
+
+
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
 def run_bochs(res, kernel, interactive, workdir):
     iso = build_iso(kernel, res.cmdline, workdir, res.modules)
     bochsrc = os.path.join(workdir, 'bochsrc')
     dbgrc = os.path.join(workdir, 'dbgrc')
     bochs_out = os.path.join(workdir, 'bochs.out')
     bochs_log = res.log_path + '.bochs.log'
+    port = serial = None
+    if res.serial_input is not None:
+        port = _free_port()
+        serial = _BochsSerial(port, res.log_path, res.serial_input_after or GUEST_INPUT_READY,
+                              res.serial_input)
     write_bochsrc(bochsrc, BOCHS_MODELS[res.platform], res.cpus, res.mem, iso,
-                  res.log_path, bochs_log)
+                  res.log_path, bochs_log, port)
+    if serial is not None:
+        serial.start()
     with open(dbgrc, 'w') as f:
         f.write('c\n')
     argv = ['timeout', '-k', '5', str(int(res.timeout)),

@@ -88,10 +88,10 @@ class Compare(unittest.TestCase):
         self.assertEqual(verdict, 'pending')
         self.assertIn('not yet', why)
 
-    def test_input_runs_boot_alone_where_input_can_be_typed(self):
+    def test_input_runs_boot_alone(self):
         self.assertNotIn('mb_input', mbcompare.bhyvelet_runs())
         self.assertIn('mb_input', mbcompare.input_runs('qemu-tcg'))
-        self.assertEqual(mbcompare.input_runs('bochs-vmx'), [])
+        self.assertIn('mb_input', mbcompare.input_runs('bochs-vmx'))
 
     def test_tcg_model_runs_are_not_run(self):
         self.assertNotIn('mb_msr', mbcompare.bhyvelet_runs())
