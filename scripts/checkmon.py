@@ -1,6 +1,6 @@
 """make check's expectation cases for the monitor, tracing and nested guests (scripts/check.py
 runs them as RunPyJobs: scripts/run.py with serial input, judged from the log). Each function
-takes a run.RunResult and returns (ok, why); tests/host/test_check.py covers how they fail.
+takes a run.RunResult and returns (ok, why); tests/host/test_checkmon.py shows them fail.
 """
 
 import json
