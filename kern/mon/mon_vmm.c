@@ -161,8 +161,11 @@ act_vm(struct vm *vm, void *arg)
 	if (a->va_what == 2) {
 		vm_request_stop(vm, "killed from the monitor");
 		mon_printf(a->va_c, "%s: killed\n", vm->vm_name);
+	} else if (!vm_pause(vm, a->va_what == 0)) {
+		mon_printf(a->va_c, "%s: %s (a vCPU did not within a "
+		    "second)\n", vm->vm_name, a->va_what == 0 ? "pausing" :
+		    "resuming");
 	} else {
-		vm_pause(vm, a->va_what == 0);
 		mon_printf(a->va_c, "%s: %s\n", vm->vm_name, a->va_what == 0 ?
 		    "paused (::regs shows its vCPUs)" : "running");
 	}

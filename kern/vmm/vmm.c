@@ -285,13 +285,36 @@ vm_request_stop(struct vm *vm, const char *reason)
 		vm_notify_vcpu(vm->vm_vcpu[i]);
 }
 
-void
+/* A vCPU that runs no guest code now (paused, waiting for SIPI, dead, or
+ * no thread in vm_run). */
+static bool
+vcpu_quiet(const struct vcpu *v)
+{
+	return (v->vc_snap_valid || v->vc_wait_sipi || v->vc_dead ||
+	    v->vc_thread == NULL);
+}
+
+bool
 vm_pause(struct vm *vm, bool pause)
 {
 	__atomic_store_n(&vm->vm_paused, pause, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < vm->vm_nvcpus; i++)
 		vm_notify_vcpu(vm->vm_vcpu[i]);	/* out of guest mode, or
 						   awake to see it */
+	/* Synchronous, as a user expects of ::pause and ::resume: a second
+	 * at most for every vCPU to leave guest mode and copy its registers
+	 * (or to leave its pause). */
+	for (int tries = 0; tries < (int)hz; tries++) {
+		bool all = true;
+		for (int i = 0; i < vm->vm_nvcpus; i++) {
+			const struct vcpu *v = vm->vm_vcpu[i];
+			all &= pause ? vcpu_quiet(v) : !v->vc_snap_valid;
+		}
+		if (all)
+			return (true);
+		delay(1);
+	}
+	return (false);
 }
 
 /*
@@ -519,6 +542,17 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 		/* From here to the exit a notify kicks (vmm_intr.c). */
 		__atomic_store_n(&vcpu->vc_guest_cpu, CPU->cpu_id,
 		    __ATOMIC_SEQ_CST);
+		/* A pause or stop asked for since the loop's top: its
+		 * notify saw vc_guest_cpu -1 and sent no kick, so look
+		 * again now (or it waits for the guest's next exit). */
+		if (__atomic_load_n(&vcpu->vc_vm->vm_paused, __ATOMIC_SEQ_CST) ||
+		    __atomic_load_n(&vcpu->vc_vm->vm_stop, __ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&vcpu->vc_guest_cpu, -1,
+			    __ATOMIC_RELEASE);
+			intr_restore(s);
+			kpreempt_enable();
+			continue;
+		}
 		if (!vm_entry_events(vcpu)) {
 			__atomic_store_n(&vcpu->vc_guest_cpu, -1,
 			    __ATOMIC_RELEASE);

@@ -339,9 +339,11 @@ void vm_notify_vcpu(struct vcpu *);
 /* Ask every vCPU of vm to stop (any thread): each leaves vm_run at its
  * next loop iteration or HLT sleep, killed with reason. */
 void vm_request_stop(struct vm *, const char *reason);
-/* Pause (true) or resume every vCPU of vm (any thread): a paused vCPU
- * leaves guest mode and waits in vm_run, its registers copied. */
-void vm_pause(struct vm *, bool);
+/* Pause (true) or resume every vCPU of vm (any thread but a vCPU's): a
+ * paused vCPU leaves guest mode and waits in vm_run, its registers
+ * copied; a pause returns once every vCPU is so (false: not within a
+ * second). */
+bool vm_pause(struct vm *, bool);
 void vm_pause_wait(struct vcpu *);	/* the owner, inside vm_run */
 /* Core internals: vmm_intr.c, vmm_isa.c and vmm_msr.c, for vm_run. */
 bool vm_msr_read(struct vcpu *, u32 msr, u64 *val);
