@@ -49,7 +49,8 @@
 	X(VMEXIT, "vmexit", "exit", "vcpu", NUM, "reason", EXIT)	\
 	X(VMCS_CLEAR, "vmx", "vmclear", "vcpu", NUM, "cpu", NUM)	\
 	X(VMCS_LOAD, "vmx", "vmptrld", "vcpu", NUM, "cpu", NUM)		\
-	X(ASID_NEW, "svm", "new_asid", "vcpu", NUM, "asid", NUM)
+	X(ASID_NEW, "svm", "new_asid", "vcpu", NUM, "asid", NUM)	\
+	X(INJECT, "inject", "event", "vcpu", NUM, "event", NUM)
 
 #define	TRACE_PROBE_ENUM(id, fn, name, a0, f0, a1, f1)	TR_##id,
 typedef enum trace_probe {

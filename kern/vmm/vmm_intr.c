@@ -24,6 +24,7 @@
 #include "../cpu.h"
 #include "../x86.h"
 #include "../tunable.h"
+#include "../trace.h"
 #include "../apic.h"
 #include "../trap.h"
 #include "../callout.h"
@@ -226,7 +227,8 @@ vm_entry_events(struct vcpu *vcpu)
 		ev.type = VM_EVENT_NONE;	/* the bug being tested for */
 		vmm_stat_incr(vcpu, EVENT_DROPPED);
 	}
-	if (ev.type != VM_EVENT_NONE)
+	bool reinjected = ev.type != VM_EVENT_NONE;
+	if (reinjected)
 		vmm_stat_incr(vcpu, EVENT_REINJECTED);
 	if (vcpu->vc_exc.type != VM_EVENT_NONE) {
 		struct vm_event exc = vcpu->vc_exc;
@@ -286,6 +288,10 @@ vm_entry_events(struct vcpu *vcpu)
 		}
 	}
 	if (ev.type != VM_EVENT_NONE) {
+		/* event= vector | type << 8 | rflags.IF << 12 | reinjected << 16 */
+		TRACE(TR_INJECT, vcpu, ev.vector | ((u32)ev.type << 8) |
+		    ((rflags & RFLAGS_IF) != 0 ? 1U << 12 : 0) |
+		    (reinjected ? 1U << 16 : 0));
 		/* Real mode pushes no error code (the IVT has no room). */
 		if ((vm_getreg(vcpu, VM_REG_CR0) & CR0_PE) == 0)
 			ev.has_errcode = false;
