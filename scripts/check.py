@@ -350,7 +350,7 @@ def expectation_jobs(panic_cases):
     jobs.append(RunPyJob('expect-guest-module', 'qemu', 1,
                          ['--quiet', '--guest', os.path.relpath(GUEST_MODULE_IMAGE)],
                          expect_guest_module, 60))
-    for platform, cpus in (('qemu', 1), ('qemu', 4), ('bochs-vmx', 2)):
+    for platform, cpus in (('qemu', 1), ('qemu', 4), ('bochs-vmx', 2), ('bochs-svm', 2)):
         jobs.append(RunPyJob('expect-monitor', platform, cpus,
                              ['--quiet', '--guest', 'build/guest/mb/mb_input.elf',
                               '--guest-args', 'want=typed-on-com1',
