@@ -52,11 +52,6 @@ def _mon_file(name, data):
     return os.path.relpath(path)
 
 
-def _mon_output(res):
-    """The monitor's lines (plain kprintf output, not kernel messages) of a run."""
-    return [l for l in res.log.lines]
-
-
 def expect_monitor(res):
     """The break-in key gave the monitor the console while a guest ran; each dcmd answered with
     what the kernel knows; bad input was refused and the monitor went on; ::continue gave the

@@ -62,6 +62,7 @@ struct vm_seg_desc {
 #define	VM_SEG_ATTR_P		(1U << 7)
 #define	VM_SEG_ATTR_L		(1U << 9)
 #define	VM_SEG_ATTR_D		(1U << 10)
+#define	VM_SEG_ATTR_G		(1U << 11)
 
 /*
  * An event for the guest: what the core decides to inject, and what the

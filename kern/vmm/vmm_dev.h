@@ -17,10 +17,9 @@
 #define _KERN_VMM_VMM_DEV_H
 
 #include "vmm.h"
+#include "vmm_loader.h"
 
 /* The guest ABI, by the same names as guest/common.inc uses. */
-#define	COM1		0x3f8		/* UART THR */
-#define	COM1_LSR	0x3fd		/* UART LSR (bit 5: THR empty) */
 #define	PORT_VERDICT	0x4f0		/* out eax: end the guest (0 = pass) */
 #define	PORT_REPORT	0x4f4		/* out eax: log a value */
 #define	PORT_PARAM	0x4f8		/* in eax: the VM's parameter */
@@ -79,8 +78,6 @@ struct guest_image {
 	const u8 *end;
 };
 const struct guest_image *guest_find(const char *name);
-/* The largest image that fits between 0x7C00 and the 640 KiB line. */
-#define	GUEST_IMAGE_MAX	(0xa0000 - 0x7c00)
 /* Create a VM named name with one vCPU running image at 0x7C00. NULL and
  * a message in why if the image is unusable. */
 struct vm *vm_create_guest(const char *name, const u8 *image, size_t len,

@@ -247,10 +247,10 @@ guest_probe(const u8 *image, size_t len, u64 memsize, struct guest_layout *gl,
 		return (refuse(gl, why, whylen, "an %s file without a "
 		    "multiboot header", elfclass == 2 ? "ELF64" : elfclass ==
 		    1 ? "ELF32" : "ELF"));
-	if (len > 0xa0000 - 0x7c00)
+	if (len > GUEST_IMAGE_MAX)
 		return (refuse(gl, why, whylen, "a %lu-byte file with no "
 		    "multiboot header: as a boot sector at most %u bytes fit "
-		    "between 0x7c00 and 0xa0000", (u64)len, 0xa0000 - 0x7c00));
+		    "between 0x7c00 and 0xa0000", (u64)len, (u32)GUEST_IMAGE_MAX));
 	gl->gl_what = "a boot sector";
 	gl->gl_format = GUEST_FMT_BOOTSECTOR;
 	return (GUEST_FMT_BOOTSECTOR);
@@ -307,7 +307,7 @@ flat_seg(struct vcpu *vcpu, enum vm_seg seg, u16 sel, bool code)
 {
 	struct vm_seg_desc d = {
 		.vsd_base = 0, .vsd_limit = 0xffffffff, .vsd_sel = sel,
-		.vsd_attr = (code ? 0x9b : 0x93) | VM_SEG_ATTR_D | (1U << 11),
+		.vsd_attr = (code ? 0x9b : 0x93) | VM_SEG_ATTR_D | VM_SEG_ATTR_G,
 	};
 
 	vm_setseg(vcpu, seg, &d);

@@ -20,6 +20,9 @@ struct guest_module {
 	const char *gm_cmdline;		/* "<path> <args>", as QEMU's -initrd */
 };
 
+/* The largest boot sector: what fits between 0x7C00 and the 640 KiB line. */
+#define	GUEST_IMAGE_MAX	(0xa0000 - 0x7c00)
+
 #define	GUEST_MAXMODS	16
 #define	GUEST_CMDLINE_MAX 1024		/* each command line, NUL included */
 
