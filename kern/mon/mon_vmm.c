@@ -12,7 +12,6 @@
 
 struct vm_look {
 	struct mon_cmd *vl_c;
-	const char *vl_name;		/* NULL: every VM */
 	int vl_n;
 };
 
@@ -33,7 +32,7 @@ show_vm(struct vm *vm, void *arg)
 static int
 dcmd_vms(struct mon_cmd *c)
 {
-	struct vm_look l = { c, NULL, 0 };
+	struct vm_look l = { c, 0 };
 
 	mon_printf(c, "%-18s %-24s %5s %8s %s\n", "ADDR", "NAME", "VCPUS",
 	    "MEM_MIB", "STATE");
@@ -58,84 +57,82 @@ vcpu_state(const struct vcpu *v)
 	return ("idle");
 }
 
-/* Is name this VM's (or is no name given)? */
+/* Each vCPU of the VM named vl_name (or of every VM): vl_fn on it. */
+struct vcpu_look {
+	struct mon_cmd *vl_c;
+	const char *vl_name;		/* NULL: every VM */
+	int vl_n;			/* vCPUs seen */
+	void (*vl_fn)(struct mon_cmd *, struct vcpu *);
+};
+
 static bool
-wanted(const struct vm_look *l, const struct vm *vm)
+each_vcpu(struct vm *vm, void *arg)
 {
-	return (l->vl_name == NULL || strcmp(l->vl_name, vm->vm_name) == 0);
+	struct vcpu_look *l = arg;
+
+	if (l->vl_name != NULL && strcmp(l->vl_name, vm->vm_name) != 0)
+		return (true);
+	for (int i = 0; i < vm->vm_nvcpus; i++, l->vl_n++)
+		l->vl_fn(l->vl_c, vm->vm_vcpu[i]);
+	return (true);
 }
 
-static bool
-show_vcpus(struct vm *vm, void *arg)
+/* The vCPUs named by the dcmd's argument [VM]; how many. */
+static int
+walk_vcpus(struct mon_cmd *c, void (*fn)(struct mon_cmd *, struct vcpu *))
 {
-	struct vm_look *l = arg;
-	struct mon_cmd *c = l->vl_c;
+	struct vcpu_look l = { c, c->mc_argc > 0 ? c->mc_argv[0] : NULL, 0,
+	    fn };
 
-	if (!wanted(l, vm))
-		return (true);
-	for (int i = 0; i < vm->vm_nvcpus; i++) {
-		struct vcpu *v = vm->vm_vcpu[i];
-		struct kthread *t = v->vc_owner;
-		int cpu = v->vc_guest_cpu >= 0 ? v->vc_guest_cpu :
-		    v->vc_lastcpu;
-		l->vl_n++;
-		mon_printf(c, "%-28s %-9s 0x%-16lx %-16s %3d %-12s %10lu\n",
-		    v->vc_name, vcpu_state(v), (u64)(uintptr_t)t,
-		    t != NULL ? t->t_name : "-", cpu,
-		    vm_exitcode_name(v->vc_last_exit),
-		    v->vc_stats[VMM_STAT_VMEXIT_TOTAL]);
-		c->mc_emit(c, (u64)(uintptr_t)v);
-	}
-	return (true);
+	vm_walk(each_vcpu, &l);
+	return (l.vl_n);
+}
+
+static void
+show_vcpu(struct mon_cmd *c, struct vcpu *v)
+{
+	struct kthread *t = v->vc_owner;
+	int cpu = v->vc_guest_cpu >= 0 ? v->vc_guest_cpu : v->vc_lastcpu;
+
+	mon_printf(c, "%-28s %-9s 0x%-16lx %-16s %3d %-12s %10lu\n",
+	    v->vc_name, vcpu_state(v), (u64)(uintptr_t)t,
+	    t != NULL ? t->t_name : "-", cpu,
+	    vm_exitcode_name(v->vc_last_exit),
+	    v->vc_stats[VMM_STAT_VMEXIT_TOTAL]);
+	c->mc_emit(c, (u64)(uintptr_t)v);
 }
 
 static int
 dcmd_vcpus(struct mon_cmd *c)
 {
-	struct vm_look l = { c, c->mc_argc > 0 ? c->mc_argv[0] : NULL, 0 };
-
 	mon_printf(c, "%-28s %-9s %-18s %-16s %3s %-12s %10s\n", "VCPU",
 	    "STATE", "THREAD", "THREAD_NAME", "CPU", "LAST_EXIT", "EXITS");
-	vm_walk(show_vcpus, &l);
-	if (l.vl_n == 0)
-		mon_printf(c, "(no vCPUs%s%s)\n", l.vl_name ? " in " : "",
-		    l.vl_name ? l.vl_name : "");
+	if (walk_vcpus(c, show_vcpu) == 0)
+		mon_printf(c, "(no vCPUs%s%s)\n", c->mc_argc > 0 ? " in " : "",
+		    c->mc_argc > 0 ? c->mc_argv[0] : "");
 	return (0);
 }
 MON_DCMD(vcpus, "[VM]", "each vCPU: state, thread, host CPU, last exit, "
     "exits", dcmd_vcpus);
 
 /* bhyvectl --get-stats: one line per counter that is not 0. */
-static bool
-show_stats(struct vm *vm, void *arg)
+static void
+show_stats(struct mon_cmd *c, struct vcpu *v)
 {
-	struct vm_look *l = arg;
-	struct mon_cmd *c = l->vl_c;
-
-	if (!wanted(l, vm))
-		return (true);
-	for (int i = 0; i < vm->vm_nvcpus; i++) {
-		struct vcpu *v = vm->vm_vcpu[i];
-		l->vl_n++;
-		mon_printf(c, "%s\n", v->vc_name);
-		for (int k = 1; k < VMM_NSTATS; k++) {
-			if (v->vc_stats[k] != 0)
-				mon_printf(c, "  %-36s %12lu\n",
-				    vmm_stat_name[k], v->vc_stats[k]);
-		}
+	mon_printf(c, "%s\n", v->vc_name);
+	for (int k = 1; k < VMM_NSTATS; k++) {
+		if (v->vc_stats[k] != 0)
+			mon_printf(c, "  %-36s %12lu\n", vmm_stat_name[k],
+			    v->vc_stats[k]);
 	}
-	return (true);
 }
 
 static int
 dcmd_stats(struct mon_cmd *c)
 {
-	struct vm_look l = { c, c->mc_argc > 0 ? c->mc_argv[0] : NULL, 0 };
-
-	vm_walk(show_stats, &l);
-	if (l.vl_n == 0)
-		return (mon_error(c, "no VM%s%s", l.vl_name ? " named " : "",
-		    l.vl_name ? l.vl_name : "s"));
+	if (walk_vcpus(c, show_stats) == 0)
+		return (mon_error(c, "no VM%s%s", c->mc_argc > 0 ? " named " :
+		    "", c->mc_argc > 0 ? c->mc_argv[0] : "s"));
 	return (0);
 }
 MON_DCMD(stats, "[VM]", "each vCPU's counters, as bhyvectl --get-stats",
