@@ -352,6 +352,13 @@ KTEST(decode, rex)
 	    v.vie_op == VIE_OP_MOV_FROM_DR && v.vie_reg == 7 &&
 	    v.vie_rm == 8 && v.vie_opsize == 8, "mov r8,dr7: reg %u rm %u",
 	    v.vie_reg, v.vie_rm);
+	KT_EXPECT(decode(L64, (u8[]){ 0x44, 0x0f, 0x22, 0xc1 }, 4, &v) == 0 &&
+	    v.vie_op == VIE_OP_MOV_TO_CR && v.vie_reg == 8 && v.vie_rm == 1 &&
+	    v.vie_len == 4, "mov cr8,rcx: op %d reg %u rm %u len %u",
+	    v.vie_op, v.vie_reg, v.vie_rm, v.vie_len);
+	KT_EXPECT(decode(L64, (u8[]){ 0x4c, 0x0f, 0x20, 0xc7 }, 4, &v) == 0 &&
+	    v.vie_op == VIE_OP_MOV_FROM_CR && v.vie_reg == 8 && v.vie_rm == 7,
+	    "mov rdi,cr8: op %d reg %u rm %u", v.vie_op, v.vie_reg, v.vie_rm);
 	KT_EXPECT(decode(L64, (u8[]){ 0x43, 0x0f, 0xc7, 0x34, 0xc8 }, 5,
 	    &v) == 0 && v.vie_index == 9 && v.vie_base == 8 &&
 	    v.vie_scale == 8, "vmptrld [r8+r9*8]: index %u base %u",

@@ -310,11 +310,10 @@ void vm_skip_insn(struct vcpu *, u64 rip, u32 len);
 /* The length of the instruction at rip, from the decoder; 0 if it
  * cannot be fetched or decoded (vmm_strio.c). */
 u32 vm_insn_length(struct vcpu *, u64 rip);
-/* Up to len bytes of the instruction at rip (fewer where its mapping
- * ends; 0 if none); nothing is raised. The 64-bit mode flag for the
- * caller's decoding is set. */
-size_t vm_fetch_insn(struct vcpu *, u64 rip, u8 *buf, size_t len,
-    bool *long64);
+/* The instruction at rip, fetched and decoded (vie_decode); false if it
+ * cannot be; nothing is raised (vmm_strio.c). */
+struct vie;
+bool vm_insn_decode(struct vcpu *, u64 rip, struct vie *);
 /* The guest register of an x86 register number (0 RAX, 1 RCX, ...). */
 enum vm_reg vm_gpr_reg(int index);
 /*

@@ -225,6 +225,12 @@ decode_0f(struct cursor *c, struct vie *vie)
 		/* F3 makes it WBNOINVD, which VMX exits on as WBINVD */
 		vie->vie_op = rep == 0xf3 ? VIE_OP_WBNOINVD : VIE_OP_WBINVD;
 		return (0);
+	case 0x20:
+	case 0x22:
+		/* MOV CR: REX.R reaches CR8 (the TPR) */
+		vie->vie_op = b == 0x20 ? VIE_OP_MOV_FROM_CR : VIE_OP_MOV_TO_CR;
+		vie->vie_opsize = natural;
+		return (decode_modrm(c, vie, false));
 	case 0x21:
 	case 0x23:
 		vie->vie_op = b == 0x21 ? VIE_OP_MOV_FROM_DR : VIE_OP_MOV_TO_DR;

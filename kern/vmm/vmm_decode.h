@@ -54,6 +54,7 @@ enum vie_seg {
 	X(CLGI, "clgi") X(SKINIT, "skinit") X(INVLPGA, "invlpga")	\
 	X(MONITOR, "monitor") X(MWAIT, "mwait")				\
 	X(MOV_FROM_DR, "mov from dr") X(MOV_TO_DR, "mov to dr")		\
+	X(MOV_FROM_CR, "mov from cr") X(MOV_TO_CR, "mov to cr")		\
 	X(VMXON, "vmxon") X(VMCLEAR, "vmclear") X(VMPTRLD, "vmptrld")	\
 	X(VMPTRST, "vmptrst") X(VMREAD, "vmread") X(VMWRITE, "vmwrite")	\
 	X(VMLAUNCH, "vmlaunch") X(VMRESUME, "vmresume")			\
@@ -117,7 +118,7 @@ struct vie {
 	u8 vie_port;
 	/* ModRM, when the opcode has one */
 	bool vie_has_modrm;
-	/* for MOV DR: reg is the DR, rm the GPR */
+	/* for MOV DR and MOV CR: reg is the DR or CR, rm the GPR */
 	u8 vie_mod, vie_reg, vie_rm;
 	bool vie_has_sib;
 	u8 vie_scale, vie_index, vie_base;	/* scale as 1, 2, 4, 8 */

@@ -7,6 +7,7 @@
  * exit into another code, e.g. an NPF into OUTOFMAP).
  */
 #include "vmm.h"
+#include "vmm_decode.h"
 #include "vmm_dev.h"
 #include "../thread.h"
 #include "../cpu.h"
@@ -160,32 +161,19 @@ vm_handle_hlt(struct vcpu *vcpu, struct vm_exit *vme)
 	return (true);
 }
 
-/*
- * MOV CR8, r64 / MOV r64, CR8 without the backend's decode: [REX] 0F 22
- * (to CR) or 0F 20 (from CR), ModRM with mod 11, reg | REX.R = 8, rm |
- * REX.B = the register. False if the bytes are not that.
- */
+/* MOV CR8, r64 / MOV r64, CR8 without the backend's decode: the shared
+ * decoder says which register (false: not a MOV CR8). */
 static bool
 decode_mov_cr8(struct vcpu *vcpu, u64 rip, struct vm_exit *vme)
 {
-	u8 b[15];
-	bool long64;
-	size_t n = vm_fetch_insn(vcpu, rip, b, sizeof (b), &long64), i = 0;
-	u8 rex = 0;
+	struct vie vie;
 
-	while (i < n && (b[i] == 0x66 || b[i] == 0x67))
-		i++;
-	if (long64 && i < n && (b[i] & 0xf0) == 0x40)
-		rex = b[i++];
-	if (i + 3 > n || b[i] != 0x0f || (b[i + 1] != 0x20 &&
-	    b[i + 1] != 0x22) || (b[i + 2] & 0xc0) != 0xc0)
+	if (!vm_insn_decode(vcpu, rip, &vie) || vie.vie_reg != 8 ||
+	    (vie.vie_op != VIE_OP_MOV_TO_CR && vie.vie_op != VIE_OP_MOV_FROM_CR))
 		return (false);
-	u8 modrm = b[i + 2];
-	if ((((modrm >> 3) & 7) | ((rex & 4) << 1)) != 8)
-		return (false);
-	vme->u.cr8.write = b[i + 1] == 0x22;
-	vme->u.cr8.gpr = (modrm & 7) | ((rex & 1) << 3);
-	vme->inst_length = (u32)(i + 3);
+	vme->u.cr8.write = vie.vie_op == VIE_OP_MOV_TO_CR;
+	vme->u.cr8.gpr = vie.vie_rm;
+	vme->inst_length = vie.vie_len;
 	vme->inst_length_guessed = false;
 	return (true);
 }

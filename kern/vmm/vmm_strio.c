@@ -438,40 +438,15 @@ strio_load(struct strio *s, bool *cs_d)
  * moment ago): for backends without NRIP. 0 if fetching or decoding it
  * fails (nothing is raised: the caller keeps its guess).
  */
-size_t
-vm_fetch_insn(struct vcpu *vcpu, u64 rip, u8 *buf, size_t len, bool *long64)
+bool
+vm_insn_decode(struct vcpu *vcpu, u64 rip, struct vie *vie)
 {
 	struct strio s = { .s_vcpu = vcpu, .s_vm = vcpu->vc_vm,
 	    .s_probe = true };
 	bool cs_d;
-	enum vie_cpu_mode mode = strio_load(&s, &cs_d);
-	const struct vm_seg_desc *cs = &s.s_seg[VM_SEG_CS];
-	size_t n = 0;
-	u64 gla;
 
-	*long64 = mode == VIE_MODE_LONG64;
-	if (mode == VIE_MODE_LONG64) {
-		gla = rip;
-	} else {
-		rip &= 0xffffffffUL;
-		if (rip > cs->vsd_limit)
-			return (0);
-		len = MIN(len, (size_t)(cs->vsd_limit - rip) + 1);
-		gla = (cs->vsd_base + rip) & 0xffffffffUL;
-	}
-	while (n < len) {
-		struct vie_fault f = { 0 };
-		u64 la = mode == VIE_MODE_LONG64 ? gla + n :
-		    (gla + n) & 0xffffffffUL, gpa;
-		size_t chunk = MIN(len - n, PAGESIZE - (la & PAGEOFFSET));
-		void *p;
-		if (walk(&s, la, false, true, &gpa, &f) != 0 ||
-		    (p = ram(&s, gpa, chunk)) == NULL)
-			break;
-		memcpy(buf + n, p, chunk);
-		n += chunk;
-	}
-	return (n);
+	enum vie_cpu_mode mode = strio_load(&s, &cs_d);
+	return (fetch_decode(&s, rip, mode, cs_d, vie) == 0);
 }
 
 enum vm_reg
@@ -489,13 +464,9 @@ vm_gpr_reg(int index)
 u32
 vm_insn_length(struct vcpu *vcpu, u64 rip)
 {
-	struct strio s = { .s_vcpu = vcpu, .s_vm = vcpu->vc_vm,
-	    .s_probe = true };
 	struct vie vie;
-	bool cs_d;
 
-	enum vie_cpu_mode mode = strio_load(&s, &cs_d);
-	return (fetch_decode(&s, rip, mode, cs_d, &vie) == 0 ? vie.vie_len : 0);
+	return (vm_insn_decode(vcpu, rip, &vie) ? vie.vie_len : 0);
 }
 
 int
