@@ -98,6 +98,29 @@ def format_markdown(table):
     return out
 
 
+# Each real exit beside its floor (vm_exit_floor: the world switch alone).
+FLOORS = (('vmm_exit_cpuid', 'vmm_exit_floor_cpuid'),
+          ('vmm_exit_portio', 'vmm_exit_floor_out'))
+
+
+def floor_ratios(table):
+    """(exit, floor, ratio of the medians) for each pair measured in one unit."""
+    med = {name: s.median for (name, unit), s in table.items()}
+    return [(e, f, med[e] / med[f]) for e, f in FLOORS
+            if e in med and f in med and med[f] > 0]
+
+
+def format_ratios(table, markdown):
+    r = floor_ratios(table)
+    if not r:
+        return []
+    if markdown:
+        return ['', '| exit / floor | ratio of medians |', '|---|---:|'] + \
+            ['| %s / %s | %.2fx |' % (e, f, x) for e, f, x in r]
+    w = max(len(e) + len(f) for e, f, _ in r) + 3
+    return [''] + [('%s / %s' % (e, f)).ljust(w) + '  %.2fx' % x for e, f, x in r]
+
+
 def host_cpu():
     try:
         with open('/proc/cpuinfo') as f:
@@ -175,7 +198,7 @@ def main(argv=None):
             lines = format_markdown(table)
         else:
             lines = format_text(table)
-        for line in lines:
+        for line in lines + format_ratios(table, a.markdown):
             print(line)
     else:
         say('bench: no "# bench:" lines in %d passed boot%s'

@@ -72,6 +72,59 @@ KBENCH(vmm_exit_portio)
 		    per_exit(BENCH_IO | 5000, 5000), "cycles");
 }
 
+/*
+ * The floor under them: the same guest loops (guest/bench.asm) run by
+ * vm_exit_floor, the backend's world switch and nothing else. make bench
+ * prints each exit beside its floor (scripts/bench.py, docs/benchmarks.md).
+ */
+#define	BENCH_FLOOR_CPUID	0x7c10
+#define	BENCH_FLOOR_IO		0x7c20
+#define	BENCH_PORT_REPORT	0x4f4
+
+static u64
+floor_per_exit(u64 rip, u32 n)
+{
+	const struct guest_image *g = guest_find("bench");
+	struct vm_exit vme;
+	char why[100];
+
+	struct vm *vm = vm_create_guest("floor", g->start,
+	    (size_t)(g->end - g->start), 1UL << 20, 0, why, sizeof (why));
+	VERIFY(vm != NULL, "floor: %s", why);
+	struct vcpu *v = vm->vm_vcpu[0];
+	vm_setreg(v, VM_REG_RIP, rip);
+	vm_setreg(v, VM_REG_RSI, n);
+	vm_setreg(v, VM_REG_RDX, BENCH_PORT_REPORT);
+	u64 t0 = rdtsc();
+	u64 exits = vm_exit_floor(v, &vme);
+	u64 cycles = rdtsc() - t0;
+	/* n loop exits and the verdict's OUT, then the HLT. */
+	VERIFY(vme.exitcode == VM_EXIT_HLT && exits == n + 1, "floor: %lu "
+	    "exits, then %s (%s), not %u and a HLT", exits,
+	    vm_exitcode_name(vme.exitcode), vme.reason, n + 1);
+	vcpu_release(v);
+	vm_destroy(vm);
+	return (cycles / exits);
+}
+
+KBENCH(vmm_exit_floor_cpuid)
+{
+	if (vmm_ops == NULL)
+		return;
+	for (int r = 0; r < 5; r++)
+		kbench_report("vmm_exit_floor_cpuid",
+		    floor_per_exit(BENCH_FLOOR_CPUID, 20000), "cycles");
+}
+
+KBENCH(vmm_exit_floor_out)
+{
+	if (vmm_ops == NULL)
+		return;
+	for (int r = 0; r < 5; r++)
+		kbench_report("vmm_exit_floor_out",
+		    floor_per_exit(BENCH_FLOOR_IO, 5000), "cycles");
+}
+
 static void
 exits_per_sec(int nthreads, const char *name)
 {

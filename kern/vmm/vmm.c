@@ -485,6 +485,49 @@ vcpu_kill(struct vcpu *vcpu, const char *fmt, ...)
 }
 
 /*
+ * The floor under the exit benchmarks (tests/vmm_bench.c): the backend's
+ * world switch and its re-entry, with none of vm_run's work in between
+ * (no events, statistics, traces, pause/stop checks, guest FPU or debug
+ * registers), for a guest that does nothing but CPUID or OUT and then
+ * HLT. Its FPU and DRs are the host's, which a guest that never touches
+ * them cannot tell. The vCPU's ctxop is attached as in vm_run, so the
+ * VMCS or the VMCB's ASID follow the thread between the chunks; each
+ * chunk runs with preemption and interrupts off until the backend sees
+ * an exit other than CPUID/OUT: a host interrupt (taken here), the first
+ * touch of a guest page (mapped here) or the HLT.
+ * Returns the exits resumed; vme holds the one that ended the run.
+ */
+u64
+vm_exit_floor(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	kthread_t *t = curthread;
+	u64 n = 0;
+
+	kthread_t *owner = atomic_cas(&vcpu->vc_owner, NULL, t);
+	VERIFY(owner == NULL || owner == t, "vm_exit_floor: %s is owned by "
+	    "%s", vcpu->vc_name, owner != NULL ? owner->t_name : "?");
+	VERIFY(vcpu->vc_thread == NULL, "vm_exit_floor: %s is in vm_run",
+	    vcpu->vc_name);
+	vcpu->vc_thread = t;
+	ctxop_attach(t, vcpu->vc_ctxop);
+	do {
+		kpreempt_disable();
+		bool s = intr_save();
+		memset(vme, 0, sizeof (*vme));
+		n += vmm_ops->floor(vcpu, vme);
+		intr_restore(s);
+		kpreempt_enable();
+	} while (vme->exitcode == VM_EXIT_INTR ||
+	    (vme->exitcode == VM_EXIT_NPF && vm_handle_exit(vcpu, vme)));
+	kpreempt_disable();
+	ctxop_detach(t, vcpu->vc_ctxop);
+	vmm_ops->savectx(vcpu);
+	kpreempt_enable();
+	vcpu->vc_thread = NULL;
+	return (n);
+}
+
+/*
  * Run the guest until an exit the kernel cannot finish. If the last exit
  * was an IN, vme->u.inout.eax holds the caller's answer.
  */

@@ -169,6 +169,11 @@ struct vmm_ops {
 	void (*set_windows)(struct vcpu *, bool intr, bool nmi);
 	void (*savectx)(struct vcpu *);		/* vmm_savectx, first */
 	void (*restorectx)(struct vcpu *);	/* vmm_restorectx, last */
+	/* The benchmark floor (vm_exit_floor): enter the guest, and after
+	 * each CPUID or OUT exit step over the instruction and enter again,
+	 * nothing else; return the exits so resumed, the first other exit
+	 * decoded in the vm_exit. Interrupts and preemption off. */
+	u32 (*floor)(struct vcpu *, struct vm_exit *);
 	const struct vmm_pte_ops *pte_ops;
 };
 
@@ -299,6 +304,8 @@ void vm_destroy(struct vm *);
 /* Copy an image into guest RAM at gpa; false if it does not fit. */
 bool vm_load(struct vm *, u64 gpa, const void *image, size_t len);
 int vm_run(struct vcpu *, struct vm_exit *);	/* 0, or -1 if dead */
+/* The world switch alone, for the exit benchmarks' floor. */
+u64 vm_exit_floor(struct vcpu *, struct vm_exit *);
 u64 vm_getreg(struct vcpu *, enum vm_reg);
 void vm_setreg(struct vcpu *, enum vm_reg, u64);
 void vm_getseg(struct vcpu *, enum vm_seg, struct vm_seg_desc *);

@@ -266,6 +266,40 @@ svm_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 		sv->sv_nmi_blocked = false;	/* its handler never ran */
 }
 
+/*
+ * vm_exit_floor's loop: svm_vmrun less the trace, the CR2 copy and the
+ * decode. RIP steps over a CPUID (two bytes, architecturally) or an OUT
+ * (EXITINFO2 has the next RIP: SVM gives it for IOIO without NRIP).
+ */
+static u32
+svm_floor(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	struct svm_vcpu *sv = vcpu->vc_backend;
+	struct svm_cpu *sc = CPU->cpu_vmm;
+	u32 n = 0;
+
+	for (;;) {
+		*(u8 *)(sv->sv_vmcb + VMCB_TLB_CONTROL) =
+		    svm_pick_asid(vcpu, sv);
+		*vmcb32(sv, VMCB_CLEAN) = svm_has_clean ? sv->sv_clean : 0;
+		__asm__ __volatile__("clgi; sti" ::: "memory");
+		svm_run(&sv->sv_gregs, sv->sv_vmcb_pa, sc->sc_host_save);
+		__asm__ __volatile__("cli; stgi" ::: "memory");
+		sv->sv_clean = VMCB_CLEAN_ALL;
+		u64 code = *vmcb64(sv, VMCB_EXITCODE);
+		if (code == VMEXIT_CPUID)
+			*vmcb64(sv, VMCB_RIP) += 2;
+		else if (code == VMEXIT_IOIO &&
+		    (*vmcb64(sv, VMCB_EXITINFO1) & (IOIO_IN | IOIO_STR)) == 0)
+			*vmcb64(sv, VMCB_RIP) = *vmcb64(sv, VMCB_EXITINFO2);
+		else
+			break;
+		n++;
+	}
+	svm_decode_exit(vcpu, vme);
+	return (n);
+}
+
 static void
 svm_inject(struct vcpu *vcpu, const struct vm_event *ev)
 {
@@ -509,5 +543,6 @@ const struct vmm_ops vmm_ops_svm = {
 	.set_windows = svm_set_windows,
 	.savectx = svm_savectx,
 	.restorectx = svm_restorectx,
+	.floor = svm_floor,
 	.pte_ops = &npt_pte_ops,
 };

@@ -385,6 +385,21 @@ vmx_vcpu_cleanup(struct vcpu *vcpu)
 	vcpu->vc_backend = NULL;
 }
 
+/* VMLAUNCH or VMRESUME did not enter (vmx_run returned rc, 1 or 2). */
+static void
+vmx_entry_failed(struct vmx_vcpu *vx, int rc, struct vm_exit *vme)
+{
+	u64 err = rc == 2 ? vmcs_read(VMCS_INSTRUCTION_ERROR) : 0;
+
+	vme->exitcode = VM_EXIT_VMFAIL;
+	vme->hw_reason = err;
+	ksnprintf(vme->reason, sizeof (vme->reason), "%s failed: %s "
+	    "(VM-instruction error %lu: %s)",
+	    vx->vx_launched ? "VMRESUME" : "VMLAUNCH",
+	    rc == 1 ? "VMfailInvalid" : "VMfailValid", err,
+	    rc == 1 ? "no current VMCS" : vmx_insn_error_name(err));
+}
+
 static void
 vmx_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 {
@@ -404,18 +419,46 @@ vmx_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 		wrmsr(switched_msr[i], vxc->vxc_host_msr[i]);
 	}
 	if (rc != 0) {
-		u64 err = rc == 2 ? vmcs_read(VMCS_INSTRUCTION_ERROR) : 0;
-		vme->exitcode = VM_EXIT_VMFAIL;
-		vme->hw_reason = err;
-		ksnprintf(vme->reason, sizeof (vme->reason), "%s failed: %s "
-		    "(VM-instruction error %lu: %s)",
-		    vx->vx_launched ? "VMRESUME" : "VMLAUNCH",
-		    rc == 1 ? "VMfailInvalid" : "VMfailValid", err,
-		    rc == 1 ? "no current VMCS" : vmx_insn_error_name(err));
+		vmx_entry_failed(vx, rc, vme);
 		return;
 	}
 	vx->vx_launched = true;
 	vmx_decode_exit(vcpu, vme);
+}
+
+/*
+ * vm_exit_floor's loop: vmx_vmrun less the trace, the syscall-MSR switch
+ * (the floor's guest never runs SYSCALL or reads those MSRs) and the
+ * decode. RIP steps over the CPUID or OUT by the exit's instruction length.
+ */
+#define	IOQ_IN_OR_STRING	((1U << 3) | (1U << 4))
+static u32
+vmx_floor(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+	u32 n = 0;
+
+	if (vx->vx_vmcs_cpu != CPU->cpu_id)
+		vmx_load(vcpu);
+	struct vmx_cpu *vxc = CPU->cpu_vmm;
+	for (;;) {
+		int rc = vmx_run(&vx->vx_gregs, vx->vx_launched,
+		    &vxc->vxc_host_dt);
+		if (rc != 0) {
+			vmx_entry_failed(vx, rc, vme);
+			return (n);
+		}
+		vx->vx_launched = true;
+		u32 reason = (u32)vmread(VMCS_EXIT_REASON) & 0xffff;
+		if (reason != EXIT_REASON_CPUID && (reason != EXIT_REASON_IO ||
+		    (vmread(VMCS_EXIT_QUALIFICATION) & IOQ_IN_OR_STRING) != 0))
+			break;
+		(void) vmwrite(VMCS_GUEST_RIP, vmread(VMCS_GUEST_RIP) +
+		    vmread(VMCS_EXIT_INSTRUCTION_LEN));
+		n++;
+	}
+	vmx_decode_exit(vcpu, vme);
+	return (n);
 }
 
 static u64 *
@@ -715,5 +758,6 @@ const struct vmm_ops vmm_ops_vmx = {
 	.set_windows = vmx_set_windows,
 	.savectx = vmx_savectx,
 	.restorectx = vmx_restorectx,
+	.floor = vmx_floor,
 	.pte_ops = &ept_pte_ops,
 };
