@@ -33,6 +33,7 @@ typedef uint64_t hrtime_t;	/* nanoseconds since boot */
 #define	__unused	__attribute__((unused))
 #define	__noreturn	__attribute__((noreturn))
 #define	__packed	__attribute__((packed))
+#define	__noinline	__attribute__((noinline))
 #define	__aligned(x)	__attribute__((aligned(x)))
 #define	__section(s)	__attribute__((section(s)))
 #define	__printflike(f, a) __attribute__((format(printf, f, a)))

@@ -15,7 +15,8 @@
 #define	MiB	(1UL << 20)
 
 extern bool vmm_inject_ignore_shadow, vmm_inject_drop_reinject;
-extern bool vmm_inject_no_kick;
+extern bool vmm_inject_no_kick, vmm_inject_lost_notify;
+#include "../kern/vmm/io/vatpic.h"
 #include "../kern/apic.h"
 
 static bool
@@ -352,6 +353,82 @@ KTEST(vmm, spinning_guest_stopped)
 	vm_destroy(vm);
 	KT_EXPECT(r.killed && strstr(r.reason, "stopped by the test") != NULL,
 	    "evspin: %s", r.killed ? r.reason : "not stopped");
+}
+
+/*
+ * A line raised by a device while the vCPU computes in guest mode: the
+ * quiet entry (vm_entry_events) must not keep the vCPU from asking the
+ * PIC. A thread pulses IRQ1 every clock tick until the evirq guest has
+ * taken five, or stops it after a second.
+ */
+struct pulser {
+	struct vm *vm;
+	volatile bool done;
+	int pulses;
+};
+
+static void
+pulser_thread(void *arg)
+{
+	struct pulser *p = arg;
+	hrtime_t end = gethrtime() + 1000000000;
+
+	while (!READ_ONCE(p->done) && gethrtime() < end) {
+		vatpic_pulse_irq(p->vm->vm_atpic, 1);
+		p->pulses++;
+		delay(1);
+	}
+	if (!READ_ONCE(p->done))
+		vm_request_stop(p->vm, "no IRQ1 reached the guest in 1 s");
+}
+
+static bool
+irq_while_spinning(struct vcpu_result *r, int *pulses)
+{
+	const struct guest_image *g = guest_find("evirq");
+	char why[120];
+
+	struct vm *vm = vm_create_guest("evirq", g->start,
+	    (size_t)(g->end - g->start), 2 * MiB, 0, why, sizeof (why));
+	VERIFY(vm != NULL, "evirq: %s", why);
+	struct pulser p = { .vm = vm };
+	kthread_t *t = thread_create("pulser", pulser_thread, &p, -1);
+	memset(r, 0, sizeof (*r));
+	r->quiet = true;
+	bool ok = vcpu_run_loop(vm->vm_vcpu[0], r);
+	p.done = true;
+	thread_join(t);
+	vm_destroy(vm);
+	*pulses = p.pulses;
+	return (ok);
+}
+
+KTEST(vmm, irq_reaches_spinning_guest)
+{
+	struct vcpu_result r;
+	int pulses;
+
+	if (!have_backend())
+		return;
+	bool ok = irq_while_spinning(&r, &pulses);
+	ktest_note("evirq: done after %d IRQ1 pulses", pulses);
+	KT_EXPECT(ok, "evirq: %s (verdict 0x%x)", r.reason, r.verdict);
+}
+
+/* ... and with the notify lost (vmm_inject_lost_notify) it never gets one. */
+KTEST(vmm, irq_lost_notify_caught)
+{
+	struct vcpu_result r;
+	int pulses;
+
+	if (!have_backend())
+		return;
+	vmm_inject_lost_notify = true;
+	bool ok = irq_while_spinning(&r, &pulses);
+	vmm_inject_lost_notify = false;
+	KT_EXPECT(!ok && r.killed && strstr(r.reason, "no IRQ1") != NULL,
+	    "with the notify lost the guest still took its IRQ1s (%s): the "
+	    "test cannot fail", ok ? "it passed" : r.reason);
 }
 
 /*

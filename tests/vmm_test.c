@@ -15,7 +15,7 @@
 #include "../kern/console.h"
 #include "../kern/kmem.h"
 
-extern bool vmm_inject_detach_gap;
+extern bool vmm_inject_detach_gap, vmm_inject_critical_yield;
 extern bool vmm_inject_gpr_flip;
 extern enum vm_reg vmm_inject_gpr_flip_reg;
 
@@ -191,7 +191,11 @@ fpu_verdict(u32 v)
 /*
  * FPU guests and FPU host threads crowded onto CPU 0, so switches land
  * while guest FPU state is live. Correct order: nobody's registers change.
- * ctx_legacy_restore=1: the guests (or the hosts) must notice.
+ * ctx_legacy_restore=1: the guests (or the hosts) must notice. The guest
+ * FPU is restored in a switch-in only inside the critical section around
+ * the entry, where nothing switches unless a bug sleeps there: the test
+ * plants that bug (vmm_inject_critical_yield), so that both orders meet
+ * the switch-in that restores guest state.
  */
 KTEST(vmm, fpu_guest_switches)
 {
@@ -206,6 +210,7 @@ KTEST(vmm, fpu_guest_switches)
 		return;
 	memset(g, 0, sizeof (g));
 	memset(h, 0, sizeof (h));
+	vmm_inject_critical_yield = true;
 	trace_reset();
 	trace_on = true;
 	for (int i = 0; i < NH; i++) {
@@ -231,6 +236,7 @@ KTEST(vmm, fpu_guest_switches)
 	stop = true;
 	for (int i = 0; i < NH; i++)
 		thread_join(ht[i]);
+	vmm_inject_critical_yield = false;
 	trace_dump();
 
 	u64 guest_bad = 0, host_bad = 0;

@@ -41,6 +41,7 @@ GUEST evmsr
 GUEST stringio
 GUEST strfault
 GUEST evprefix
+GUEST evirq
 
 %macro ENTRY 1
 	dq guest_%1_name, guest_%1_start, guest_%1_end
@@ -76,4 +77,5 @@ guest_table:
 	ENTRY stringio
 	ENTRY strfault
 	ENTRY evprefix
+	ENTRY evirq
 	dq 0, 0, 0

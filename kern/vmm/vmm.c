@@ -30,6 +30,10 @@ u64 vmm_total_attach, vmm_total_detach;
 u64 vmm_switch_in_window, vmm_migrate_in_window;
 
 /* Switches (tunable.h); the exit handlers' are in vmm_exit.c. */
+KTUNABLE_TEST(vmm_inject_critical_yield, "vm_run yields inside the "
+    "critical section around every 64th entry, with the guest FPU loaded "
+    "(vmm_restorectx must bring it back, after the host's: the legacy "
+    "restore order must then be caught)");
 KTUNABLE_TEST(vmm_inject_detach_gap, "vm_run lets a switch fall between "
     "detach and the final save (the check in swtch() must catch it)");
 
@@ -187,8 +191,12 @@ vmm_savectx(void *arg)
 }
 
 /*
- * Switched in: inside the run window the guest FPU comes back now (so it
- * is live whenever the thread runs there), and the backend restores last.
+ * Switched in: the backend restores last. The guest FPU comes back here
+ * only inside the critical section around the entry (as illumos's
+ * VTCS_FPU_CTX_CRITICAL), where nothing should ever switch; anywhere else
+ * in vm_run the loop's top brings it back when the thread is about to
+ * enter the guest, so a thread that was switched out and is on its way
+ * out of vm_run never loads it for nothing (docs/ctxops.md).
  */
 static void
 vmm_restorectx(void *arg)
@@ -197,14 +205,15 @@ vmm_restorectx(void *arg)
 
 	VERIFY((vcpu->vtc_status & VTCS_FPU_RESTORED) == 0,
 	    "vmm_restorectx: %s: guest FPU already loaded", vcpu->vc_name);
-	if ((vcpu->vtc_status & VTCS_RUN_WINDOW) != 0) {
+	if ((vcpu->vtc_status & VTCS_FPU_CTX_CRITICAL) != 0) {
 		restore_guest_fpustate(vcpu);
 		restore_guest_dbregs(vcpu);
 		vcpu->vtc_status |= VTCS_FPU_RESTORED;
-		if (vcpu->vc_lastcpu >= 0 && vcpu->vc_lastcpu != CPU->cpu_id) {
-			vmm_stat_incr(vcpu, MIGRATE_IN_WINDOW);
-			atomic_inc_64(&vmm_migrate_in_window);
-		}
+	}
+	if ((vcpu->vtc_status & VTCS_RUN_WINDOW) != 0 &&
+	    vcpu->vc_lastcpu >= 0 && vcpu->vc_lastcpu != CPU->cpu_id) {
+		vmm_stat_incr(vcpu, MIGRATE_IN_WINDOW);
+		atomic_inc_64(&vmm_migrate_in_window);
 	}
 	vmm_ops->restorectx(vcpu);
 }
@@ -513,7 +522,7 @@ vm_exit_floor(struct vcpu *vcpu, struct vm_exit *vme)
 	do {
 		kpreempt_disable();
 		bool s = intr_save();
-		memset(vme, 0, sizeof (*vme));
+		vm_exit_clear(vme);
 		n += vmm_ops->floor(vcpu, vme);
 		intr_restore(s);
 		kpreempt_enable();
@@ -558,13 +567,19 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 	kpreempt_disable();
 	vcpu->vtc_status |= VTCS_RUN_WINDOW;
 	kpreempt_enable();
+	/* The caller's device model may have raised a line since. */
+	vm_events_changed(vcpu);
 
 	for (;;) {
 		/* An AP before its SIPI, or a vCPU after INIT, waits. */
-		if (READ_ONCE(vcpu->vc_wait_sipi))
+		if (READ_ONCE(vcpu->vc_wait_sipi)) {
 			(void) vm_sipi_wait(vcpu);
-		if (READ_ONCE(vcpu->vc_vm->vm_paused))
+			vm_events_changed(vcpu);
+		}
+		if (READ_ONCE(vcpu->vc_vm->vm_paused)) {
 			vm_pause_wait(vcpu);	/* the monitor's ::pause */
+			vm_events_changed(vcpu);
+		}
 		/* A stop request ends the loop whatever the guest does. */
 		if (__atomic_load_n(&vcpu->vc_vm->vm_stop, __ATOMIC_ACQUIRE)) {
 			memset(vme, 0, sizeof (*vme));
@@ -580,8 +595,15 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 			restore_guest_dbregs(vcpu);
 			vcpu->vtc_status |= VTCS_FPU_RESTORED;
 		}
+		vcpu->vtc_status |= VTCS_FPU_CTX_CRITICAL;
+		if (unlikely(vmm_inject_critical_yield) &&
+		    (++vcpu->vc_entries_seen & 63) == 0) {
+			kpreempt_enable();
+			thread_yield();		/* the bug being tested for */
+			kpreempt_disable();
+		}
 		bool s = intr_save();
-		memset(vme, 0, sizeof (*vme));
+		vm_exit_clear(vme);
 		/* From here to the exit a notify kicks (vmm_intr.c). */
 		__atomic_store_n(&vcpu->vc_guest_cpu, CPU->cpu_id,
 		    __ATOMIC_SEQ_CST);
@@ -592,6 +614,7 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 		    __atomic_load_n(&vcpu->vc_vm->vm_stop, __ATOMIC_SEQ_CST)) {
 			__atomic_store_n(&vcpu->vc_guest_cpu, -1,
 			    __ATOMIC_RELEASE);
+			vcpu->vtc_status &= ~VTCS_FPU_CTX_CRITICAL;
 			intr_restore(s);
 			kpreempt_enable();
 			continue;
@@ -599,6 +622,7 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 		if (!vm_entry_events(vcpu)) {
 			__atomic_store_n(&vcpu->vc_guest_cpu, -1,
 			    __ATOMIC_RELEASE);
+			vcpu->vtc_status &= ~VTCS_FPU_CTX_CRITICAL;
 			intr_restore(s);
 			kpreempt_enable();
 			vme->exitcode = VM_EXIT_SHUTDOWN;
@@ -613,12 +637,19 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 		vcpu->vc_lastcpu = CPU->cpu_id;
 		vcpu->vc_exitintinfo = vme->exitintinfo;
 		TRACE(TR_VMEXIT, vcpu, vme->exitcode);
+		vcpu->vtc_status &= ~VTCS_FPU_CTX_CRITICAL;
 		intr_restore(s);
 		/* A preemption pending from the guest's time is taken here,
 		 * with the guest FPU still loaded: vmm_savectx saves it. */
 		kpreempt_enable();
 		vcpu->vc_last_exit = vme->exitcode;
 		bool resume = vm_handle_exit(vcpu, vme);
+		/* Only these touch no device and change no guest state that
+		 * decides delivery (vm_entry_events' quiet entry). */
+		if (vme->exitcode != VM_EXIT_CPUID &&
+		    vme->exitcode != VM_EXIT_INTR &&
+		    vme->exitcode != VM_EXIT_HYPERCALL)
+			vm_events_changed(vcpu);
 		vmm_stat_incr(vcpu, VMEXIT_TOTAL);
 		vmm_stat_exit(vcpu, vme->exitcode);
 		if (!resume)

@@ -130,6 +130,15 @@ struct vm_exit {
 	char reason[120];	/* for VM_EXIT_VMFAIL / UNHANDLED / SHUTDOWN */
 };
 
+/* Before each entry: all but the reason's text, which only the exits
+ * that set it read (a full memset was a quarter of a CPUID exit). */
+static inline void
+vm_exit_clear(struct vm_exit *vme)
+{
+	memset(vme, 0, __builtin_offsetof(struct vm_exit, reason));
+	vme->reason[0] = '\0';
+}
+
 /* A page-table entry format: EPT and NPT differ only here. */
 struct vmm_pte_ops {
 	u64 (*pte_table)(paddr_t next);		/* an entry pointing at a table */
@@ -186,8 +195,12 @@ extern const struct vmm_ops vmm_ops_svm, vmm_ops_vmx;
 /* vtc_status bits (vcpu->vtc_status), as illumos's vm_thread_ctx_t. */
 #define	VTCS_FPU_RESTORED	0x1	/* guest FPU (and DR0-3/DR6) is in
 					   the registers */
-#define	VTCS_RUN_WINDOW		0x2	/* inside vm_run's loop: guest FPU
-					   must be live whenever we run */
+#define	VTCS_RUN_WINDOW		0x2	/* inside vm_run's loop (the guest
+					   FPU is loaded lazily there) */
+#define	VTCS_FPU_CTX_CRITICAL	0x4	/* from the entry's FPU restore to
+					   the exit, preemption off: a switch
+					   there (a bug, a sleep in it) must
+					   come back with the guest FPU */
 
 struct vcpu {
 	struct vm *vc_vm;		/* [c] */
@@ -196,6 +209,7 @@ struct vcpu {
 	struct ctxop *vc_ctxop;		/* [c] allocated at create, freed at
 					   destroy; attached only in vm_run */
 	u32 vtc_status;			/* [p] VTCS_* */
+	u32 vc_entries_seen;		/* [p] vmm_inject_critical_yield's */
 	fpu_area_t vc_guest_fpu;	/* [p] guest FPU when not loaded */
 	fpu_area_t vc_host_fpu;		/* [p] host FPU while guest's loaded */
 	u64 vc_guest_xcr0;		/* [p] XCR0 the guest set (XSETBV) */
@@ -222,6 +236,17 @@ struct vcpu {
 	u64 vc_exc_cr2;			/* [o] its CR2 (a #PF) */
 	struct vm_event vc_exitintinfo;	/* [o] cut short by the last exit */
 	volatile bool vc_nmi_pending;	/* any thread (vm_inject_nmi) */
+	/* The quiet entry (vm_entry_events): the devices are asked again
+	 * only when something may have changed since they last said
+	 * "nothing pending". */
+	u32 vc_ev_dirty;		/* any thread, atomic: set by
+					   vm_notify_vcpu and by vm_run after
+					   exits that touch a device; taken
+					   (cleared) by the entry that asks */
+	bool vc_ev_more;		/* [o] the last asking left an event
+					   pending (blocked, or more queued) */
+	hrtime_t vc_ev_deadline;	/* [o] the devices' next deadline as
+					   of that asking (0: none) */
 	kmutex_t vc_wait_lock;		/* guards the HLT sleep: */
 	kcondvar_t vc_wait_cv;		/* vm_notify_vcpu signals it */
 	/* Kicks (vmm_intr.c): a vCPU in guest mode sees nothing new until
@@ -343,6 +368,7 @@ void vm_inject_nmi(struct vcpu *);
 /* Something the vCPU may wait for changed: wake it from HLT, or kick it
  * out of guest mode (any thread but the vCPU's own). */
 void vm_notify_vcpu(struct vcpu *);
+void vm_events_changed(struct vcpu *);	/* the owner: ask at next entry */
 /* Ask every vCPU of vm to stop (any thread): each leaves vm_run at its
  * next loop iteration or HLT sleep, killed with reason. */
 void vm_request_stop(struct vm *, const char *reason);

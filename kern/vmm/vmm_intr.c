@@ -35,6 +35,9 @@ KTUNABLE_TEST(vmm_inject_drop_reinject, "vm_run forgets the event an exit "
 KTUNABLE_TEST(vmm_inject_no_kick, "nothing kicks a vCPU in guest mode: "
     "no IPI from vm_notify_vcpu, no callout at the PIT's next edge (a "
     "spinning guest then sees its timer only at host clock ticks)");
+KTUNABLE_TEST(vmm_inject_lost_notify, "vm_notify_vcpu does not mark the "
+    "vCPU's devices as changed: its quiet entries then never ask them (the "
+    "evirq guest must catch it)");
 KTUNABLE_TEST(vmm_inject_ignore_shadow, "vm_run injects an interrupt "
     "inside an STI shadow (the stishadow guest must catch it)");
 
@@ -79,6 +82,10 @@ vm_inject_nmi(struct vcpu *vcpu)
 void
 vm_notify_vcpu(struct vcpu *vcpu)
 {
+	/* The next entry asks the devices (vm_entry_events), the store
+	 * ordered before the look at vc_guest_cpu by the fence below. */
+	if (likely(!vmm_inject_lost_notify))
+		__atomic_store_n(&vcpu->vc_ev_dirty, 1, __ATOMIC_SEQ_CST);
 	/* Its own thread is awake (and may be at entry, interrupts off). */
 	if (vcpu->vc_thread == curthread)
 		return;
@@ -139,9 +146,10 @@ vcpu_kick_expire(void *arg __unused)
  */
 #define	VM_KICK_MIN_NS	20000
 static void
-vcpu_kick_arm(struct vcpu *vcpu)
+vcpu_kick_arm(struct vcpu *vcpu, hrtime_t when)
 {
-	hrtime_t when = vmm_inject_no_kick ? 0 : vcpu_next_deadline(vcpu);
+	if (vmm_inject_no_kick)
+		when = 0;
 
 	if (when != 0) {
 		hrtime_t soonest = gethrtime() + VM_KICK_MIN_NS;
@@ -214,14 +222,53 @@ combine(const struct vm_event *first, struct vm_event *second)
  * current: pick the one event to deliver and the windows to ask for.
  * false: the guest triple-faulted (a fault while delivering #DF).
  */
+/* Something of the vCPU's events may have changed: ask at the next entry. */
+void
+vm_events_changed(struct vcpu *vcpu)
+{
+	__atomic_store_n(&vcpu->vc_ev_dirty, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * The common entry has nothing to deliver: no event cut short, none
+ * queued, and the devices said "nothing" when last asked, with nothing
+ * changed since (vc_ev_dirty: a device that raises a line notifies the
+ * vCPU; vm_run marks exits that touch a device) and no deadline passed.
+ * vc_ev_dirty is read after vm_run published vc_guest_cpu: a notify that
+ * this load misses sees the CPU and kicks, and the guest exits at once.
+ */
+static inline bool
+entry_quiet(struct vcpu *vcpu)
+{
+	if (vcpu->vc_exitintinfo.type != VM_EVENT_NONE ||
+	    vcpu->vc_exc.type != VM_EVENT_NONE || vcpu->vc_nmi_pending ||
+	    vcpu->vc_ev_more)
+		return (false);
+	if (__atomic_load_n(&vcpu->vc_ev_dirty, __ATOMIC_SEQ_CST) != 0)
+		return (false);
+	hrtime_t d = vcpu->vc_ev_deadline;
+	if (d == 0)
+		return (true);
+	if (gethrtime() >= d)
+		return (false);
+	/* The kick follows the vCPU to a new CPU. */
+	if (!callout_pending(&vcpu->vc_kick) || vcpu->vc_kick.co_cpu != CPU)
+		vcpu_kick_arm(vcpu, d);
+	return (true);
+}
+
 bool
 vm_entry_events(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vc_vm;
-	struct vm_event ev = vcpu->vc_exitintinfo;
 	bool want_intr = false, want_nmi = false;
 	int vec;
 
+	if (likely(entry_quiet(vcpu)))
+		return (true);
+	__atomic_store_n(&vcpu->vc_ev_dirty, 0, __ATOMIC_SEQ_CST);
+	vmm_stat_incr(vcpu, ENTRY_EVENTS_ASKED);
+	struct vm_event ev = vcpu->vc_exitintinfo;
 	vcpu->vc_exitintinfo.type = VM_EVENT_NONE;
 	if (unlikely(vmm_inject_drop_reinject) && ev.type != VM_EVENT_NONE) {
 		ev.type = VM_EVENT_NONE;	/* the bug being tested for */
@@ -300,7 +347,11 @@ vm_entry_events(struct vcpu *vcpu)
 		vmm_ops->inject(vcpu, &ev);
 	}
 	vmm_ops->set_windows(vcpu, want_intr, want_nmi);
-	vcpu_kick_arm(vcpu);
+	/* Anything delivered may have more behind it (the APIC's next
+	 * vector, the PIC's): ask again at the next entry. */
+	vcpu->vc_ev_more = want_intr || want_nmi || ev.type != VM_EVENT_NONE;
+	vcpu->vc_ev_deadline = vcpu_next_deadline(vcpu);
+	vcpu_kick_arm(vcpu, vcpu->vc_ev_deadline);
 	return (true);
 }
 

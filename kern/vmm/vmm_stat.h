@@ -29,6 +29,7 @@
 	X(STRIO_ELEMENTS,	"string port I/O elements emulated (INS/OUTS)") \
 	X(MMIO_EMULATED,	"APIC and IOAPIC accesses emulated") \
 	X(EVENT_LAPIC,		"local APIC interrupts injected") \
+	X(ENTRY_EVENTS_ASKED,	"entries that asked the devices for events") \
 	X(SIPI_TAKEN,		"SIPIs (and INITs) that started the vCPU")
 
 #define	VMM_STAT_EXIT_ENUM(code, name, desc)	VMM_STAT_VMEXIT_##code,

@@ -276,7 +276,16 @@ vmx_load(struct vcpu *vcpu)
 	    vmx_insn_error_name(vmcs_read(VMCS_INSTRUCTION_ERROR)));
 	vx->vx_vmcs_cpu = cpu;
 	TRACE(TR_VMCS_LOAD, vcpu, cpu);
-	vmcs_write_host_state();
+	/* The syscall MSRs travel with the VMCS (the host uses neither
+	 * SYSCALL nor SWAPGS: its code runs unharmed on the guest's). */
+	struct vmx_cpu *vxc = CPU->cpu_vmm;
+	for (int i = 0; i < VMX_NSWITCHED; i++)
+		if (vx->vx_msr[i] != vxc->vxc_host_msr[i])
+			wrmsr(switched_msr[i], vx->vx_msr[i]);
+	/* The host state is per CPU and survives VMCLEAR: back on the CPU
+	 * it was written for, it is still right. */
+	if (vx->vx_lastcpu != cpu)
+		vmcs_write_host_state();
 	/*
 	 * The EPT root page may have served a VM destroyed earlier, and
 	 * translations are tagged by that address: drop them on each CPU
@@ -311,6 +320,12 @@ vmx_unload(struct vcpu *vcpu)
 	VERIFY(vx->vx_vmcs_cpu == CPU->cpu_id, "vmx: VMCLEAR of %s on cpu%d "
 	    "but its VMCS is current on cpu%d", vcpu->vc_name, CPU->cpu_id,
 	    vx->vx_vmcs_cpu);
+	struct vmx_cpu *vxc = CPU->cpu_vmm;
+	for (int i = 0; i < VMX_NSWITCHED; i++) {
+		vx->vx_msr[i] = rdmsr(switched_msr[i]);
+		if (vx->vx_msr[i] != vxc->vxc_host_msr[i])
+			wrmsr(switched_msr[i], vxc->vxc_host_msr[i]);
+	}
 	int rc = vmclear(vx->vx_vmcs_pa);
 	VERIFY(rc == 0, "vmx: VMCLEAR of %s failed (%d)", vcpu->vc_name, rc);
 	TRACE(TR_VMCS_CLEAR, vcpu, CPU->cpu_id);
@@ -385,6 +400,19 @@ vmx_vcpu_cleanup(struct vcpu *vcpu)
 	vcpu->vc_backend = NULL;
 }
 
+/* Before an entry, VMCS current: what setreg changed in the copy. */
+static inline void
+flush_cached(struct vmx_vcpu *vx)
+{
+	if (unlikely(vx->vx_dirty != 0)) {
+		if ((vx->vx_dirty & VXC_RIP) != 0)
+			vmcs_write(VMCS_GUEST_RIP, vx->vx_rip);
+		if ((vx->vx_dirty & VXC_INTR) != 0)
+			vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, vx->vx_intr);
+		vx->vx_dirty = 0;
+	}
+}
+
 /* VMLAUNCH or VMRESUME did not enter (vmx_run returned rc, 1 or 2). */
 static void
 vmx_entry_failed(struct vmx_vcpu *vx, int rc, struct vm_exit *vme)
@@ -407,17 +435,11 @@ vmx_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 
 	if (vx->vx_vmcs_cpu != CPU->cpu_id)
 		vmx_load(vcpu);		/* the first entry of this vm_run */
+	flush_cached(vx);
 	TRACE(TR_VMENTRY, vcpu, vx->vx_launched ? TR_ENTRY_VMRESUME :
 	    TR_ENTRY_VMLAUNCH);
 	struct vmx_cpu *vxc = CPU->cpu_vmm;
-	/* Interrupts are off: nothing of the host's runs in between. */
-	for (int i = 0; i < VMX_NSWITCHED; i++)
-		wrmsr(switched_msr[i], vx->vx_msr[i]);
 	int rc = vmx_run(&vx->vx_gregs, vx->vx_launched, &vxc->vxc_host_dt);
-	for (int i = 0; i < VMX_NSWITCHED; i++) {
-		vx->vx_msr[i] = rdmsr(switched_msr[i]);
-		wrmsr(switched_msr[i], vxc->vxc_host_msr[i]);
-	}
 	if (rc != 0) {
 		vmx_entry_failed(vx, rc, vme);
 		return;
@@ -427,9 +449,8 @@ vmx_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 }
 
 /*
- * vm_exit_floor's loop: vmx_vmrun less the trace, the syscall-MSR switch
- * (the floor's guest never runs SYSCALL or reads those MSRs) and the
- * decode. RIP steps over the CPUID or OUT by the exit's instruction length.
+ * vm_exit_floor's loop: vmx_vmrun less the trace and the decode. RIP
+ * steps over the CPUID or OUT by the exit's instruction length.
  */
 #define	IOQ_IN_OR_STRING	((1U << 3) | (1U << 4))
 static u32
@@ -440,6 +461,7 @@ vmx_floor(struct vcpu *vcpu, struct vm_exit *vme)
 
 	if (vx->vx_vmcs_cpu != CPU->cpu_id)
 		vmx_load(vcpu);
+	flush_cached(vx);
 	struct vmx_cpu *vxc = CPU->cpu_vmm;
 	for (;;) {
 		int rc = vmx_run(&vx->vx_gregs, vx->vx_launched,
@@ -461,15 +483,45 @@ vmx_floor(struct vcpu *vcpu, struct vm_exit *vme)
 	return (n);
 }
 
-static u64 *
+/* The switched MSR's index, or -1. */
+static int
+switched_index(enum vm_reg r)
+{
+	switch (r) {
+	case VM_REG_STAR: return (0);
+	case VM_REG_LSTAR: return (1);
+	case VM_REG_CSTAR: return (2);
+	case VM_REG_SFMASK: return (3);
+	case VM_REG_KGS_BASE: return (4);
+	default: return (-1);
+	}
+}
+
+/* A switched MSR: in the CPU while the VMCS is current there, else saved. */
+static u64
+switched_access(struct vcpu *vcpu, int i, bool write, u64 v)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+
+	kpreempt_disable();
+	if (vx->vx_vmcs_cpu == CPU->cpu_id) {
+		if (write)
+			wrmsr(switched_msr[i], v);
+		else
+			v = rdmsr(switched_msr[i]);
+	} else if (write) {
+		vx->vx_msr[i] = v;
+	} else {
+		v = vx->vx_msr[i];
+	}
+	kpreempt_enable();
+	return (v);
+}
+
+static inline u64 *
 gpr(struct vmx_vcpu *vx, enum vm_reg r)
 {
 	switch (r) {
-	case VM_REG_STAR: return (&vx->vx_msr[0]);
-	case VM_REG_LSTAR: return (&vx->vx_msr[1]);
-	case VM_REG_CSTAR: return (&vx->vx_msr[2]);
-	case VM_REG_SFMASK: return (&vx->vx_msr[3]);
-	case VM_REG_KGS_BASE: return (&vx->vx_msr[4]);
 	case VM_REG_RAX: return (&vx->vx_gregs.rax);
 	case VM_REG_RBX: return (&vx->vx_gregs.rbx);
 	case VM_REG_RCX: return (&vx->vx_gregs.rcx);
@@ -490,23 +542,78 @@ gpr(struct vmx_vcpu *vx, enum vm_reg r)
 	}
 }
 
+/* The copies, filled from the VMCS the first time after an exit cleared
+ * them (vmx_decode_exit fills the RIP itself). */
+static u64
+cached_rip(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+
+	if ((vx->vx_cached & VXC_RIP) == 0) {
+		bool held = vmcs_hold(vcpu);
+		vx->vx_rip = vmx_read(vcpu, VMCS_GUEST_RIP);
+		vmcs_release(vcpu, held);
+		vx->vx_cached |= VXC_RIP;
+	}
+	return (vx->vx_rip);
+}
+
+static u32
+cached_intr(struct vcpu *vcpu)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+
+	if ((vx->vx_cached & VXC_INTR) == 0) {
+		bool held = vmcs_hold(vcpu);
+		vx->vx_intr = (u32)vmx_read(vcpu, VMCS_GUEST_INTERRUPTIBILITY);
+		vmcs_release(vcpu, held);
+		vx->vx_cached |= VXC_INTR;
+	}
+	return (vx->vx_intr);
+}
+
+static u64 vmx_getreg_vmcs(struct vcpu *, enum vm_reg);
+static void vmx_setreg_vmcs(struct vcpu *, enum vm_reg, u64);
+
+/* The GPRs, which exits read and write most, without the VMCS's cost. */
 static u64
 vmx_getreg(struct vcpu *vcpu, enum vm_reg r)
 {
 	u64 *p = gpr(vcpu->vc_backend, r);
 
-	if (p != NULL)
+	if (likely(p != NULL))
 		return (*p);
+	return (vmx_getreg_vmcs(vcpu, r));
+}
+
+static void
+vmx_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
+{
+	u64 *p = gpr(vcpu->vc_backend, r);
+
+	if (likely(p != NULL))
+		*p = v;
+	else
+		vmx_setreg_vmcs(vcpu, r, v);
+}
+
+static __noinline u64
+vmx_getreg_vmcs(struct vcpu *vcpu, enum vm_reg r)
+{
+	int m = switched_index(r);
+	if (m >= 0)
+		return (switched_access(vcpu, m, false, 0));
+	if (r == VM_REG_RIP)
+		return (cached_rip(vcpu));
+	if (r == VM_REG_INTR_SHADOW)
+		return ((cached_intr(vcpu) &
+		    (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)) != 0);
+	if (r == VM_REG_NMI_BLOCKED)
+		return ((cached_intr(vcpu) & INTERRUPTIBILITY_NMI) != 0);
 	bool held = vmcs_hold(vcpu);
 	u64 v;
 	/* The guest sees its own CR0/CR4: the shadows for the bits we own. */
-	if (r == VM_REG_INTR_SHADOW)
-		v = (vmx_read(vcpu, VMCS_GUEST_INTERRUPTIBILITY) &
-		    (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)) != 0;
-	else if (r == VM_REG_NMI_BLOCKED)
-		v = (vmx_read(vcpu, VMCS_GUEST_INTERRUPTIBILITY) &
-		    INTERRUPTIBILITY_NMI) != 0;
-	else if (r == VM_REG_CR0)
+	if (r == VM_REG_CR0)
 		v = (vmx_read(vcpu, VMCS_GUEST_CR0) & ~(CR0_PG | CR0_NE)) |
 		    (vmx_read(vcpu, VMCS_CR0_SHADOW) & (CR0_PG | CR0_NE));
 	else if (r == VM_REG_CR4)
@@ -612,25 +719,37 @@ vmx_set_cr0(struct vcpu *vcpu, u64 cr0)
 	update_long_mode(vcpu);
 }
 
-static void
-vmx_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
+static __noinline void
+vmx_setreg_vmcs(struct vcpu *vcpu, enum vm_reg r, u64 v)
 {
-	u64 *p = gpr(vcpu->vc_backend, r);
-
-	if (p != NULL) {
-		*p = v;
+	int m = switched_index(r);
+	if (m >= 0) {
+		(void) switched_access(vcpu, m, true, v);
 		return;
 	}
-	bool held = vmcs_hold(vcpu);
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+	if (r == VM_REG_RIP) {
+		vx->vx_rip = v;
+		vx->vx_cached |= VXC_RIP;
+		vx->vx_dirty |= VXC_RIP;
+		return;
+	}
 	if (r == VM_REG_INTR_SHADOW || r == VM_REG_NMI_BLOCKED) {
 		u32 bits = r == VM_REG_NMI_BLOCKED ? INTERRUPTIBILITY_NMI :
 		    INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS;
-		u64 st = vmx_read(vcpu, VMCS_GUEST_INTERRUPTIBILITY) & ~bits;
+		u32 old = cached_intr(vcpu);
+		u32 st = old & ~bits;
 		if (v != 0)
 			st |= r == VM_REG_NMI_BLOCKED ? INTERRUPTIBILITY_NMI :
 			    INTERRUPTIBILITY_STI;
-		vmx_write(vcpu, VMCS_GUEST_INTERRUPTIBILITY, st);
-	} else if (r == VM_REG_CR0) {
+		if (st != old) {
+			vx->vx_intr = st;
+			vx->vx_dirty |= VXC_INTR;
+		}
+		return;
+	}
+	bool held = vmcs_hold(vcpu);
+	if (r == VM_REG_CR0) {
 		vmx_set_cr0(vcpu, v);
 	} else if (r == VM_REG_CR4) {
 		vmx_write(vcpu, VMCS_CR4_SHADOW, v);

@@ -81,10 +81,21 @@ struct vmx_vcpu {
 					   -1 when clear (in memory only) */
 	bool vx_launched;		/* [p] VMRESUME (else VMLAUNCH) next */
 	int vx_lastcpu;			/* [p] CPU of the last VMPTRLD */
-	u64 vx_msr[VMX_NSWITCHED];	/* [p] the guest's switched MSRs */
+	u64 vx_msr[VMX_NSWITCHED];	/* [p] the guest's switched MSRs
+					   while the VMCS is not current */
+	/* Guest RIP and interruptibility as of the last exit or setreg: an
+	 * exit finished in the kernel steps over its instruction without a
+	 * guarded VMREAD/VMWRITE per access; vmx_vmrun writes them back. */
+	u64 vx_rip;			/* [p] valid with VXC_RIP */
+	u32 vx_intr;			/* [p] valid with VXC_INTR */
+	u8 vx_cached;			/* [p] VXC_*: the copy is valid */
+	u8 vx_dirty;			/* [p] VXC_*: newer than the VMCS */
 	u32 vx_proc;			/* [p] the primary controls as
 					   written: the window bits change */
 };
+
+#define	VXC_RIP		0x1
+#define	VXC_INTR	0x2
 
 /* VPID recycling (vmx.c), read by the tests. */
 struct vmx_vpid_stats {

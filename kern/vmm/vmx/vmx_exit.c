@@ -112,16 +112,16 @@ entry_failure_name(u32 basic)
 
 /* IDT-vectoring information: an event the exit interrupted. */
 static void
-decode_idt_vectoring(struct vcpu *vcpu, struct vm_event *ev)
+decode_idt_vectoring(struct vm_event *ev)
 {
-	u32 info = (u32)vmx_read(vcpu, VMCS_IDT_VECTORING_INFO);
+	u32 info = (u32)vmcs_read(VMCS_IDT_VECTORING_INFO);
 
 	if ((info & INTR_INFO_VALID) == 0)
 		return;
 	ev->vector = (u8)info;
 	ev->has_errcode = (info & INTR_INFO_EV) != 0;
 	if (ev->has_errcode)
-		ev->errcode = (u32)vmx_read(vcpu, VMCS_IDT_VECTORING_ERRCODE);
+		ev->errcode = (u32)vmcs_read(VMCS_IDT_VECTORING_ERRCODE);
 	switch ((info >> INTR_INFO_TYPE_SHIFT) & 7) {
 	case INTR_TYPE_EXTINT:	ev->type = VM_EVENT_EXTINT; break;
 	case INTR_TYPE_NMI:	ev->type = VM_EVENT_NMI; break;
@@ -133,20 +133,29 @@ decode_idt_vectoring(struct vcpu *vcpu, struct vm_event *ev)
 	default:		ev->type = VM_EVENT_EXCEPTION; break;
 	}
 	if (ev->type == VM_EVENT_SOFTINT || ev->type == VM_EVENT_SOFT_EXCEPTION)
-		ev->inst_length = (u32)vmx_read(vcpu,
-		    VMCS_EXIT_INSTRUCTION_LEN);
+		ev->inst_length = (u32)vmcs_read(VMCS_EXIT_INSTRUCTION_LEN);
 }
 
+/*
+ * Right after the exit, interrupts off, on the CPU where the VMCS is
+ * current (vmx_vmrun checked it): plain VMREADs, not vmx_read's guarded
+ * ones, on this path that every exit takes.
+ */
 void
 vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 {
 	struct vmx_vcpu *vx = vcpu->vc_backend;
-	u32 reason = (u32)vmx_read(vcpu, VMCS_EXIT_REASON);
+	u32 reason = (u32)vmcs_read(VMCS_EXIT_REASON);
 	u32 basic = reason & 0xffff;
-	u64 qual = vmx_read(vcpu, VMCS_EXIT_QUALIFICATION);
+	u64 qual = vmcs_read(VMCS_EXIT_QUALIFICATION);
 
 	vme->hw_reason = reason;
-	vme->rip = vmx_read(vcpu, VMCS_GUEST_RIP);
+	vme->rip = vmcs_read(VMCS_GUEST_RIP);
+	/* The guest ran: the copies of its RIP and interruptibility are
+	 * stale (vmx_vmrun wrote back what was newer before entering). */
+	vx->vx_rip = vme->rip;
+	vx->vx_intr = (u32)vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+	vx->vx_cached = VXC_RIP | VXC_INTR;
 	if ((reason & EXIT_REASON_ENTRY_FAILED) != 0) {
 		/* The guest state failed the entry checks (Bochs's log names
 		 * the exact check: grep it for "VMENTER FAIL"). */
@@ -154,11 +163,11 @@ vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		ksnprintf(vme->reason, sizeof (vme->reason),
 		    "VM entry failed: %s (exit reason %u, qualification "
 		    "0x%lx); guest CR0 0x%lx", entry_failure_name(basic), basic,
-		    qual, vmx_read(vcpu, VMCS_GUEST_CR0));
+		    qual, vmcs_read(VMCS_GUEST_CR0));
 		vx->vx_launched = false;
 		return;
 	}
-	decode_idt_vectoring(vcpu, &vme->exitintinfo);
+	decode_idt_vectoring(&vme->exitintinfo);
 	switch (basic) {
 	case EXIT_REASON_EXTINT:
 		vme->exitcode = VM_EXIT_INTR;
@@ -170,7 +179,7 @@ vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		vme->exitcode = VM_EXIT_NMI_WINDOW;
 		return;
 	case EXIT_REASON_EXCEPTION: {
-		u32 vec = (u32)vmx_read(vcpu, VMCS_EXIT_INTR_INFO) & 0xff;
+		u32 vec = (u32)vmcs_read(VMCS_EXIT_INTR_INFO) & 0xff;
 		if (vec == 2) {
 			/* The exit consumed a host NMI: deliver it (a panicking
 			 * CPU's stop signal), interrupts are still off. */
@@ -201,14 +210,14 @@ vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		return;
 	case EXIT_REASON_EPT_VIOLATION:
 		vme->exitcode = VM_EXIT_NPF;
-		vme->u.npf.gpa = vmx_read(vcpu, VMCS_GUEST_PHYSICAL_ADDRESS);
+		vme->u.npf.gpa = vmcs_read(VMCS_GUEST_PHYSICAL_ADDRESS);
 		vme->u.npf.info = qual;
 		return;
 	default:
 		break;
 	}
 
-	vme->inst_length = (u32)vmx_read(vcpu, VMCS_EXIT_INSTRUCTION_LEN);
+	vme->inst_length = (u32)vmcs_read(VMCS_EXIT_INSTRUCTION_LEN);
 	switch (basic) {
 	case EXIT_REASON_CPUID:
 		vme->exitcode = VM_EXIT_CPUID;
