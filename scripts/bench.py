@@ -100,7 +100,8 @@ def format_markdown(table):
 
 # Each real exit beside its floor (vm_exit_floor: the world switch alone).
 FLOORS = (('vmm_exit_cpuid', 'vmm_exit_floor_cpuid'),
-          ('vmm_exit_portio', 'vmm_exit_floor_out'))
+          ('vmm_exit_portio', 'vmm_exit_floor_out'),
+          ('vmm_exit_portio_thread', 'vmm_exit_floor_out'))
 
 
 def floor_ratios(table):

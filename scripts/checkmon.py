@@ -77,9 +77,10 @@ def expect_monitor(res):
         return False, '::vcpus does not show mb_input.elf/vcpu0 inside vm_run on main'
     if not re.search(r'^  VMEXIT_TOTAL +[1-9]', text, re.M):
         return False, '::stats printed no VMEXIT_TOTAL'
-    # With one CPU the monitor runs, so the vCPU thread sleeps (in HLT): its stack is walked;
-    # with more it may be on a CPU, which has no saved stack to walk.
-    walked = re.search(r'^thread 0x[0-9a-f]+ \(main\), sleep\n  #0 ', text, re.M)
+    # With one CPU the monitor runs, so the vCPU thread sleeps (in HLT) or has just been woken
+    # and waits for a CPU (run): its saved stack is walked; with more it may be on a CPU, which
+    # has no saved stack to walk.
+    walked = re.search(r'^thread 0x[0-9a-f]+ \(main\), (sleep|run)\n  #0 ', text, re.M)
     onproc = re.search(r'^thread 0x[0-9a-f]+ \(main\), onproc\n  \(on a CPU now', text, re.M)
     if not walked and not (cpus > 1 and onproc):
         return False, '::stack main did not walk the sleeping vCPU thread'
@@ -243,7 +244,12 @@ def expect_trace_guest(res):
                         % (len(dumps[-1].records), len(tracks), len(guest), len(pngs)))
 
 
-NESTED_ARGS = 'suite=sync,thread,kmem'
+# sync_loose_timing=1 skips the three sync tests that time interrupts to within 200 us or 2 ms
+# (timeouts firing in deadline order, a timer interrupt pending 200 us after its deadline): a
+# guest kernel on 2 vCPUs sharing 1 host CPU under TCG is off its host CPU for up to a host tick,
+# and they failed in about one nested run in three (docs/vmm.md); they run on the host in every
+# other boot.
+NESTED_ARGS = 'suite=sync,thread,kmem sync_loose_timing=1'
 
 
 def expect_nested_bhyvelet(res):

@@ -18,6 +18,7 @@
 
 struct bench_run {
 	u32 param;
+	bool in_thread;		/* the report port to the thread's model */
 	u64 cycles;
 	u64 exits;
 	bool ok;
@@ -37,6 +38,7 @@ bench_guest(void *arg)
 	struct vm *vm = vm_create_guest("bench", g->start,
 	    (size_t)(g->end - g->start), 1UL << 20, b->param, why, sizeof (why));
 	VERIFY(vm != NULL, "bench: %s", why);
+	vm->vm_abi_in_thread = b->in_thread;
 	u64 t0 = rdtsc();
 	b->ok = vcpu_run_loop(vm->vm_vcpu[0], &r);
 	b->cycles = rdtsc() - t0;
@@ -45,13 +47,19 @@ bench_guest(void *arg)
 }
 
 static u64
-per_exit(u32 param, u32 n)
+per_exit_in(u32 param, u32 n, bool in_thread)
 {
-	struct bench_run b = { .param = param };
+	struct bench_run b = { .param = param, .in_thread = in_thread };
 
 	bench_guest(&b);
 	VERIFY(b.ok, "bench guest failed");
 	return (b.cycles / n);
+}
+
+static u64
+per_exit(u32 param, u32 n)
+{
+	return (per_exit_in(param, n, false));
 }
 
 KBENCH(vmm_exit_cpuid)
@@ -70,6 +78,16 @@ KBENCH(vmm_exit_portio)
 	for (int r = 0; r < 5; r++)
 		kbench_report("vmm_exit_portio",
 		    per_exit(BENCH_IO | 5000, 5000), "cycles");
+}
+
+/* The same port handed to the vCPU thread: vm_run returns and comes back. */
+KBENCH(vmm_exit_portio_thread)
+{
+	if (vmm_ops == NULL)
+		return;
+	for (int r = 0; r < 5; r++)
+		kbench_report("vmm_exit_portio_thread",
+		    per_exit_in(BENCH_IO | 5000, 5000, true), "cycles");
 }
 
 /*
@@ -169,7 +187,8 @@ static const struct ctxop_template nop_tpl = {
 	.ct_rev = CTXOP_TPL_REV, .ct_save = nop_hook, .ct_restore = nop_hook,
 };
 
-/* attach+detach against the port I/O round trip (one pair per vm_run). */
+/* attach+detach against the port I/O round trip through the vCPU thread
+ * (one pair per vm_run). */
 KBENCH(vmm_attach_detach_permille_of_portio)
 {
 	struct ctxop *op = ctxop_allocate(&nop_tpl, NULL);
@@ -185,7 +204,7 @@ KBENCH(vmm_attach_detach_permille_of_portio)
 			ctxop_detach(curthread, op);
 		}
 		u64 pair = (rdtsc() - t0) / 2000;
-		u64 io = per_exit(BENCH_IO | 5000, 5000);
+		u64 io = per_exit_in(BENCH_IO | 5000, 5000, true);
 		kbench_report("vmm_attach_detach_permille_of_portio",
 		    pair * 1000 / (io ? io : 1), "permille");
 	}

@@ -305,6 +305,7 @@ KTEST(vmm, nmi_delivered_unnested)
 	struct vm *vm = vm_create_guest("evnmi", g->start,
 	    (size_t)(g->end - g->start), 2 * MiB, 0, why, sizeof (why));
 	VERIFY(vm != NULL, "evnmi: %s", why);
+	vm->vm_abi_in_thread = true;	/* its reports come back to feed_nmi */
 	memset(&r, 0, sizeof (r));
 	r.quiet = true;
 	r.after_run = feed_nmi;

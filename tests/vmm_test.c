@@ -530,6 +530,9 @@ hopper_thread(void *arg)
 	    sizeof (why));
 	VERIFY(vm != NULL, "hopper: %s", why);
 	vm->vm_migrate_every = 4;
+	/* vm_run must come back for the moves outside the window: the
+	 * stress guest's parameter reads go to this thread's model. */
+	vm->vm_abi_in_thread = true;
 	h->job.res.quiet = true;
 	h->job.res.after_run = hop_outside;
 	h->job.res.after_arg = h;

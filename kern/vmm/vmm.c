@@ -119,7 +119,8 @@ restore_guest_fpustate(struct vcpu *vcpu)
 	 * fpu_area_init filled a recycled buffer, and XSAVEOPT would skip
 	 * components if that address was this CPU's last XRSTOR source.
 	 */
-	fpu_xsave_raw(vcpu->vc_host_fpu.fa_buf);
+	if (vcpu->vc_host_fpu_owned)
+		fpu_xsave_raw(vcpu->vc_host_fpu.fa_buf);
 	fpu_restore(&vcpu->vc_guest_fpu);
 	if (fpu_has_xsave && vcpu->vc_guest_xcr0 != fpu_xcr0)
 		fpu_xsetbv(vcpu->vc_guest_xcr0);
@@ -145,7 +146,8 @@ save_guest_fpustate(struct vcpu *vcpu)
 			fpu_xsetbv(fpu_xcr0);
 	}
 	fpu_save(&vcpu->vc_guest_fpu);
-	fpu_restore(&vcpu->vc_host_fpu);
+	if (vcpu->vc_host_fpu_owned)
+		fpu_restore(&vcpu->vc_host_fpu);
 	CPU->cpu_guest_fpu = NULL;
 }
 
@@ -560,6 +562,13 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 		vm_complete_in(vcpu, vme->u.inout.eax);
 	vmm_stat_incr(vcpu, VM_RUN_CALLS);
 
+	/*
+	 * A thread without an FPU context of its own (fpu_thread_enable)
+	 * has no host registers to keep: whatever they hold is nobody's
+	 * (every FPU user loads its own or the default state when it
+	 * starts), so the guest's are loaded over them and left there.
+	 */
+	vcpu->vc_host_fpu_owned = fpu_thread_enabled(t);
 	/* Attach before any guest state is loaded. */
 	ctxop_attach(t, vcpu->vc_ctxop);
 	atomic_inc_64(&vmm_total_attach);
@@ -567,8 +576,6 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 	kpreempt_disable();
 	vcpu->vtc_status |= VTCS_RUN_WINDOW;
 	kpreempt_enable();
-	/* The caller's device model may have raised a line since. */
-	vm_events_changed(vcpu);
 
 	for (;;) {
 		/* An AP before its SIPI, or a vCPU after INIT, waits. */
@@ -644,11 +651,15 @@ vm_run(struct vcpu *vcpu, struct vm_exit *vme)
 		kpreempt_enable();
 		vcpu->vc_last_exit = vme->exitcode;
 		bool resume = vm_handle_exit(vcpu, vme);
-		/* Only these touch no device and change no guest state that
-		 * decides delivery (vm_entry_events' quiet entry). */
-		if (vme->exitcode != VM_EXIT_CPUID &&
-		    vme->exitcode != VM_EXIT_INTR &&
-		    vme->exitcode != VM_EXIT_HYPERCALL)
+		/* Exits that may change what is pending without a notify:
+		 * the APIC's page and base MSR, the TPR, a HLT woken by a
+		 * deadline (vm_entry_events' quiet entry). Port I/O to the
+		 * PIC and PIT notifies (vmm_isa.c); other ports raise lines
+		 * through them. */
+		if (vme->exitcode == VM_EXIT_HLT ||
+		    vme->exitcode == VM_EXIT_NPF ||
+		    vme->exitcode == VM_EXIT_WRMSR ||
+		    vme->exitcode == VM_EXIT_CR8)
 			vm_events_changed(vcpu);
 		vmm_stat_incr(vcpu, VMEXIT_TOTAL);
 		vmm_stat_exit(vcpu, vme->exitcode);

@@ -210,8 +210,14 @@ struct vcpu {
 					   destroy; attached only in vm_run */
 	u32 vtc_status;			/* [p] VTCS_* */
 	u32 vc_entries_seen;		/* [p] vmm_inject_critical_yield's */
+	u32 vc_reports;			/* [o] writes to the report port */
+	u32 vc_last_report;		/* [o] and the last value written */
 	fpu_area_t vc_guest_fpu;	/* [p] guest FPU when not loaded */
 	fpu_area_t vc_host_fpu;		/* [p] host FPU while guest's loaded */
+	bool vc_host_fpu_owned;		/* [o] set at vm_run's start: the
+					   thread has an FPU context, so
+					   vc_host_fpu is kept around the
+					   guest's */
 	u64 vc_guest_xcr0;		/* [p] XCR0 the guest set (XSETBV) */
 	u64 vc_scratch_msr;		/* [o] MSR 0x40000010 */
 	u64 vc_msr_pat;			/* [o] IA32_PAT as the guest wrote it
@@ -285,6 +291,10 @@ struct vm {
 	struct vcpu *vm_vcpu[VM_MAXCPU];/* [c] */
 	void *vm_backend;		/* [c] */
 	u32 vm_param;			/* [c] guest's parameter (port 0x4f8) */
+	bool vm_abi_in_thread;		/* [c] tests: the parameter, RAM-size
+					   and report ports go to the vCPU
+					   thread's device model (vm_run
+					   returns) instead of vm_run's loop */
 	struct vatpic *vm_atpic;	/* [c] the 8259A pair (kern/vmm/io) */
 	struct vatpit *vm_atpit;	/* [c] the 8254, IRQ0 to vm_atpic */
 	struct vrtc *vm_rtc;		/* [c] CMOS RTC */

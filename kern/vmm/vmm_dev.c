@@ -36,19 +36,37 @@ console_char(void *arg, u8 b)
 	r->line[r->line_len++] = c;
 }
 
+/*
+ * The guest ABI's ports that need no device thread (the parameter, the
+ * RAM size, the report): vm_run answers them in its loop (vm_handle_inout)
+ * as bhyve keeps its simple devices in the kernel, and the thread's model
+ * below for a VM that wants vm_run to return (vm_abi_in_thread).
+ */
+bool
+vm_abi_inout(struct vcpu *vcpu, u16 port, bool in, u32 *val)
+{
+	if (in && port == PORT_PARAM) {
+		*val = vcpu->vc_vm->vm_param;
+	} else if (in && port == PORT_RAMSIZE) {
+		*val = (u32)vcpu->vc_vm->vm_memsize;
+	} else if (!in && port == PORT_REPORT) {
+		vcpu->vc_reports++;
+		vcpu->vc_last_report = *val;
+	} else {
+		return (false);
+	}
+	return (true);
+}
+
 /* One port access; an IN fills *val. Returns false when the guest is done. */
 static bool
 port_access(struct vcpu *vcpu, struct vcpu_result *r, u16 port, bool in,
     u32 *val)
 {
+	if (vm_abi_inout(vcpu, port, in, val))
+		return (true);
 	if (in) {
 		switch (port) {
-		case PORT_PARAM:
-			*val = vcpu->vc_vm->vm_param;
-			break;
-		case PORT_RAMSIZE:
-			*val = (u32)vcpu->vc_vm->vm_memsize;
-			break;
 		case PORT_KBD_STATUS:		/* idle, self test passed */
 			*val = 0x1c;
 			break;
@@ -90,10 +108,6 @@ port_access(struct vcpu *vcpu, struct vcpu_result *r, u16 port, bool in,
 			return (true);
 		r->how = GUEST_RESET;
 		return (false);
-	case PORT_REPORT:
-		r->reports++;
-		r->last_report = *val;
-		return (true);
 	default:
 		return (true);			/* writes to nothing */
 	}
@@ -151,6 +165,8 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 			break;
 		}
 		r->vm_runs++;
+		r->reports = vcpu->vc_reports;
+		r->last_report = vcpu->vc_last_report;
 		if (r->after_run != NULL && !r->after_run(vcpu, r->after_arg)) {
 			r->killed = true;
 			r->how = GUEST_STOPPED;
@@ -159,7 +175,10 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 			break;
 		}
 		if (vme.exitcode == VM_EXIT_INOUT) {
-			if (!port_io(vcpu, r, &vme))
+			bool more = port_io(vcpu, r, &vme);
+			r->reports = vcpu->vc_reports;
+			r->last_report = vcpu->vc_last_report;
+			if (!more)
 				break;
 			continue;
 		}

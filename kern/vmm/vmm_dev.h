@@ -68,6 +68,9 @@ struct vcpu_result {
 /* Run vCPU until the guest gives its verdict, ends through one of the PC's
  * ports, or is stopped; returns true if it passed (verdict 0). */
 bool vcpu_run_loop(struct vcpu *, struct vcpu_result *);
+/* The parameter, RAM-size and report ports, for vm_run's loop and the
+ * thread's model alike: true if port is one of them (*val read or taken). */
+bool vm_abi_inout(struct vcpu *, u16 port, bool in, u32 *val);
 /* "debug-exit status=3", "verdict 0x0", ...: how r's guest ended. */
 void guest_end_describe(const struct vcpu_result *r, char *buf, size_t len);
 

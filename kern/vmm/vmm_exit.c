@@ -316,13 +316,18 @@ vm_handle_inout(struct vcpu *vcpu, struct vm_exit *vme)
 {
 	skip(vcpu, vme);
 	u32 val = vme->u.inout.eax;
-	if (vm_isa_inout(vcpu->vc_vm, vme->u.inout.port, vme->u.inout.in,
-	    vme->u.inout.bytes, &val)) {
+	bool isa = vm_isa_inout(vcpu->vc_vm, vme->u.inout.port,
+	    vme->u.inout.in, vme->u.inout.bytes, &val);
+	if (isa || (!vcpu->vc_vm->vm_abi_in_thread &&
+	    vm_abi_inout(vcpu, vme->u.inout.port, vme->u.inout.in, &val))) {
 		if (vme->u.inout.in) {
 			vcpu->vc_pending_in_bytes = vme->u.inout.bytes;
 			vm_complete_in(vcpu, val);
 		}
-		vmm_stat_incr(vcpu, ISA_INOUT);
+		if (isa)
+			vmm_stat_incr(vcpu, ISA_INOUT);
+		else
+			vmm_stat_incr(vcpu, ABI_INOUT);
 		return (true);
 	}
 	if (vme->u.inout.in) {

@@ -98,11 +98,11 @@ vm_isa_inout(struct vm *vm, u16 port, bool in, int bytes, u32 *val)
 	if (port >= COM1_BASE && port < COM1_BASE + 8)
 		return (vuart_io(vm->vm_uart, port - COM1_BASE, in, bytes,
 		    val) == 0);
-	if (vatpic_io(vm->vm_atpic, port, in, bytes, val) == 0)
-		return (true);
-	if (vatpit_io(vm->vm_atpit, port, in, bytes, val) == 0) {
-		/* The PIT's next edge is vCPU 0's deadline, whichever vCPU
-		 * programmed it: vCPU 0 asks again (vm_entry_events). */
+	/* The PIC's masks, EOIs and polls change what vCPU 0 may take;
+	 * the PIT's next edge is its deadline, whichever vCPU programmed
+	 * it: vCPU 0 asks again at its next entry (vm_entry_events). */
+	if (vatpic_io(vm->vm_atpic, port, in, bytes, val) == 0 ||
+	    vatpit_io(vm->vm_atpit, port, in, bytes, val) == 0) {
 		isa_notify(vm);
 		return (true);
 	}

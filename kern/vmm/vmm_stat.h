@@ -25,7 +25,8 @@
 	X(NPF_IN_SHADOW,	"nested page faults with an STI/MOV SS shadow reported") \
 	X(EVENT_DROPPED,	"events dropped (vmm_inject_drop_reinject)") \
 	X(HLT_SLEEPS,		"sleeps in HLT (to the PIT edge, a tick at most)") \
-	X(ISA_INOUT,		"port accesses the PIC, PIT and RTC took") \
+	X(ISA_INOUT,		"port accesses the PC's chips took (PIC, PIT, RTC, UART, ...)") \
+	X(ABI_INOUT,		"parameter, RAM-size and report port accesses vm_run answered") \
 	X(STRIO_ELEMENTS,	"string port I/O elements emulated (INS/OUTS)") \
 	X(MMIO_EMULATED,	"APIC and IOAPIC accesses emulated") \
 	X(EVENT_LAPIC,		"local APIC interrupts injected") \
