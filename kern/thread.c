@@ -474,37 +474,22 @@ thread_bind(int cpu)
 	intr_restore(s);
 }
 
-void
-kpreempt_disable(void)
-{
-	curthread->t_preempt++;
-	barrier();
-}
-
 /*
- * A preemption asked for while disabled (cpu_runrun) is taken here, at the
- * outermost enable, if interrupts are on; with interrupts off it waits for
- * the next interrupt's return path.
+ * The preemption asked for (cpu_runrun) while preemption was disabled,
+ * taken at the outermost kpreempt_enable (thread.h) if interrupts are on;
+ * with interrupts off it waits for the next interrupt's return path.
  */
 void
-kpreempt_enable(void)
+kpreempt(void)
 {
-	kthread_t *t = curthread;
-
-	barrier();
-	VERIFY(t->t_preempt > 0, "kpreempt_enable: %s: not disabled",
-	    t->t_name);
-	if (--t->t_preempt == 0) {
-		barrier();
-		if (READ_ONCE(CPU->cpu_runrun) && intr_enabled())
-			preempt();
-	}
+	if (READ_ONCE(CPU->cpu_runrun) && intr_enabled())
+		preempt();
 }
 
-bool
-kpreempt_disabled(void)
+void
+kpreempt_underflow(kthread_t *t)
 {
-	return (curthread->t_preempt != 0);
+	panic("kpreempt_enable: %s: not disabled", t->t_name);
 }
 
 u64
