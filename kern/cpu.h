@@ -43,6 +43,9 @@ typedef struct cpu {
 	int cpu_intr_depth;		/* nesting of interrupt handlers */
 	kthread_t *cpu_idle_thread;	/* constant once the CPU is up */
 	kthread_t *cpu_ctx_walk;	/* thread whose ctx hooks are running */
+	kthread_t *cpu_ctx_fast;	/* the thread that may edit its own
+					   ctxops inline (ctxop.h), or NULL;
+					   own CPU only */
 	struct vcpu *cpu_guest_fpu;	/* vCPU whose FPU is in the registers;
 					   set/cleared by (restore|save)_guest_
 					   fpustate, preemption disabled */

@@ -43,7 +43,15 @@ typedef struct kthread {
 	/* ctxops (kern/ctx): newest node, or NULL. Edited by ctxop_attach/
 	 * detach with preemption disabled. */
 	struct ctxop *t_ctx;
-	spinlock_t t_ctx_lock;		/* serializes editors of t_ctx */
+	spinlock_t t_ctx_lock;		/* serializes the checked path's
+					   editors (ctxop.c) */
+	/*
+	 * Bumped by the thread at the start and at the end of each edit of
+	 * its own ring (ctxop.h): odd while one is under way, and then the
+	 * thread is not preempted (thread_preemptible); different if one
+	 * came between two looks at it (ctxop_snapshot). Owner only.
+	 */
+	u32 t_ctx_gen;
 
 	void (*t_func)(void *);		/* set at create, constant */
 	void *t_arg;
@@ -100,7 +108,8 @@ struct thread_info {
 	char ti_name[32];
 	u32 ti_state;			/* tstate_t */
 	int ti_cpu;			/* running or last ran on; -1 */
-	int ti_nctx;			/* ctxops on its ring */
+	int ti_nctx;			/* ctxops on its ring; -1: it kept
+					   changing (ctxop_snapshot) */
 	int ti_bound;
 	u64 ti_nswitch;
 };
@@ -186,6 +195,14 @@ static inline bool
 kpreempt_disabled(void)
 {
 	return (curthread->t_preempt != 0);
+}
+
+/* May t (running here) be switched out involuntarily now? Not inside
+ * kpreempt_disable, nor inside an edit of its ctxop ring. */
+static inline bool
+thread_preemptible(const kthread_t *t)
+{
+	return (t->t_preempt == 0 && (READ_ONCE(t->t_ctx_gen) & 1) == 0);
 }
 
 /* scheduler internals used by locks, the clock and traps */
