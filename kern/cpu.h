@@ -43,6 +43,9 @@ typedef struct cpu {
 	int cpu_intr_depth;		/* nesting of interrupt handlers */
 	kthread_t *cpu_idle_thread;	/* constant once the CPU is up */
 	kthread_t *cpu_ctx_walk;	/* thread whose ctx hooks are running */
+	kthread_t *cpu_ctx_fast;	/* the thread that may edit its own
+					   ctxops inline (ctxop.h), or NULL;
+					   own CPU only */
 	struct vcpu *cpu_guest_fpu;	/* vCPU whose FPU is in the registers;
 					   set/cleared by (restore|save)_guest_
 					   fpustate, preemption disabled */
@@ -88,16 +91,11 @@ curcpu(void)
 	return (c);
 }
 
-static inline kthread_t *
-curthread_get(void)
-{
-	kthread_t *t;
-	__asm__ __volatile__("movq %%gs:8, %0" : "=r"(t));
-	return (t);
-}
-
 #define	CPU		(curcpu())
-#define	curthread	(curthread_get())
+/* curthread is thread.h's (%gs:8); its inline kpreempt_enable reads
+ * cpu_runrun by offset too. */
+_Static_assert(offsetof(cpu_t, cpu_thread) == CPU_THREAD_OFF, "curthread");
+_Static_assert(offsetof(cpu_t, cpu_runrun) == CPU_RUNRUN_OFF, "cpu_runrun");
 
 void cpu_setup_tables(cpu_t *);	/* GDT, TSS, IDT, GS base on this CPU */
 void idt_init(void);

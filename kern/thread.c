@@ -213,6 +213,7 @@ swtch_done(void)
 		t->t_migrated_from = NULL;
 	}
 	restorectx(t);
+	ctxop_fast_open(t);
 }
 
 void thread_start(kthread_t *t) __noreturn;
@@ -401,6 +402,7 @@ swtch_common(bool involuntary)
 		cp->cpu_npreempt++;
 	}
 	TRACE(TR_SWTCH, old, new);
+	ctxop_fast_close();		/* until swtch_done: hooks run */
 	savectx(old);
 	/* Invariant 5 of docs/ctxops.md: after savectx no guest FPU is live
 	 * (vmm_savectx puts it away; only a missing vCPU ctxop leaves it). */
@@ -474,37 +476,25 @@ thread_bind(int cpu)
 	intr_restore(s);
 }
 
-void
-kpreempt_disable(void)
-{
-	curthread->t_preempt++;
-	barrier();
-}
-
 /*
- * A preemption asked for while disabled (cpu_runrun) is taken here, at the
- * outermost enable, if interrupts are on; with interrupts off it waits for
- * the next interrupt's return path.
+ * The preemption asked for (cpu_runrun) while preemption was disabled,
+ * taken at the outermost kpreempt_enable (thread.h), or at the end of an
+ * inline ctxop edit (ctxop.h) if nothing else holds preemption off, and
+ * if interrupts are on; with interrupts off it waits for the next
+ * interrupt's return path.
  */
 void
-kpreempt_enable(void)
+kpreempt(void)
 {
-	kthread_t *t = curthread;
-
-	barrier();
-	VERIFY(t->t_preempt > 0, "kpreempt_enable: %s: not disabled",
-	    t->t_name);
-	if (--t->t_preempt == 0) {
-		barrier();
-		if (READ_ONCE(CPU->cpu_runrun) && intr_enabled())
-			preempt();
-	}
+	if (READ_ONCE(CPU->cpu_runrun) && intr_enabled() &&
+	    thread_preemptible(curthread))
+		preempt();
 }
 
-bool
-kpreempt_disabled(void)
+void
+kpreempt_underflow(kthread_t *t)
 {
-	return (curthread->t_preempt != 0);
+	panic("kpreempt_enable: %s: not disabled", t->t_name);
 }
 
 u64
@@ -668,23 +658,6 @@ sched_cpu_start(cpu_t *cp)
 
 /* ---- the monitor's view (thread.h) --------------------------------- */
 
-static int
-ring_count(kthread_t *t)
-{
-	int n = 0;
-
-	spin_lock(&t->t_ctx_lock);
-	struct ctxop *head = t->t_ctx, *op = head;
-	if (op != NULL) {
-		do {
-			n++;
-			op = op->next;
-		} while (op != NULL && op != head && n < 64);
-	}
-	spin_unlock(&t->t_ctx_lock);
-	return (n);
-}
-
 int
 thread_snapshot(struct thread_info *ti, int max)
 {
@@ -701,7 +674,7 @@ thread_snapshot(struct thread_info *ti, int max)
 		i->ti_state = t->t_state;
 		struct cpu *c = t->t_cpu != NULL ? t->t_cpu : t->t_lastcpu;
 		i->ti_cpu = c != NULL ? c->cpu_id : -1;
-		i->ti_nctx = ring_count(t);
+		i->ti_nctx = ctxop_snapshot(t, NULL, NULL, 0);
 		i->ti_bound = t->t_bound;
 		i->ti_nswitch = t->t_nswitch;
 	}

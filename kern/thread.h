@@ -43,7 +43,15 @@ typedef struct kthread {
 	/* ctxops (kern/ctx): newest node, or NULL. Edited by ctxop_attach/
 	 * detach with preemption disabled. */
 	struct ctxop *t_ctx;
-	spinlock_t t_ctx_lock;		/* serializes editors of t_ctx */
+	spinlock_t t_ctx_lock;		/* serializes the checked path's
+					   editors (ctxop.c) */
+	/*
+	 * Bumped by the thread at the start and at the end of each edit of
+	 * its own ring (ctxop.h): odd while one is under way, and then the
+	 * thread is not preempted (thread_preemptible); different if one
+	 * came between two looks at it (ctxop_snapshot). Owner only.
+	 */
+	u32 t_ctx_gen;
 
 	void (*t_func)(void *);		/* set at create, constant */
 	void *t_arg;
@@ -100,7 +108,8 @@ struct thread_info {
 	char ti_name[32];
 	u32 ti_state;			/* tstate_t */
 	int ti_cpu;			/* running or last ran on; -1 */
-	int ti_nctx;			/* ctxops on its ring */
+	int ti_nctx;			/* ctxops on its ring; -1: it kept
+					   changing (ctxop_snapshot) */
 	int ti_bound;
 	u64 ti_nswitch;
 };
@@ -120,9 +129,81 @@ size_t thread_count(void);
  * and their stacks stay; fn must not block or create/end threads). */
 void thread_walk(void (*fn)(kthread_t *, void *), void *arg);
 
-void kpreempt_disable(void);
-void kpreempt_enable(void);
-bool kpreempt_disabled(void);
+/*
+ * curthread: %gs:8 is the running CPU's cpu_thread (cpu.h checks the
+ * offset). Here rather than in cpu.h so that the inline kpreempt_* below
+ * need nothing but this header.
+ */
+#define	CPU_THREAD_OFF	8
+#define	CPU_RUNRUN_OFF	28	/* cpu_runrun; cpu.h checks it too */
+
+static inline kthread_t *
+curthread_get(void)
+{
+	kthread_t *t;
+	__asm__ __volatile__("movq %%gs:%c1, %0" : "=r"(t)
+	    : "i"(CPU_THREAD_OFF));
+	return (t);
+}
+#define	curthread	(curthread_get())
+
+/*
+ * kpreempt_disable/enable as illumos has them: an increment, and a
+ * decrement that looks for a preemption asked for meanwhile (cpu_runrun)
+ * only when it ends the outermost section. Inline, because they bracket
+ * sections of a few instructions (vm_run's, the guest FPU's): a call each
+ * would cost as much as the section. kpreempt() takes the pending
+ * preemption (if interrupts are on; else the next interrupt's return path
+ * will); kpreempt_underflow() panics.
+ */
+void kpreempt(void);
+__noreturn void kpreempt_underflow(kthread_t *);
+
+static inline bool
+cpu_runrun_pending(void)
+{
+	bool pending;
+	__asm__ __volatile__("cmpl $0, %%gs:%c1" : "=@ccne"(pending)
+	    : "i"(CPU_RUNRUN_OFF));
+	return (pending);
+}
+
+static inline void
+kpreempt_disable(void)
+{
+	curthread->t_preempt++;
+	barrier();
+}
+
+static inline void
+kpreempt_enable(void)
+{
+	kthread_t *t = curthread;
+
+	barrier();
+	int n = --t->t_preempt;
+	if (n == 0) {
+		barrier();
+		if (unlikely(cpu_runrun_pending()))
+			kpreempt();
+	} else if (unlikely(n < 0)) {
+		kpreempt_underflow(t);
+	}
+}
+
+static inline bool
+kpreempt_disabled(void)
+{
+	return (curthread->t_preempt != 0);
+}
+
+/* May t (running here) be switched out involuntarily now? Not inside
+ * kpreempt_disable, nor inside an edit of its ctxop ring. */
+static inline bool
+thread_preemptible(const kthread_t *t)
+{
+	return (t->t_preempt == 0 && (READ_ONCE(t->t_ctx_gen) & 1) == 0);
+}
 
 /* scheduler internals used by locks, the clock and traps */
 void swtch(void);

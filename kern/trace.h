@@ -95,8 +95,21 @@ void trace_filter(int cpu, u64 thread, u64 vcpu);
 /* Each probe, on or off, its records now; the filters (the monitor). */
 void trace_list(void (*pr)(void *, const char *, ...), void *arg);
 
+/*
+ * A compare of trace_on in memory and the branch: GCC loads a volatile
+ * into a register and tests it (three instructions) where the asm's flag
+ * output gives the two docs/tracing.md promises.
+ */
+static inline bool
+trace_is_on(void)
+{
+	bool on;
+	__asm__ __volatile__("cmpb $0, %1" : "=@ccne"(on) : "m"(trace_on));
+	return (on);
+}
+
 #define	TRACE(p, a0, a1) do {						\
-	if (unlikely(trace_on))						\
+	if (unlikely(trace_is_on()))					\
 		trace_rec((p), (u64)(a0), (u64)(a1));			\
 } while (0)
 

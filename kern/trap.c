@@ -84,19 +84,24 @@ trap(struct regs *r)
 	cpu_t *cp = CPU;
 	cp->cpu_nintr++;
 	cp->cpu_intr_depth++;
+	/* The interrupted thread may be in the middle of an inline ctxop
+	 * edit: a handler's ctxop_attach/detach must meet the checks. */
+	kthread_t *ctx_fast = cp->cpu_ctx_fast;
+	cp->cpu_ctx_fast = NULL;
 	if (handlers[v] != NULL)
 		handlers[v](r);
 	else if (v != VEC_SPURIOUS)
 		cmn_err(CE_WARN, "trap: unexpected interrupt %d", v);
 	if (v != VEC_SPURIOUS)
 		apic_eoi();
+	cp->cpu_ctx_fast = ctx_fast;
 	cp->cpu_intr_depth--;
 
 	/*
 	 * Preempt on the way out. Interrupts are off (interrupt gate) and the
 	 * interrupted context had them on, so no spin lock is held.
 	 */
-	if (cp->cpu_runrun && cp->cpu_thread->t_preempt == 0 &&
+	if (cp->cpu_runrun && thread_preemptible(cp->cpu_thread) &&
 	    cp->cpu_intr_depth == 0)
 		preempt();
 }

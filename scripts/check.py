@@ -65,6 +65,7 @@ DEFAULT_MATRIX = [
     ('qemu', 1, 'all'),
     ('qemu-grub', 2, 'boot'),
     ('qemu', 2, 'ctx', 'hz=1000'),
+    ('qemu', 2, 'ctx', 'ctx_debug=1'),  # every ctxop edit through the checked path
     ('bochs-svm', 2, 'vmm'),        # Bochs ryzen: the second SVM implementation (~90 s)
 ]
 

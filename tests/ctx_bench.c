@@ -36,6 +36,31 @@ KBENCH(ctx_attach_detach)
 	ctxop_free(op);
 }
 
+/*
+ * The same on a thread that already has a node, as vm_run's attach and
+ * detach on a thread with an FPU ctxop: the node goes on and comes off
+ * the front of a ring rather than making and ending one.
+ */
+KBENCH(ctx_attach_detach_newer)
+{
+	struct ctxop *older = ctxop_allocate(&nop_tpl, NULL);
+	struct ctxop *op = ctxop_allocate(&nop_tpl, NULL);
+
+	ctxop_attach(curthread, older);
+	for (int r = 0; r < REPEATS; r++) {
+		u64 t0 = rdtsc();
+		for (int i = 0; i < LOOPS; i++) {
+			ctxop_attach(curthread, op);
+			ctxop_detach(curthread, op);
+		}
+		kbench_report("ctx_attach_detach_newer", (rdtsc() - t0) / LOOPS,
+		    "cycles");
+	}
+	ctxop_detach(curthread, older);
+	ctxop_free(op);
+	ctxop_free(older);
+}
+
 static void
 save_restore(int nodes, const char *name)
 {

@@ -12,8 +12,8 @@
 #include "../kern/x86.h"
 #include "../kern/kmem.h"
 #include "../kern/panic.h"
-
-extern bool ctx_inject_unsafe_edit;
+#include "../kern/apic.h"
+#include "../kern/callout.h"
 
 /* A recording ctxop: its hooks append (index | S or R) to a log. */
 #define	LOG_SAVE	0x100
@@ -412,6 +412,272 @@ KTEST(ctx, install_remove_detach)
 	kmem_free(log, sizeof (*log));
 }
 
+/*
+ * cpu_ctx_fast, the one compare of the inline path (ctxop.h), names the
+ * running thread only when nothing but that thread's own code runs: not
+ * in its ctx hooks, not in an interrupt handler, and not at all with
+ * ctx_debug. If it named the thread there, a hook's or a handler's edit
+ * would go unchecked in the middle of whatever the thread was doing.
+ */
+struct fast_seen {
+	kthread_t *in_save, *in_restore, *in_callout;
+	volatile bool callout_ran;
+};
+
+static void
+fast_save(void *a)
+{
+	((struct fast_seen *)a)->in_save = CPU->cpu_ctx_fast;
+}
+
+static void
+fast_restore(void *a)
+{
+	((struct fast_seen *)a)->in_restore = CPU->cpu_ctx_fast;
+}
+
+static const struct ctxop_template fast_tpl = {
+	.ct_rev = CTXOP_TPL_REV, .ct_save = fast_save,
+	.ct_restore = fast_restore,
+};
+
+static void
+fast_callout(void *a)
+{
+	struct fast_seen *f = a;
+
+	f->in_callout = CPU->cpu_ctx_fast;
+	f->callout_ran = true;
+}
+
+/* 1 if the new thread's CPU names it, 0 if NULL, -1 if anything else. */
+static void
+fast_in_new_thread(void *arg)
+{
+	kpreempt_disable();
+	kthread_t *f = CPU->cpu_ctx_fast;
+	*(int *)arg = f == curthread ? 1 : f == NULL ? 0 : -1;
+	kpreempt_enable();
+}
+
+KTEST(ctx, fast_path_token)
+{
+	struct fast_seen f = { (kthread_t *)1, (kthread_t *)1,
+	    (kthread_t *)1, false };
+	kthread_t *self = curthread;
+	bool was = ctx_debug;
+	volatile bool stop = false;
+
+	thread_bind(0);
+	kpreempt_disable();
+	kthread_t *now = CPU->cpu_ctx_fast;
+	kpreempt_enable();
+	KT_EXPECT(now == (ctx_debug ? NULL : self), "cpu_ctx_fast %p in "
+	    "the thread itself (ctx_debug=%d)", (void *)now, ctx_debug);
+
+	struct ctxop *op = ctxop_allocate(&fast_tpl, &f);
+	ctxop_attach(self, op);
+	kthread_t *rival = thread_create("yielder", yielder, (void *)&stop, 0);
+	u64 sw = self->t_nswitch;
+	while (self->t_nswitch == sw)
+		thread_yield();
+	stop = true;
+	thread_join(rival);
+	ctxop_detach(self, op);
+	ctxop_free(op);
+	KT_EXPECT(f.in_save == NULL && f.in_restore == NULL,
+	    "cpu_ctx_fast in the save hook %p, the restore hook %p",
+	    (void *)f.in_save, (void *)f.in_restore);
+
+	callout_t co;
+	callout_init(&co);
+	callout_arm(&co, gethrtime() + 1000000, fast_callout, &f);
+	while (!READ_ONCE(f.callout_ran))
+		cpu_pause();
+	KT_EXPECT(f.in_callout == NULL, "cpu_ctx_fast %p in a callout",
+	    (void *)f.in_callout);
+
+	int seen = -2, seen_dbg = -2;
+	ctx_debug = false;
+	thread_join(thread_create("fast", fast_in_new_thread, &seen, 0));
+	ctx_debug = true;
+	thread_join(thread_create("checked", fast_in_new_thread, &seen_dbg,
+	    0));
+	ctx_debug = was;
+	KT_EXPECT(seen == 1, "a new thread: cpu_ctx_fast %s",
+	    seen == 0 ? "NULL" : "another thread");
+	KT_EXPECT(seen_dbg == 0, "a new thread with ctx_debug: cpu_ctx_fast "
+	    "%s", seen_dbg == 1 ? "names it" : "another thread");
+	thread_bind(-1);
+}
+
+/*
+ * A thread that cannot run may have several attachers at once: that is
+ * the case the checked path's t_ctx_lock is for. Two CPUs attach a node
+ * each to one stopped thread at the same moment, many times over; the
+ * ring must hold both every time.
+ */
+struct race {
+	kthread_t *target;
+	struct ctxop *op;
+	volatile int *ready;		/* both racers spin until it is 2 */
+};
+
+static void
+racer(void *arg)
+{
+	struct race *r = arg;
+
+	atomic_inc_32(r->ready);
+	while (READ_ONCE(*r->ready) < 2)
+		cpu_pause();
+	ctxop_attach(r->target, r->op);
+}
+
+KTEST_MIN(ctx, foreign_attach_race, 2)
+{
+	int rounds = (int)ktest_scale(200), bad = 0;
+
+	for (int i = 0; i < rounds; i++) {
+		volatile int ready = 0;
+		kthread_t *target = thread_create_stopped("target", noop, NULL,
+		    -1);
+		struct race r[2];
+		kthread_t *t[2];
+		for (int k = 0; k < 2; k++) {
+			r[k].target = target;
+			r[k].op = ctxop_allocate(&count_tpl, NULL);
+			r[k].ready = &ready;
+			t[k] = thread_create("racer", racer, &r[k], k);
+		}
+		for (int k = 0; k < 2; k++)
+			thread_join(t[k]);
+		if (ctxop_ring_check(target) != 2)
+			bad++;
+		for (int k = 0; k < 2; k++) {
+			ctxop_detach(target, r[k].op);	/* it cannot run */
+			ctxop_free(r[k].op);
+		}
+		thread_continue(target);
+		thread_join(target);
+	}
+	KT_EXPECT(bad == 0, "%d of %d rounds lost a node", bad, rounds);
+}
+
+/*
+ * ctxop_snapshot (the monitor's ::ctxops and ::threads) against a thread
+ * that edits its own ring inline, without a lock, on another CPU: nodes
+ * attached and detached, and allocated and freed, as fast as it can.
+ * Every copy must be a whole ring of that thread's nodes, oldest the one
+ * installed first; a reader that followed a link into a freed node would
+ * read kmem's free pattern and fault.
+ */
+struct snap_editor {
+	volatile bool done;
+	int base_arg;
+	u64 seed, edits;
+};
+
+static void
+snap_editor_thread(void *arg)
+{
+	struct snap_editor *e = arg;
+	kthread_t *self = curthread;
+	struct ctxop *ops[4] = { NULL, NULL, NULL, NULL };
+	struct ctxop *kept[4];
+	bool on[4] = { false, false, false, false };
+
+	ctxop_install(self, &count_tpl, &e->base_arg);
+	for (int i = 0; i < 4; i++)
+		kept[i] = ctxop_allocate(&count_tpl, NULL);
+	for (u64 n = 0; n < e->edits; n++) {
+		int i = (int)(ktest_rand(&e->seed) % 8);
+		if (i < 4) {		/* preallocated: attach or detach */
+			if (on[i])
+				ctxop_detach(self, kept[i]);
+			else
+				ctxop_attach(self, kept[i]);
+			on[i] = !on[i];
+		} else if (ops[i - 4] == NULL) {	/* new node, attached */
+			ops[i - 4] = ctxop_allocate(&count_tpl, NULL);
+			ctxop_attach(self, ops[i - 4]);
+		} else {		/* detached and freed */
+			ctxop_detach(self, ops[i - 4]);
+			ctxop_free(ops[i - 4]);
+			ops[i - 4] = NULL;
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		if (on[i])
+			ctxop_detach(self, kept[i]);
+		ctxop_free(kept[i]);
+		if (ops[i] != NULL) {
+			ctxop_detach(self, ops[i]);
+			ctxop_free(ops[i]);
+		}
+	}
+	VERIFY(ctxop_remove(self, &count_tpl, &e->base_arg) == 1,
+	    "snapshot editor: base node");
+	e->done = true;
+}
+
+KTEST_MIN(ctx, snapshot_while_editing, 2)
+{
+	enum { MAX = 16 };
+	static struct ctxop copy[MAX];
+	static uintptr_t addr[MAX];
+	struct snap_editor e = { false, 0, 0x2545f4914f6cdd1dUL,
+	    ktest_scale(200000) };
+	u64 snaps = 0, changing = 0, sizes[10] = { 0 };
+
+	thread_bind(0);
+	kthread_t *ed = thread_create("editor", snap_editor_thread, &e, 1);
+	while (!READ_ONCE(e.done)) {
+		int n = ctxop_snapshot(ed, copy, addr, MAX);
+		snaps++;
+		if (n < 0) {
+			changing++;
+			continue;
+		}
+		if (n == 0)
+			continue;	/* before the base node or after */
+		if (n > 9) {
+			KT_EXPECT(false, "a ring of %d nodes (at most 9)", n);
+			break;
+		}
+		sizes[n]++;
+		bool ok = copy[n - 1].arg == &e.base_arg;
+		for (int i = 0; i < n; i++) {
+			ok = ok && copy[i].owner == ed &&
+			    copy[i].save_op == count_save &&
+			    copy[i].next == (struct ctxop *)addr[(i + 1) % n] &&
+			    copy[i].prev ==
+			    (struct ctxop *)addr[(i + n - 1) % n];
+			for (int k = 0; k < i; k++)
+				ok = ok && addr[k] != addr[i];
+		}
+		if (!ok) {
+			for (int i = 0; i < n; i++)
+				ktest_note("[%d] %lx next %p prev %p owner %p "
+				    "save %p arg %p", i, (u64)addr[i],
+				    (void *)copy[i].next, (void *)copy[i].prev,
+				    (void *)copy[i].owner,
+				    (void *)copy[i].save_op, copy[i].arg);
+			KT_EXPECT(false, "snapshot %lu of %d nodes is not a "
+			    "ring of the editor's with its base oldest", snaps,
+			    n);
+			break;
+		}
+	}
+	thread_join(ed);
+	thread_bind(-1);
+	ktest_note("%lu snapshots, %lu found the ring changing; sizes 1-9: "
+	    "%lu %lu %lu %lu %lu %lu %lu %lu %lu", snaps, changing, sizes[1],
+	    sizes[2], sizes[3], sizes[4], sizes[5], sizes[6], sizes[7],
+	    sizes[8], sizes[9]);
+	KT_EXPECT(snaps - changing > 0, "no snapshot succeeded");
+}
+
 /* Misuse: each must trip the assertion that names it. */
 static const struct ctxop_template bad_rev_tpl = {
 	.ct_rev = CTXOP_TPL_REV + 1, .ct_save = rec_save,
@@ -510,4 +776,73 @@ KTEST_PANIC(ctx, misuse_free_intr_disabled, "may block")
 
 	(void) intr_save();
 	ctxop_free(op);
+}
+
+/*
+ * Two threads attach one node to a stopped thread at once: the checked
+ * path claims the node by CAS, so exactly one wins and the other is
+ * told, never both linking it.
+ */
+KTEST_PANIC(ctx, misuse_double_attach_race, "already attached")
+{
+	volatile int ready = 0;
+	kthread_t *target = thread_create_stopped("target", noop, NULL, -1);
+	struct race r[2];
+	struct ctxop *op = ctxop_allocate(&count_tpl, NULL);
+	kthread_t *t[2];
+
+	for (int k = 0; k < 2; k++) {
+		r[k].target = target;
+		r[k].op = op;
+		r[k].ready = &ready;
+		t[k] = thread_create("racer", racer, &r[k], k % ncpus);
+	}
+	for (int k = 0; k < 2; k++)
+		thread_join(t[k]);
+}
+
+/*
+ * ctx_debug: a node whose owner is clear but whose links are not (left
+ * by a broken free or a copy of a node) passes the inline path's one
+ * compare; with ctx_debug every attach checks both links too. The thread
+ * that attaches is started after the switch is set, because a CPU picks
+ * the switch up when it switches to a thread.
+ */
+static void
+attach_stale(void *arg)
+{
+	ctxop_attach(curthread, arg);
+}
+
+KTEST_PANIC(ctx, debug_stale_links_caught, "already attached")
+{
+	struct ctxop *op = ctxop_allocate(&count_tpl, NULL);
+
+	op->next = op->prev = op;	/* the stale links */
+	ctx_debug = true;
+	thread_join(thread_create("stale", attach_stale, op, -1));
+}
+
+/* An interrupt handler (here a callout) may not edit a ctxop list: it
+ * may have interrupted the thread in the middle of an inline edit. */
+static struct ctxop *callout_op;
+static volatile bool callout_attached;
+
+static void
+attach_from_callout(void *arg __unused)
+{
+	ctxop_attach(curthread, callout_op);
+	callout_attached = true;
+}
+
+KTEST_PANIC(ctx, misuse_edit_from_interrupt, "called from an interrupt "
+    "handler")
+{
+	callout_t co;
+
+	callout_op = ctxop_allocate(&count_tpl, NULL);
+	callout_init(&co);
+	callout_arm(&co, gethrtime() + 1000000, attach_from_callout, NULL);
+	while (!callout_attached)
+		cpu_pause();
 }

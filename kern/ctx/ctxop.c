@@ -2,9 +2,11 @@
  * ctxops: see ctxop.h and docs/ctxops.md.
  *
  * Who may edit a thread's list: the thread itself, or anyone while the
- * thread cannot run (created stopped, or a zombie). Every edit runs with
- * preemption disabled, so a switch (and so savectx) never sees a ring
- * half-linked; t_ctx_lock serializes editors. Hooks run with preemption
+ * thread cannot run (created stopped, or a zombie); never an interrupt
+ * handler. Every edit runs with preemption disabled, so a switch (and so
+ * savectx) never sees a ring half-linked. A thread's edits of its own
+ * ring are inline (ctxop.h); the checked path here does the rest, under
+ * t_ctx_lock, which serializes its editors. Hooks run with preemption
  * disabled and must not edit the list of the thread being walked:
  * cpu_ctx_walk names that thread while its hooks run.
  */
@@ -24,8 +26,29 @@
 KTUNABLE_CMDLINE(ctx_legacy_restore, "restorectx walks newest first, as "
     "illumos did before bug 12477 (the tests must catch it)");
 KTUNABLE_CMDLINE(ctx_validate, "check every ctxop ring at every switch");
+KTUNABLE_CMDLINE(ctx_debug, "every ctxop_attach/detach takes the checked "
+    "path: the node claimed by CAS, both links checked, t_ctx_lock");
 KTUNABLE_TEST(ctx_inject_unsafe_edit, "ctxop_attach links the node without "
     "kpreempt_disable, slowly (the ring check must catch it)");
+
+/*
+ * Held by ctxop_snapshot while it follows another thread's links; a node
+ * is freed only after passing through it (ctxop_free, freectx), so every
+ * node such a reader can still reach is memory that holds a node.
+ */
+static spinlock_t ctx_reader_lock = SPINLOCK_INIT("ctx_reader");
+
+/* ctxop_snapshot: longer rings are reported as changing; tries before it
+ * gives up on a thread that keeps editing its ring. */
+enum { CTX_SNAP_NODES = 4096, CTX_SNAP_TRIES = 1000 };
+
+/* Wait for the readers that may have found a node before it was unlinked. */
+static void
+ctx_reader_sync(void)
+{
+	spin_lock(&ctx_reader_lock);
+	spin_unlock(&ctx_reader_lock);
+}
 
 struct ctxop *
 ctxop_allocate(const struct ctxop_template *ct, void *arg)
@@ -60,6 +83,7 @@ ctxop_free(struct ctxop *op)
 	    "disabled");
 	if (op->free_op != NULL)
 		op->free_op(op->arg, 0);
+	ctx_reader_sync();
 	kmem_free(op, sizeof (*op));
 }
 
@@ -67,6 +91,15 @@ ctxop_free(struct ctxop *op)
 static void
 check_editable(kthread_t *t, struct ctxop *op, const char *who)
 {
+	/* kpreempt_disable protects nothing from an interrupt handler, and
+	 * it could land in the middle of the thread's own inline edit. (The
+	 * look is pinned: another CPU's depth means nothing here.) */
+	kpreempt_disable();
+	bool in_intr = CPU->cpu_intr_depth != 0;
+	kpreempt_enable();
+	VERIFY(!in_intr,
+	    "%s: called from an interrupt handler (ctxop %p, thread %s)", who,
+	    (void *)op, t->t_name);
 	VERIFY(CPU->cpu_ctx_walk != t,
 	    "%s: list edit from a ctx hook (ctxop %p, thread %s)", who,
 	    (void *)op, t->t_name);
@@ -85,8 +118,12 @@ inject_window(void)
 		cpu_pause();
 }
 
+/*
+ * The checked path of ctxop_attach (ctxop.h): another thread's ring, a
+ * misuse the inline path saw, or ctx_debug.
+ */
 void
-ctxop_attach(kthread_t *t, struct ctxop *op)
+ctxop_attach_slow(kthread_t *t, struct ctxop *op)
 {
 	/* Claim the node first: two attachers of one node cannot both win. */
 	kthread_t *prev = atomic_cas(&op->owner, NULL, t);
@@ -95,33 +132,34 @@ ctxop_attach(kthread_t *t, struct ctxop *op)
 	    prev != NULL ? prev->t_name : "?");
 	check_editable(t, op, "ctxop_attach");
 
-	bool unsafe = ctx_inject_unsafe_edit;
-	if (!unsafe) {
-		kpreempt_disable();
-		spin_lock(&t->t_ctx_lock);
-	}
-	struct ctxop *head = t->t_ctx;
-	if (head == NULL) {
-		op->next = op->prev = op;
-	} else {
-		/* The new node is the newest: between the oldest and head. */
-		op->next = head;
-		op->prev = head->prev;
-		head->prev->next = op;
-		if (unsafe)
+	if (ctx_inject_unsafe_edit) {
+		struct ctxop *head = t->t_ctx;
+		if (head == NULL) {
+			op->next = op->prev = op;
+		} else {
+			op->next = head;
+			op->prev = head->prev;
+			head->prev->next = op;
 			inject_window();	/* the ring is half linked */
-		head->prev = op;
+			head->prev = op;
+		}
+		t->t_ctx = op;
+		TRACE(TR_CTXOP_ATTACH, op, t);
+		return;
 	}
-	t->t_ctx = op;
+	kpreempt_disable();
+	spin_lock(&t->t_ctx_lock);
+	if (t->t_ctx == NULL)
+		ctxop_link_first(t, op);
+	else
+		ctxop_link_newest(t, op, t->t_ctx);
 	TRACE(TR_CTXOP_ATTACH, op, t);
-	if (!unsafe) {
-		spin_unlock(&t->t_ctx_lock);
-		kpreempt_enable();
-	}
+	spin_unlock(&t->t_ctx_lock);
+	kpreempt_enable();
 }
 
 void
-ctxop_detach(kthread_t *t, struct ctxop *op)
+ctxop_detach_slow(kthread_t *t, struct ctxop *op)
 {
 	VERIFY(op->owner == t && op->next != NULL && op->prev != NULL,
 	    "ctxop_detach: ctxop %p is not on %s's list", (void *)op,
@@ -130,17 +168,11 @@ ctxop_detach(kthread_t *t, struct ctxop *op)
 
 	kpreempt_disable();
 	spin_lock(&t->t_ctx_lock);
-	if (op->next == op) {
-		t->t_ctx = NULL;
-	} else {
-		op->prev->next = op->next;
-		op->next->prev = op->prev;
-		if (t->t_ctx == op)
-			t->t_ctx = op->next;	/* the next older one */
-	}
-	op->next = op->prev = NULL;
+	if (op->next == op)
+		ctxop_unlink_last(t, op);
+	else
+		ctxop_unlink_one(t, op, op->next);
 	TRACE(TR_CTXOP_DETACH, op, t);
-	atomic_store(&op->owner, NULL);
 	spin_unlock(&t->t_ctx_lock);
 	kpreempt_enable();
 }
@@ -211,6 +243,74 @@ ctxop_ring_check(kthread_t *t)
 	return (n);
 }
 
+/*
+ * One try of ctxop_snapshot. t_ctx_gen even before the walk and the same
+ * after it means no inline edit of t's was under way or began in between
+ * (x86 makes stores visible in program order and keeps loads in order: a
+ * load that saw any store of an edit is followed by one that sees the
+ * edit's first increment), so the copy is the ring as it stood. A walk
+ * that raced an edit may still follow links into nodes another thread
+ * holds now, or find NULL; such nodes are not freed while the reader
+ * holds ctx_reader_lock, and the walk stops at NULL and at
+ * CTX_SNAP_NODES. The link checks are then only a second opinion.
+ * -1 if the try failed.
+ */
+static int
+snapshot_once(kthread_t *t, struct ctxop *copy, uintptr_t *addr, int max)
+{
+	u32 gen = READ_ONCE(t->t_ctx_gen);
+	if (gen & 1)
+		return (-1);
+	barrier();
+	struct ctxop *head = READ_ONCE(t->t_ctx), *op = head, *before = NULL;
+	struct ctxop *head_prev = NULL;
+	int n = 0;
+
+	if (head != NULL) {
+		do {
+			struct ctxop *next = READ_ONCE(op->next);
+			struct ctxop *prev = READ_ONCE(op->prev);
+			if (READ_ONCE(op->owner) != t || next == NULL ||
+			    prev == NULL || (before != NULL && prev != before))
+				return (-1);
+			if (before == NULL)
+				head_prev = prev;
+			if (n < max) {
+				memcpy(&copy[n], op, sizeof (*op));
+				copy[n].next = next;	/* the links checked */
+				copy[n].prev = prev;
+				copy[n].owner = t;
+				addr[n] = (uintptr_t)op;
+			}
+			if (++n > CTX_SNAP_NODES)
+				return (-1);
+			before = op;
+			op = next;
+		} while (op != head);
+		if (head_prev != before)
+			return (-1);
+	}
+	barrier();
+	return (READ_ONCE(t->t_ctx_gen) == gen ? n : -1);
+}
+
+int
+ctxop_snapshot(kthread_t *t, struct ctxop *copy, uintptr_t *addr, int max)
+{
+	int n = -1;
+
+	spin_lock(&ctx_reader_lock);
+	spin_lock(&t->t_ctx_lock);	/* the checked path's editors wait */
+	for (int i = 0; i < CTX_SNAP_TRIES && n < 0; i++) {
+		n = snapshot_once(t, copy, addr, max);
+		if (n < 0)
+			cpu_pause();
+	}
+	spin_unlock(&t->t_ctx_lock);
+	spin_unlock(&ctx_reader_lock);
+	return (n);
+}
+
 static u64
 count_nodes(struct ctxop *head)
 {
@@ -257,8 +357,12 @@ savectx(kthread_t *t)
 
 	if (head == NULL)
 		return;
-	if (ctx_validate)
+	if (ctx_validate) {
+		/* trap() and kpreempt() must not preempt an inline edit. */
+		VERIFY((t->t_ctx_gen & 1) == 0, "savectx: %s switched out in "
+		    "the middle of an edit of its ctxops", t->t_name);
 		ctxop_ring_check(t);
+	}
 	TRACE(TR_SAVECTX_ENTRY, trace_on ? count_nodes(head) : 0, 0);
 	t->t_preempt++;		/* hooks run with preemption disabled */
 	cp->cpu_ctx_walk = t;
@@ -324,7 +428,10 @@ lifecycle_walk(kthread_t *t, enum lifecycle which, kthread_t *other)
 	if (head == NULL)
 		return;
 	kpreempt_disable();
-	CPU->cpu_ctx_walk = t;
+	cpu_t *cp = CPU;
+	kthread_t *fast = cp->cpu_ctx_fast;
+	cp->cpu_ctx_fast = NULL;	/* hooks edit through the checks */
+	cp->cpu_ctx_walk = t;
 	op = head;
 	do {
 		if (which == LC_FORK && op->fork_op != NULL)
@@ -335,7 +442,8 @@ lifecycle_walk(kthread_t *t, enum lifecycle which, kthread_t *other)
 			op->exit_op(op->arg);
 		op = op->next;
 	} while (op != head);
-	CPU->cpu_ctx_walk = NULL;
+	cp->cpu_ctx_walk = NULL;
+	cp->cpu_ctx_fast = fast;
 	kpreempt_enable();
 }
 
@@ -375,6 +483,7 @@ freectx(kthread_t *t, int isexec)
 	kpreempt_disable();
 	t->t_ctx = NULL;
 	kpreempt_enable();
+	ctx_reader_sync();		/* none of them still on the ring */
 	head->prev->next = NULL;	/* break the ring at the oldest */
 	for (op = head; op != NULL; ) {
 		struct ctxop *next = op->next;

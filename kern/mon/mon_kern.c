@@ -120,12 +120,17 @@ dcmd_stack(struct mon_cmd *c)
 MON_DCMD(stack, "THREAD", "a thread's stack, from its saved frame "
     "pointers (THREAD: address or name)", dcmd_stack);
 
-/* A copy of a thread's ctxop ring, newest first, under its lock. */
+/*
+ * A copy of a thread's ctxop ring, newest first. The thread may be
+ * editing it on another CPU without a lock: ctxop_snapshot copies it the
+ * way that is safe against that.
+ */
 struct ring_snap {
 	struct ctxop rs_op[16];
 	uintptr_t rs_addr[16];
 	int rs_n;
 	bool rs_more;
+	bool rs_changing;		/* no consistent copy: it kept changing */
 	char rs_name[32];
 };
 
@@ -133,24 +138,13 @@ static void
 take_ring(kthread_t *t, void *arg)
 {
 	struct ring_snap *r = arg;
+	int max = (int)ARRAY_SIZE(r->rs_op);
 
 	strlcpy(r->rs_name, t->t_name, sizeof (r->rs_name));
-	r->rs_n = 0;
-	r->rs_more = false;
-	spin_lock(&t->t_ctx_lock);
-	struct ctxop *head = t->t_ctx, *op = head;
-	if (op != NULL) {
-		do {
-			if (r->rs_n == (int)ARRAY_SIZE(r->rs_op)) {
-				r->rs_more = true;
-				break;
-			}
-			r->rs_addr[r->rs_n] = (uintptr_t)op;
-			r->rs_op[r->rs_n++] = *op;
-			op = op->next;
-		} while (op != NULL && op != head);
-	}
-	spin_unlock(&t->t_ctx_lock);
+	int n = ctxop_snapshot(t, r->rs_op, r->rs_addr, max);
+	r->rs_changing = n < 0;
+	r->rs_more = n > max;
+	r->rs_n = n < 0 ? 0 : MIN(n, max);
 }
 
 /* THREAD: ADDR::dcmd, or an address, a symbol or a thread's name. */
@@ -188,7 +182,9 @@ dcmd_ctxops(struct mon_cmd *c)
 		return (mon_error(c, "0x%lx is not a thread", c->mc_addr));
 	mon_printf(c, "> 0x%lx::walk ctxop | ::print struct ctxop   (thread "
 	    "%s, newest first)\n", c->mc_addr, r.rs_name);
-	if (r.rs_n == 0)
+	if (r.rs_changing)
+		mon_printf(c, "  (the ring kept changing: try again)\n");
+	else if (r.rs_n == 0)
 		mon_printf(c, "  (no ctxops)\n");
 	for (int i = 0; i < r.rs_n; i++) {
 		const struct ctxop *op = &r.rs_op[i];
