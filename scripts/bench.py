@@ -3,7 +3,7 @@
 
   python3 scripts/bench.py [--platform qemu] [--cpus 2] [--runs 5] [--bench all]
       [--markdown] [--mem MiB] [--timeout SEC] [--extra "more cmdline words"]
-      [--logdir build/logs] [--kernel build/kernel.bin]
+      [--logdir build/logs] [--kernel build/kernel.bin] [--mttcg]
 
 Each boot runs with the kernel command line bench=NAME (all by default) and prints one line per
 measurement repeat:
@@ -146,6 +146,9 @@ def main(argv=None):
     ap.add_argument('--extra', default='', help='more kernel command-line words')
     ap.add_argument('--logdir', default='build/logs', help='where serial logs are kept')
     ap.add_argument('--kernel', default='build/kernel.bin')
+    ap.add_argument('--mttcg', action='store_true',
+                    help='QEMU TCG multi-threaded (run.py --mttcg); see docs/platforms.md for '
+                         'what it does to SVM guests on CPU 0')
     a = ap.parse_args(argv)
     if a.runs < 1 or a.cpus < 1:
         ap.error('--runs and --cpus must be at least 1')
@@ -154,6 +157,10 @@ def main(argv=None):
         print('bench: %s not found: build it first (make)' % a.kernel, file=sys.stderr)
         return 1
     platform, note = run.resolve_platform(a.platform)
+    if a.mttcg and platform not in ('qemu-tcg', 'qemu-grub'):
+        ap.error('--mttcg needs QEMU TCG; the platform is %s' % platform)
+    if a.mttcg:
+        note = (note + '; ' if note else '') + 'multi-threaded TCG'
     info = sys.stderr if a.markdown else sys.stdout
 
     def say(text=''):
@@ -165,10 +172,11 @@ def main(argv=None):
 
     logs, failed = [], 0
     for i in range(1, a.runs + 1):
-        log_path = os.path.join(a.logdir, 'bench-%s-cpus%d-%d.log' % (platform, a.cpus, i))
+        log_path = os.path.join(a.logdir, 'bench-%s%s-cpus%d-%d.log'
+                                % (platform, '-mttcg' if a.mttcg else '', a.cpus, i))
         try:
             res = run.run_kernel(platform, a.cpus, a.mem, cmdline, a.timeout, log_path,
-                                 False, a.kernel, judge=tap.judge_notap)
+                                 False, a.kernel, judge=tap.judge_notap, mttcg=a.mttcg)
         except Exception as e:  # noqa: BLE001 -- a broken host setup: report, go on
             say('boot %d/%d: FAIL runner error: %s: %s' % (i, a.runs, type(e).__name__, e))
             failed += 1
@@ -192,8 +200,8 @@ def main(argv=None):
     if table:
         if a.markdown:
             when = datetime.date.today().isoformat()
-            print('%s, %d CPU%s, %d boot%s (%d passed), bench=%s, %s; host: %s'
-                  % (platform, a.cpus, '' if a.cpus == 1 else 's', a.runs,
+            print('%s%s, %d CPU%s, %d boot%s (%d passed), bench=%s, %s; host: %s'
+                  % (platform, ' mttcg' if a.mttcg else '', a.cpus, '' if a.cpus == 1 else 's', a.runs,
                      '' if a.runs == 1 else 's', len(logs), a.bench, when, host_cpu()))
             print()
             lines = format_markdown(table)

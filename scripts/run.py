@@ -4,11 +4,13 @@
   python3 scripts/run.py --platform qemu|bochs-vmx|bochs-svm --cpus N [--mem MiB]
       [--cmdline "..."] [--timeout SEC] [--log FILE] [--interactive]
       [--kernel build/kernel.bin] [--quiet] [--no-tracecheck] [--trace-order A:a,B:b]
-      [--inner HOOK:A,B[,C...]] [--no-vcpu-owner]
+      [--inner HOOK:A,B[,C...]] [--no-vcpu-owner] [--mttcg]
 
 qemu runs the kernel with -kernel: with KVM (-cpu host) when /dev/kvm is usable and nested
 virtualization is on, else with TCG (-cpu max, which offers SVM). bochs-vmx (corei7_skylake_x)
-and bochs-svm (ryzen) boot a GRUB ISO built on the fly. When the serial log holds trace dumps,
+and bochs-svm (ryzen) boot a GRUB ISO built on the fly. TCG runs are single-threaded (one host
+thread for all vCPUs) unless --mttcg asks for multi-threaded TCG (one host thread per vCPU, so
+two CPUs really run at once; docs/platforms.md). When the serial log holds trace dumps,
 scripts/tracecheck.py checks them too (--trace-order is its --order, --inner its --inner,
 --no-vcpu-owner its --no-vcpu-owner) and prints its verdict.
 Exit status 0 iff the run passed and tracecheck (if it ran) found no violation.
@@ -125,13 +127,14 @@ class RunResult:
         self.note = ''
         self.serial_input = None  # bytes typed into COM1 once a guest owns it (QEMU only)
         self.serial_input_after = None  # ... or once the log holds these bytes
+        self.mttcg = False       # QEMU TCG with one host thread per vCPU (-accel tcg,thread=multi)
 
     @property
     def ok(self):
         return self.verdict is not None and self.verdict.ok
 
     def describe(self):
-        return '%s cpus=%d' % (self.platform, self.cpus)
+        return '%s%s cpus=%d' % (self.platform, ' mttcg' if self.mttcg else '', self.cpus)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,10 +312,10 @@ def run_qemu(res, kernel, interactive, workdir):
     if res.platform == 'qemu-kvm':
         argv += ['-enable-kvm', '-cpu', 'host']
     else:
-        # One host thread for all vCPUs: QEMU 7.2's multi-threaded TCG sometimes walks the
-        # host's page tables through the guest's nested page tables right after a #VMEXIT
-        # on SMP runs (docs/platforms.md); single-threaded TCG never did in our runs.
-        argv += ['-accel', 'tcg,thread=single', '-cpu', 'max']
+        # One host thread for all vCPUs unless asked (--mttcg): QEMU 7.2's multi-threaded TCG
+        # sometimes walks the host's page tables through the guest's nested page tables right
+        # after a #VMEXIT on SMP runs (docs/platforms.md); single-threaded TCG never did.
+        argv += ['-accel', 'tcg,thread=%s' % ('multi' if res.mttcg else 'single'), '-cpu', 'max']
     argv += ['-smp', str(res.cpus), '-m', str(res.mem)]
     if res.platform == 'qemu-grub':
         argv += ['-cdrom', build_iso(kernel, res.cmdline, workdir, res.modules), '-boot', 'd']
@@ -551,24 +554,30 @@ def guest_image_problem(path):
     return None
 
 
-def default_log_path(platform, cpus):
-    return os.path.join('build', 'logs', 'run-%s-cpus%d.log' % (platform, cpus))
+def default_log_path(platform, cpus, mttcg=False):
+    return os.path.join('build', 'logs', 'run-%s%s-cpus%d.log'
+                        % (platform, '-mttcg' if mttcg else '', cpus))
 
 
 def run_kernel(platform, cpus, mem=None, cmdline='', timeout=None, log_path=None,
                interactive=False, kernel='build/kernel.bin', judge=tap.judge, modules=(),
-               serial_input=None, serial_input_after=None):
+               serial_input=None, serial_input_after=None, mttcg=False):
     """Boot once and judge. Never raises for kernel problems; see RunResult.verdict.
-    judge: tap.judge (TAP runs) or tap.judge_notap (runs that print no TAP, e.g. bench=)."""
+    judge: tap.judge (TAP runs) or tap.judge_notap (runs that print no TAP, e.g. bench=).
+    mttcg: multi-threaded TCG (QEMU TCG platforms only; an error elsewhere)."""
     res = RunResult()
     res.platform, res.note = resolve_platform(platform)
+    if mttcg and res.platform not in ('qemu-tcg', 'qemu-grub'):
+        raise ValueError('mttcg asked for on %s, which is not QEMU TCG' % res.platform)
+    res.mttcg = bool(mttcg)
     res.cpus = int(cpus)
     res.mem = int(mem or DEFAULT_MEM)
     res.cmdline = full_cmdline(cmdline or '', res.platform)
     if timeout is None:
         timeout = 0 if interactive else DEFAULT_TIMEOUT[family(res.platform)]
     res.timeout = float(timeout)
-    res.log_path = os.path.abspath(log_path or default_log_path(res.platform, res.cpus))
+    res.log_path = os.path.abspath(log_path or default_log_path(res.platform, res.cpus,
+                                                                res.mttcg))
     os.makedirs(os.path.dirname(res.log_path), exist_ok=True)
     if os.path.exists(res.log_path):
         os.unlink(res.log_path)
@@ -652,6 +661,9 @@ def main(argv=None):
     ap.add_argument('--serial-input-after', default=None, metavar='TEXT',
                     help='type --serial-input once the serial log holds TEXT instead')
     ap.add_argument('--quiet', action='store_true', help='print only the verdict line(s)')
+    ap.add_argument('--mttcg', action='store_true',
+                    help='QEMU TCG: multi-threaded (-accel tcg,thread=multi; one host thread per '
+                         'vCPU) instead of single-threaded')
     ap.add_argument('--no-tracecheck', dest='tracecheck', action='store_false',
                     help='do not check the trace dumps in the log')
     tracecheck.add_rule_arguments(ap, '--trace-order')   # tracecheck's rule options
@@ -699,21 +711,23 @@ def main(argv=None):
             else GUEST_INPUT_READY
         a.interactive = False
     platform, note = resolve_platform(a.platform)
+    if a.mttcg and platform not in ('qemu-tcg', 'qemu-grub'):
+        ap.error('--mttcg needs QEMU TCG; the platform is %s' % platform)
     if not os.path.isfile(a.kernel):
         print('run: %s not found: build it first (make)' % a.kernel, file=sys.stderr)
         return 1
     if not a.quiet:
         t = a.timeout if a.timeout is not None else \
             (0 if a.interactive else DEFAULT_TIMEOUT[family(platform)])
-        print('run: platform=%s cpus=%d mem=%d timeout=%s cmdline="%s" log=%s%s'
-              % (platform, a.cpus, a.mem, ('%gs' % t) if t else 'none',
-                 full_cmdline(a.cmdline, platform),
-                 a.log or default_log_path(platform, a.cpus),
+        print('run: platform=%s%s cpus=%d mem=%d timeout=%s cmdline="%s" log=%s%s'
+              % (platform, ' (multi-threaded TCG)' if a.mttcg else '', a.cpus, a.mem,
+                 ('%gs' % t) if t else 'none', full_cmdline(a.cmdline, platform),
+                 a.log or default_log_path(platform, a.cpus, a.mttcg),
                  (' (%s)' % note) if note else ''), flush=True)
     res = run_kernel(platform, a.cpus, a.mem, a.cmdline, a.timeout, a.log, a.interactive,
                      a.kernel, judge=tap.judge_notap if no_tap else tap.judge,
                      modules=modules, serial_input=serial_input,
-                     serial_input_after=serial_after)
+                     serial_input_after=serial_after, mttcg=a.mttcg)
     if scripted:
         with open(res.log_path, 'rb') as f:
             sys.stdout.write(f.read().decode('utf-8', 'replace').replace('\r\n', '\n'))

@@ -31,7 +31,8 @@
 	X(MMIO_EMULATED,	"APIC and IOAPIC accesses emulated") \
 	X(EVENT_LAPIC,		"local APIC interrupts injected") \
 	X(ENTRY_EVENTS_ASKED,	"entries that asked the devices for events") \
-	X(SIPI_TAKEN,		"SIPIs (and INITs) that started the vCPU")
+	X(SIPI_TAKEN,		"SIPIs (and INITs) that started the vCPU") \
+	X(QEMU_MTTCG_NPF,	"NPFs walking the host's page tables (QEMU MTTCG defect)")
 
 #define	VMM_STAT_EXIT_ENUM(code, name, desc)	VMM_STAT_VMEXIT_##code,
 #define	VMM_STAT_ENUM(id, desc)			VMM_STAT_##id,

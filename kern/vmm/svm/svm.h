@@ -67,4 +67,27 @@ vmcb32(struct svm_vcpu *sv, u32 off)
 void svm_decode_exit(struct vcpu *, struct vm_exit *);
 extern bool svm_has_nrip;
 
+/* The world switch (svm_run.asm): the instruction after VMRUN, where a
+ * #VMEXIT comes back, and the end of the routine. */
+void svm_run(struct svm_gregs *, paddr_t vmcb, paddr_t host_save);
+extern const char svm_run_vmexit[], svm_run_end[];
+
+/*
+ * Fault injection for the QEMU MTTCG detector (svm_exit.c), one-shot: the
+ * next exit decoded is replaced by a nested page fault on the walk of the
+ * host's PML4 entry 511, with the host's RIP after VMRUN in the VMCB
+ * (SVM_PLANT_MTTCG_NPF: the symptom), with the host's CR3 and a host RIP
+ * outside svm_run (SVM_PLANT_MTTCG_NPF_LATE: the race lost later, in C
+ * code), or with the guest's RIP and CR3 left alone (SVM_PLANT_GUEST_GPT_NPF:
+ * an ordinary guest page-table fault, which the detector must let through).
+ * Set by tests/svm_mttcg_test.c.
+ */
+enum svm_plant {
+	SVM_PLANT_NONE,
+	SVM_PLANT_MTTCG_NPF,
+	SVM_PLANT_MTTCG_NPF_LATE,
+	SVM_PLANT_GUEST_GPT_NPF
+};
+extern int svm_plant_npf;
+
 #endif

@@ -6,6 +6,11 @@
  */
 #include "svm.h"
 #include "../../console.h"
+#include "../../x86.h"
+
+extern char __text_start[], __text_end[];	/* kern/linker.ld */
+
+int svm_plant_npf;		/* enum svm_plant; tests only */
 
 /* The instruction's length: NRIP's, else the bare opcode's, marked as a
  * guess for the core to check with the decoder (prefixes). */
@@ -49,10 +54,68 @@ decode_intinfo(u64 info, struct vm_event *ev)
 	}
 }
 
+/*
+ * QEMU 7.2's multi-threaded TCG: every FXRSTOR/XRSTOR/FRSTOR/FLDENV on
+ * any vCPU does a plain read-modify-write of the *first* vCPU's hflags2
+ * (cpu_clear_ignne), racing with that vCPU's own VMRUN and #VMEXIT, which
+ * keep nested paging's on/off bit there. A #VMEXIT whose clear is undone
+ * leaves CPU 0 in the host with nested paging on: its next TLB miss walks
+ * the host's page tables through the guest's NPT and, the host's PML4
+ * not being mapped there, takes a nested page fault "during a guest
+ * page-table walk" whose #VMEXIT saves the host's state (RIP in svm_run,
+ * CR3) into the guest's VMCB (docs/platforms.md). Mapping the address and
+ * resuming would run the guest at a host address: the guest's state is
+ * gone, so the VM is stopped with the reason named.
+ *
+ * The sign: such an NPF with the VMCB's RIP inside svm_run (a guest never
+ * runs there: the SVM instructions are intercepted), or at the host's
+ * PML4 with the host's CR3 and a host text RIP in the VMCB.
+ */
+static bool
+qemu_mttcg_npf(struct svm_vcpu *sv, u64 info1, u64 info2, u64 rip)
+{
+	u64 host_pml4 = get_cr3() & ~0xfffUL;
+
+	if ((info1 & NPF_INFO_GPT) == 0)
+		return (false);
+	if (rip >= (u64)(uintptr_t)svm_run && rip < (u64)(uintptr_t)svm_run_end)
+		return (true);
+	return ((info2 & ~0xfffUL) == host_pml4 &&
+	    (*vmcb64(sv, VMCB_CR3) & ~0xfffUL) == host_pml4 &&
+	    rip >= (u64)(uintptr_t)__text_start &&
+	    rip < (u64)(uintptr_t)__text_end);
+}
+
+/* SVM_PLANT_*: the exit just taken becomes the symptom (or its harmless
+ * twin); the real exit, not acted on, happens again when the guest goes
+ * on (SVM_PLANT_GUEST_GPT_NPF). */
+static void
+plant_npf(struct svm_vcpu *sv)
+{
+	int what = __atomic_exchange_n(&svm_plant_npf, SVM_PLANT_NONE,
+	    __ATOMIC_ACQ_REL);
+
+	if (what == SVM_PLANT_NONE)
+		return;
+	*vmcb64(sv, VMCB_EXITCODE) = VMEXIT_NPF;
+	/* As QEMU reports it: not present, user, on a walk's PTE write. */
+	*vmcb64(sv, VMCB_EXITINFO1) = NPF_INFO_GPT | 0x6;
+	*vmcb64(sv, VMCB_EXITINFO2) = (get_cr3() & ~0xfffUL) + 511 * 8;
+	if (what == SVM_PLANT_MTTCG_NPF)
+		*vmcb64(sv, VMCB_RIP) = (u64)(uintptr_t)svm_run_vmexit;
+	if (what == SVM_PLANT_MTTCG_NPF_LATE) {
+		*vmcb64(sv, VMCB_RIP) = (u64)(uintptr_t)svm_decode_exit;
+		*vmcb64(sv, VMCB_CR3) = get_cr3();
+	}
+}
+
 void
 svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 {
 	struct svm_vcpu *sv = vcpu->vc_backend;
+
+	if (__atomic_load_n(&svm_plant_npf, __ATOMIC_RELAXED) != SVM_PLANT_NONE)
+		plant_npf(sv);
 	u64 code = *vmcb64(sv, VMCB_EXITCODE);
 	u64 info1 = *vmcb64(sv, VMCB_EXITINFO1);
 	u64 info2 = *vmcb64(sv, VMCB_EXITINFO2);
@@ -125,6 +188,14 @@ svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		vme->inst_length = length(sv, vme, rip, 3);
 		break;
 	case VMEXIT_NPF:
+		if (qemu_mttcg_npf(sv, info1, info2, rip)) {
+			vmm_stat_incr(vcpu, QEMU_MTTCG_NPF);
+			vme->exitcode = VM_EXIT_UNHANDLED;
+			ksnprintf(vme->reason, sizeof (vme->reason), "QEMU MTTCG "
+			    "defect: host page-table walk NPF, gpa 0x%lx info1 "
+			    "0x%lx rip 0x%lx", info2, info1, rip);
+			break;
+		}
 		vme->exitcode = VM_EXIT_NPF;
 		vme->u.npf.gpa = info2;
 		vme->u.npf.info = info1;

@@ -69,7 +69,8 @@ svm_run:
 
 	vmrun				; rax = vmcb; back here on #VMEXIT
 					; with host rax (= vmcb) and rsp
-
+global svm_run_vmexit
+svm_run_vmexit:				; (svm_exit.c's QEMU MTTCG detector)
 	vmsave				; guest FS/GS/... -> the VMCB
 	mov rax, [rsp + 16]		; g
 	mov [rax + G_RBX], rbx
@@ -97,3 +98,5 @@ svm_run:
 	pop rbx
 	pop rbp
 	ret
+global svm_run_end
+svm_run_end:				; svm_run is [svm_run, svm_run_end)

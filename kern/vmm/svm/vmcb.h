@@ -158,6 +158,9 @@
 #define	INTERCEPT_CR8_WRITE	(1U << 24)
 #define	EXITINFO1_MOV_CR	(1UL << 63)	/* decode assists: a MOV */
 #define	VMEXIT_NPF		0x400
+/* NPF EXITINFO1 (APM vol. 2, 15.25.6): the fault's stage. */
+#define	NPF_INFO_GPA		(1UL << 32)	/* the final guest-physical access */
+#define	NPF_INFO_GPT		(1UL << 33)	/* a guest page-table walk */
 #define	VMEXIT_INVALID		0xffffffffU	/* compare the low 32 bits */
 
 /* IOIO EXITINFO1 */
