@@ -49,6 +49,8 @@ KTEST(vmm, svm_clean_bits)
 	    (size_t)(g->end - g->start), 2 * MiB, BENCH_PORT_EXITS, why,
 	    sizeof (why));
 	VERIFY(vm != NULL, "svm_clean_bits: %s", why);
+	/* Each port write comes back to this thread. */
+	vm->vm_abi_in_thread = true;
 	struct vcpu *vcpu = vm->vm_vcpu[0];
 	struct svm_vcpu *sv = vcpu->vc_backend;
 

@@ -58,6 +58,8 @@ KTEST(vmm, vmx_host_dt_limits)
 	    (size_t)(g->end - g->start), 2 * MiB, BENCH_PORT_EXITS, why,
 	    sizeof (why));
 	VERIFY(vm != NULL, "vmx_host_dt_limits: %s", why);
+	/* Each port write comes back to this thread. */
+	vm->vm_abi_in_thread = true;
 	struct vcpu *vcpu = vm->vm_vcpu[0];
 
 	for (int cpu = 0; cpu < ncpus; cpu++) {
@@ -125,6 +127,8 @@ KTEST(vmm, vmx_vpid_reuse)
 	    (size_t)(g->end - g->start), 2 * MiB, BENCH_PORT_EXITS, why,
 	    sizeof (why));
 	VERIFY(held != NULL, "vmx_vpid_reuse: %s", why);
+	/* Each port write comes back to this thread. */
+	held->vm_abi_in_thread = true;
 	u16 held_vpid = ((struct vmx_vcpu *)held->vm_vcpu[0]->vc_backend)->
 	    vx_vpid;
 	u64 seen = 0;		/* bit per VPID handed out */
@@ -138,6 +142,8 @@ KTEST(vmm, vmx_vpid_reuse)
 		    (size_t)(g->end - g->start), 2 * MiB, BENCH_PORT_EXITS, why,
 		    sizeof (why));
 		VERIFY(vm != NULL, "vmx_vpid_reuse: %s", why);
+		/* Each port write comes back to this thread. */
+		vm->vm_abi_in_thread = true;
 		struct vcpu *vcpu = vm->vm_vcpu[0];
 		u16 vpid = ((struct vmx_vcpu *)vcpu->vc_backend)->vx_vpid;
 

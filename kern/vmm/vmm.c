@@ -435,7 +435,7 @@ dbreg_access(struct vcpu *vcpu, int n, bool write, u64 v)
 }
 
 u64
-vm_getreg(struct vcpu *vcpu, enum vm_reg r)
+vm_getreg_slow(struct vcpu *vcpu, enum vm_reg r)
 {
 	check_reg_access(vcpu, r, "vm_getreg");
 	if (r >= VM_REG_DR0 && r <= VM_REG_DR3)
@@ -445,7 +445,7 @@ vm_getreg(struct vcpu *vcpu, enum vm_reg r)
 
 /* The value goes in as given: a bad one fails the next entry (VMFAIL). */
 void
-vm_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
+vm_setreg_slow(struct vcpu *vcpu, enum vm_reg r, u64 v)
 {
 	check_reg_access(vcpu, r, "vm_setreg");
 	if (r >= VM_REG_DR0 && r <= VM_REG_DR3) {

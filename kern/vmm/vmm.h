@@ -15,6 +15,7 @@
 #include "../fpu.h"
 #include "../callout.h"
 #include "vmm_stat.h"
+#include "../thread.h"
 
 struct vm;
 struct vcpu;
@@ -37,6 +38,7 @@ enum vm_reg {
 	VM_REG_NMI_BLOCKED,	/* 1: an NMI handler runs (until its IRET) */
 	VM_REG_LAST
 };
+#define	VM_NGPR		(VM_REG_R15 + 1)	/* RAX .. R15 come first */
 
 /* The segment registers, in the x86 encoding (vie_seg's order), then the
  * descriptor-table registers (base and limit only). */
@@ -178,6 +180,10 @@ struct vmm_ops {
 	void (*set_windows)(struct vcpu *, bool intr, bool nmi);
 	void (*savectx)(struct vcpu *);		/* vmm_savectx, first */
 	void (*restorectx)(struct vcpu *);	/* vmm_restorectx, last */
+	/* The exiting instruction is done: RIP is rip, and an STI or MOV
+	 * SS shadow it sat in is over (vm_skip_insn: the owner thread, or
+	 * anyone while the vCPU has none). */
+	void (*advance)(struct vcpu *, u64 rip);
 	/* The benchmark floor (vm_exit_floor): enter the guest, and after
 	 * each CPUID or OUT exit step over the instruction and enter again,
 	 * nothing else; return the exits so resumed, the first other exit
@@ -208,6 +214,9 @@ struct vcpu {
 	char vc_name[VM_NAMELEN + 8];	/* [c] "vm/vcpuN" */
 	struct ctxop *vc_ctxop;		/* [c] allocated at create, freed at
 					   destroy; attached only in vm_run */
+	u64 *vc_gpr[VM_NGPR];		/* [c] set by the backend's vcpu_init:
+					   where each GPR lives in memory, or
+					   NULL (only getreg reaches it) */
 	u32 vtc_status;			/* [p] VTCS_* */
 	u32 vc_entries_seen;		/* [p] vmm_inject_critical_yield's */
 	u32 vc_reports;			/* [o] writes to the report port */
@@ -341,8 +350,33 @@ bool vm_load(struct vm *, u64 gpa, const void *image, size_t len);
 int vm_run(struct vcpu *, struct vm_exit *);	/* 0, or -1 if dead */
 /* The world switch alone, for the exit benchmarks' floor. */
 u64 vm_exit_floor(struct vcpu *, struct vm_exit *);
-u64 vm_getreg(struct vcpu *, enum vm_reg);
-void vm_setreg(struct vcpu *, enum vm_reg, u64);
+u64 vm_getreg_slow(struct vcpu *, enum vm_reg);
+void vm_setreg_slow(struct vcpu *, enum vm_reg, u64);
+
+/*
+ * A guest register, by its owner thread or (vCPU unowned) anyone. The
+ * GPRs the backend keeps in memory (vc_gpr) are read and written here,
+ * without a call: exits read and write them most. The rest, and every
+ * other caller (whose access vm_getreg_slow checks), go to the backend.
+ */
+static inline u64
+vm_getreg(struct vcpu *vcpu, enum vm_reg r)
+{
+	if ((unsigned)r < VM_NGPR && vcpu->vc_gpr[r] != NULL &&
+	    vcpu->vc_owner == curthread)
+		return (*vcpu->vc_gpr[r]);
+	return (vm_getreg_slow(vcpu, r));
+}
+
+static inline void
+vm_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
+{
+	if ((unsigned)r < VM_NGPR && vcpu->vc_gpr[r] != NULL &&
+	    vcpu->vc_owner == curthread)
+		*vcpu->vc_gpr[r] = v;
+	else
+		vm_setreg_slow(vcpu, r, v);
+}
 void vm_getseg(struct vcpu *, enum vm_seg, struct vm_seg_desc *);
 /* Between runs, by the owner (a loader's entry state). */
 void vm_setseg(struct vcpu *, enum vm_seg, const struct vm_seg_desc *);

@@ -31,10 +31,13 @@ enum vm_reg vmm_inject_gpr_flip_reg;	/* VM_REG_RAX .. VM_REG_R15 */
 void
 vm_skip_insn(struct vcpu *vcpu, u64 rip, u32 len)
 {
-	if (len != 0) {
-		vm_setreg(vcpu, VM_REG_RIP, rip + len);
-		vm_setreg(vcpu, VM_REG_INTR_SHADOW, 0);
-	}
+	kthread_t *owner = vcpu->vc_owner;
+
+	VERIFY(owner == NULL || owner == curthread, "vm_skip_insn: %s belongs "
+	    "to thread %s, not %s", vcpu->vc_name, owner->t_name,
+	    curthread->t_name);
+	if (len != 0)
+		vmm_ops->advance(vcpu, rip + len);
 }
 
 static void

@@ -29,6 +29,7 @@ static u32 svm_nasid;
 static bool svm_has_clean;
 
 void svm_run(struct svm_gregs *, paddr_t vmcb, paddr_t host_save);
+static u64 *gpr(struct svm_vcpu *, enum vm_reg);
 
 static bool
 svm_probe(char *why, size_t len)
@@ -133,6 +134,8 @@ svm_vcpu_init(struct vcpu *vcpu)
 	sv->sv_asid_cpu = -1;
 	sv->sv_lastcpu = -1;
 	vcpu->vc_backend = sv;
+	for (int r = 0; r < VM_NGPR; r++)
+		vcpu->vc_gpr[r] = gpr(sv, (enum vm_reg)r);
 
 	/*
 	 * A guest double fault ends the guest: Bochs's SVM turns the triple
@@ -191,6 +194,7 @@ svm_vcpu_cleanup(struct vcpu *vcpu)
 	page_free(sv->sv_vmcb_pa);
 	kmem_free(sv, sizeof (*sv));
 	vcpu->vc_backend = NULL;
+	memset(vcpu->vc_gpr, 0, sizeof (vcpu->vc_gpr));
 }
 
 /*
@@ -298,6 +302,16 @@ svm_floor(struct vcpu *vcpu, struct vm_exit *vme)
 	}
 	svm_decode_exit(vcpu, vme);
 	return (n);
+}
+
+/* vm_skip_insn: RIP and the shadow are VMCB fields with no clean bit. */
+static void
+svm_advance(struct vcpu *vcpu, u64 rip)
+{
+	struct svm_vcpu *sv = vcpu->vc_backend;
+
+	*vmcb64(sv, VMCB_RIP) = rip;
+	*vmcb64(sv, VMCB_INTR_SHADOW) &= ~(u64)INTR_SHADOW_ACTIVE;
 }
 
 static void
@@ -543,6 +557,7 @@ const struct vmm_ops vmm_ops_svm = {
 	.set_windows = svm_set_windows,
 	.savectx = svm_savectx,
 	.restorectx = svm_restorectx,
+	.advance = svm_advance,
 	.floor = svm_floor,
 	.pte_ops = &npt_pte_ops,
 };

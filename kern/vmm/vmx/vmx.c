@@ -368,6 +368,8 @@ vmcs_release(struct vcpu *vcpu, bool held)
 	}
 }
 
+static u64 *gpr(struct vmx_vcpu *, enum vm_reg);
+
 static int
 vmx_vcpu_init(struct vcpu *vcpu)
 {
@@ -380,6 +382,8 @@ vmx_vcpu_init(struct vcpu *vcpu)
 	vx->vx_lastcpu = -1;
 	vx->vx_proc = ctls.proc;
 	vcpu->vc_backend = vx;
+	for (int r = 0; r < VM_NGPR; r++)
+		vcpu->vc_gpr[r] = gpr(vx, (enum vm_reg)r);
 	VERIFY(vmclear(vx->vx_vmcs_pa) == 0, "vmx: VMCLEAR of a new VMCS");
 	bool held = vmcs_hold(vcpu);
 	write_guest_reset(vcpu);
@@ -398,6 +402,7 @@ vmx_vcpu_cleanup(struct vcpu *vcpu)
 	page_free(vx->vx_vmcs_pa);
 	kmem_free(vx, sizeof (*vx));
 	vcpu->vc_backend = NULL;
+	memset(vcpu->vc_gpr, 0, sizeof (vcpu->vc_gpr));
 }
 
 /* Before an entry, VMCS current: what setreg changed in the copy. */
@@ -410,6 +415,24 @@ flush_cached(struct vmx_vcpu *vx)
 		if ((vx->vx_dirty & VXC_INTR) != 0)
 			vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, vx->vx_intr);
 		vx->vx_dirty = 0;
+	}
+}
+
+static u32 cached_intr(struct vcpu *);
+
+/* vm_skip_insn: the copies change, vmx_vmrun writes them back. */
+static void
+vmx_advance(struct vcpu *vcpu, u64 rip)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+	const u32 shadows = INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS;
+
+	vx->vx_rip = rip;
+	vx->vx_cached |= VXC_RIP;
+	vx->vx_dirty |= VXC_RIP;
+	if ((cached_intr(vcpu) & shadows) != 0) {
+		vx->vx_intr &= ~shadows;
+		vx->vx_dirty |= VXC_INTR;
 	}
 }
 
@@ -518,7 +541,7 @@ switched_access(struct vcpu *vcpu, int i, bool write, u64 v)
 	return (v);
 }
 
-static inline u64 *
+static u64 *
 gpr(struct vmx_vcpu *vx, enum vm_reg r)
 {
 	switch (r) {
@@ -877,6 +900,7 @@ const struct vmm_ops vmm_ops_vmx = {
 	.set_windows = vmx_set_windows,
 	.savectx = vmx_savectx,
 	.restorectx = vmx_restorectx,
+	.advance = vmx_advance,
 	.floor = vmx_floor,
 	.pte_ops = &ept_pte_ops,
 };
