@@ -39,6 +39,7 @@ struct touch {
 	u64 memsize;
 	u32 param;
 	bool ondemand;
+	bool as_booted;		/* leave vmm_ondemand as the command line set it */
 	/* results */
 	struct vcpu_result r;
 	u64 npf, outofmap;
@@ -108,7 +109,8 @@ touch_run(struct touch *t)
 
 	VERIFY(g != NULL, "no guest touchram");
 	bool was = vmm_ondemand;
-	vmm_ondemand = t->ondemand;
+	if (!t->as_booted)
+		vmm_ondemand = t->ondemand;
 	struct vm *vm = vm_create_guest("touchram", g->start,
 	    (size_t)(g->end - g->start), t->memsize, t->param, why,
 	    sizeof (why));
@@ -213,6 +215,27 @@ KTEST(vmm, premapped_ram_edges)
 			KT_EXPECT(t.npf == 0, "premapped: %lu NPF exits",
 			    t.npf);
 	}
+}
+
+/*
+ * The switch from the command line (check.py boots the suite with
+ * vmm_ondemand=1 too): a VM made with it as it is follows it.
+ */
+KTEST(vmm, ram_mapping_follows_switch)
+{
+	const u64 size = 4 * MiB;
+
+	if (!have_backend())
+		return;
+	struct touch t = { .memsize = size, .ondemand = vmm_ondemand,
+	    .as_booted = true };
+	touch_run(&t);
+	KT_EXPECT(t.r.done && t.r.verdict == 0, "touchram: %s (verdict 0x%x)",
+	    t.r.reason, t.r.verdict);
+	expect_sound(&t);
+	u64 want = vmm_ondemand ? size / PAGESIZE : 0;
+	KT_EXPECT(t.npf == want, "vmm_ondemand=%d: %lu NPF exits, not %lu",
+	    vmm_ondemand, t.npf, want);
 }
 
 /*
