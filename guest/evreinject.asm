@@ -4,6 +4,8 @@
 ; EXITINTINFO / IDT-vectoring information; the host maps the page and must
 ; deliver the same event again. A lost timer interrupt never comes back
 ; (the PIC has it in service already): the guest waits a bounded time.
+; The host runs it with vmm_ondemand (its RAM mapped from the faults):
+; premapped RAM never faults in a delivery.
 ;
 ; Exit codes:
 ;   0   success

@@ -5,6 +5,8 @@
 ; only after it (the saved IP is after_store, or after the port read
 ; that follows, the next exit, where the window is not taken at once). The host counts the
 ; entries it made with a shadow reported (QEMU's TCG reports none).
+; The host runs it with vmm_ondemand (its RAM mapped from the faults):
+; premapped RAM never exits on a store.
 ; Parameter 1: the MOV SS shadow instead: `sti; mov ss, ax; store`, the
 ; store exiting in the shadow of the MOV SS (VMX reports it apart from
 ; STI's), and again the interrupt must come only after the store.

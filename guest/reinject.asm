@@ -1,7 +1,8 @@
 ; reinject.asm: events whose delivery touches guest memory the hypervisor has
-; not mapped yet. bhyvelet maps guest RAM 4 KiB at a time on the first nested
-; page fault, so an exception or interrupt whose IDT gate or stack frame is on
-; a page the guest never touched exits in the middle of its delivery, and the
+; not mapped yet. With vmm_ondemand (tests/vmm_intr_test.c runs it so)
+; bhyvelet maps guest RAM 4 KiB at a time on the first nested page fault,
+; so an exception or interrupt whose IDT gate or stack frame is on a page
+; the guest never touched exits in the middle of its delivery, and the
 ; hypervisor must deliver it again (IDT-vectoring / EXITINTINFO) after mapping
 ; the page. Flat 32-bit protected mode. Each case has its own IDT on its own
 ; page of the image (gates assembled in; the guest never reads or writes that

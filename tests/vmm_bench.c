@@ -210,3 +210,44 @@ KBENCH(vmm_attach_detach_permille_of_portio)
 	}
 	ctxop_free(op);
 }
+
+/*
+ * A guest that touches every page of 64 MiB (guest/touchram.asm), from
+ * vm_create to its verdict, with its RAM premapped (2 MiB leaves) and
+ * mapped from the nested page faults (vmm_ondemand), in the same boot:
+ * the time and the NPF exits each way (docs/benchmarks.md).
+ */
+static void
+touch_ram(bool ondemand)
+{
+	const struct guest_image *g = guest_find("touchram");
+	struct vcpu_result r;
+	char why[100];
+
+	memset(&r, 0, sizeof (r));
+	r.quiet = true;
+	bool was = vmm_ondemand;
+	vmm_ondemand = ondemand;
+	hrtime_t t0 = gethrtime();
+	struct vm *vm = vm_create_guest("touchram", g->start,
+	    (size_t)(g->end - g->start), 64UL << 20, 0, why, sizeof (why));
+	vmm_ondemand = was;
+	VERIFY(vm != NULL, "touchram: %s", why);
+	bool ok = vcpu_run_loop(vm->vm_vcpu[0], &r);
+	hrtime_t ns = gethrtime() - t0;
+	VERIFY(ok, "touchram: %s (verdict 0x%x)", r.reason, r.verdict);
+	u64 npf = vm->vm_vcpu[0]->vc_stats[VMM_STAT_VMEXIT_NPF];
+	vm_destroy(vm);
+	kbench_report(ondemand ? "vmm_touch_ram_64m_ondemand_us" :
+	    "vmm_touch_ram_64m_premap_us", ns / 1000, "us");
+	kbench_report(ondemand ? "vmm_touch_ram_64m_ondemand_npf" :
+	    "vmm_touch_ram_64m_premap_npf", npf, "exits");
+}
+
+KBENCH(vmm_touch_ram_64m)
+{
+	if (vmm_ops == NULL)
+		return;
+	touch_ram(false);
+	touch_ram(true);
+}

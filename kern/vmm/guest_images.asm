@@ -42,6 +42,7 @@ GUEST stringio
 GUEST strfault
 GUEST evprefix
 GUEST evirq
+GUEST touchram
 
 %macro ENTRY 1
 	dq guest_%1_name, guest_%1_start, guest_%1_end
@@ -78,4 +79,5 @@ guest_table:
 	ENTRY strfault
 	ENTRY evprefix
 	ENTRY evirq
+	ENTRY touchram
 	dq 0, 0, 0

@@ -250,9 +250,7 @@ vm_create(const char *name, u64 memsize, int nvcpus)
 
 	struct vm *vm = kmem_zalloc(sizeof (*vm), KM_SLEEP);
 	strlcpy(vm->vm_name, name, sizeof (vm->vm_name));
-	vm->vm_memsize = memsize;
-	vm->vm_mem = page_alloc_contig(memsize / PAGESIZE, PAGESIZE, KM_SLEEP);
-	vmm_gpt_init(&vm->vm_gpt, vmm_ops->pte_ops);
+	vm_mem_create(vm, memsize);
 	vm->vm_nvcpus = nvcpus;
 	VERIFY(vmm_ops->vm_init(vm) == 0, "vm_create: backend vm_init");
 	for (int i = 0; i < nvcpus; i++) {
@@ -383,8 +381,7 @@ vm_destroy(struct vm *vm)
 	vm_lapic_destroy(vm);
 	vm_isa_destroy(vm);
 	vmm_ops->vm_cleanup(vm);
-	vmm_gpt_fini(&vm->vm_gpt);
-	page_free_contig(vm->vm_mem, vm->vm_memsize / PAGESIZE);
+	vm_mem_destroy(vm);
 	kmem_free(vm, sizeof (*vm));
 }
 

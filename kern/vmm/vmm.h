@@ -145,15 +145,23 @@ vm_exit_clear(struct vm_exit *vme)
 struct vmm_pte_ops {
 	u64 (*pte_table)(paddr_t next);		/* an entry pointing at a table */
 	u64 (*pte_leaf)(paddr_t page);		/* a 4 KiB RAM mapping (RWX) */
+	/* A PDE mapping 2 MiB of RAM (RWX); 0 when this CPU's tables have
+	 * no 2 MiB leaves, and the walker uses 4 KiB ones instead. */
+	u64 (*pte_leaf_2m)(paddr_t page);
 	bool (*pte_present)(u64 pte);
+	bool (*pte_large)(u64 pde);		/* a PDE that is a 2 MiB leaf */
 	paddr_t (*pte_addr)(u64 pte);
 };
+
+#define	VMM_PAGE_2M	(2UL << 20)
 
 /* One nested page table: EPT or NPT by its pte_ops. */
 typedef struct vmm_gpt {
 	paddr_t gpt_root;			/* [c] PML4 */
 	const struct vmm_pte_ops *gpt_ops;	/* [c] */
 	kmutex_t gpt_lock;			/* guards the tables */
+	u64 gpt_leaves_4k;			/* [gpt_lock] leaves written */
+	u64 gpt_leaves_2m;			/* [gpt_lock] */
 } vmm_gpt_t;
 
 /* The backend table, after bhyve's struct vmm_ops. */
@@ -296,6 +304,7 @@ struct vm {
 	u64 vm_memsize;			/* [c] bytes; gpa 0 .. memsize */
 	vmm_gpt_t vm_gpt;		/* [c] root and format; the tables
 					   under vm_gpt.gpt_lock */
+	bool vm_premapped;		/* [c] all RAM mapped by vm_create */
 	int vm_nvcpus;			/* [c] */
 	struct vcpu *vm_vcpu[VM_MAXCPU];/* [c] */
 	void *vm_backend;		/* [c] */
@@ -456,11 +465,17 @@ void vcpu_kill(struct vcpu *, const char *fmt, ...) __printflike(2, 3);
 /* The owning thread gives the vCPU up (before vm_destroy). */
 void vcpu_release(struct vcpu *);
 
-/* The nested page tables (vmm_gpt.c), shared by EPT and NPT. Map takes
- * gpt_lock held. */
+/* The nested page tables (vmm_gpt.c), shared by EPT and NPT. Map,
+ * premap and lookup take gpt_lock held. */
 void vmm_gpt_init(vmm_gpt_t *, const struct vmm_pte_ops *);
 bool vmm_gpt_map(vmm_gpt_t *, u64 gpa, paddr_t hpa);
+void vmm_gpt_premap(vmm_gpt_t *, u64 size, paddr_t hpa);
+bool vmm_gpt_lookup(vmm_gpt_t *, u64 gpa, paddr_t *hpa, u64 *pgsize);
 void vmm_gpt_fini(vmm_gpt_t *);
+/* Guest RAM (vmm_mem.c): allocated, and premapped unless vmm_ondemand. */
+void vm_mem_create(struct vm *, u64 memsize);
+void vm_mem_destroy(struct vm *);
+extern bool vmm_ondemand;
 /* The backends' shared port I/O decode (vmm_exit.c); rep only with string. */
 void vm_exit_inout(struct vm_exit *, u16 port, u8 bytes, bool in,
     bool string, bool rep, u64 rax);

@@ -254,8 +254,9 @@ vm_handle_xsetbv(struct vcpu *vcpu, struct vm_exit *vme)
 }
 
 /*
- * A nested page fault: RAM is mapped on demand, an APIC's page is
- * emulated (vmm_lapic.c), anything else stops.
+ * A nested page fault: RAM not premapped (vmm_ondemand=1, vmm_mem.c) is
+ * mapped on demand, an APIC's page is emulated (vmm_lapic.c), anything
+ * else stops.
  */
 static bool
 vm_handle_npf(struct vcpu *vcpu, struct vm_exit *vme)

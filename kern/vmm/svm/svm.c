@@ -520,6 +520,19 @@ npt_leaf(paddr_t page)
 	return (page | NPT_PTE_P | NPT_PTE_RW | NPT_PTE_US);
 }
 
+/* PAT index 0 (WB) as the 4 KiB leaves; every NPT CPU has 2 MiB leaves. */
+static u64
+npt_leaf_2m(paddr_t page)
+{
+	return (page | NPT_PTE_P | NPT_PTE_RW | NPT_PTE_US | NPT_PTE_PS);
+}
+
+static bool
+npt_large(u64 pde)
+{
+	return ((pde & NPT_PTE_PS) != 0);
+}
+
 static bool
 npt_present(u64 pte)
 {
@@ -535,7 +548,9 @@ npt_addr(u64 pte)
 static const struct vmm_pte_ops npt_pte_ops = {
 	.pte_table = npt_table,
 	.pte_leaf = npt_leaf,
+	.pte_leaf_2m = npt_leaf_2m,
 	.pte_present = npt_present,
+	.pte_large = npt_large,
 	.pte_addr = npt_addr,
 };
 

@@ -177,5 +177,6 @@
 #define	NPT_PTE_P		0x001
 #define	NPT_PTE_RW		0x002
 #define	NPT_PTE_US		0x004	/* nested walks are user accesses */
+#define	NPT_PTE_PS		0x080	/* in a PDE: a 2 MiB leaf */
 
 #endif

@@ -138,6 +138,7 @@
 /* IA32_VMX_EPT_VPID_CAP (SDM vol. 3, A.10) */
 #define	EPT_CAP_4LEVEL			(1UL << 6)
 #define	EPT_CAP_WB			(1UL << 14)
+#define	EPT_CAP_2M			(1UL << 16)
 #define	EPT_CAP_INVEPT			(1UL << 20)
 #define	EPT_CAP_INVEPT_SINGLE		(1UL << 25)
 #define	VPID_CAP_INVVPID		(1UL << 32)
@@ -220,6 +221,7 @@
 #define	EPT_W				(1UL << 1)
 #define	EPT_X				(1UL << 2)
 #define	EPT_MT_WB			(6UL << 3)
+#define	EPT_LARGE			(1UL << 7)	/* PDE: 2 MiB leaf */
 #define	EPTP_WB_4LEVEL			((3UL << 3) | 6)
 
 #endif

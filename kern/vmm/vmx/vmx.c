@@ -26,6 +26,7 @@ static u32 vmcs_revision;
 static struct vmx_ctls ctls;
 static u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 static bool invvpid_single_ok;	/* else all-context INVVPID */
+static bool ept_2m_ok;		/* [probe] EPT PDEs may be leaves */
 static const u32 switched_msr[VMX_NSWITCHED] = { MSR_STAR, MSR_LSTAR,
     MSR_CSTAR, MSR_SFMASK, MSR_KGS_BASE };
 bool vmx_has_nmi_window;
@@ -171,6 +172,7 @@ vmx_probe(char *why, size_t len)
 		return (false);
 	}
 	invvpid_single_ok = (ept & VPID_CAP_INVVPID_SINGLE) != 0;
+	ept_2m_ok = (ept & EPT_CAP_2M) != 0;
 	/* Optional: without them an NMI waits for any exit after the
 	 * guest's IRET instead of an exit at that IRET. */
 	u32 pin_ok = (u32)(rdmsr(tr ? MSR_VMX_TRUE_PINBASED :
@@ -863,6 +865,22 @@ ept_leaf(paddr_t page)
 	return (page | EPT_R | EPT_W | EPT_X | EPT_MT_WB);
 }
 
+/* The memory type and PAT handling of the 4 KiB leaves (WB, PAT
+ * honoured); 0 tells the walker this CPU has no 2 MiB EPT leaves. */
+static u64
+ept_leaf_2m(paddr_t page)
+{
+	if (!ept_2m_ok)
+		return (0);
+	return (page | EPT_R | EPT_W | EPT_X | EPT_MT_WB | EPT_LARGE);
+}
+
+static bool
+ept_large(u64 pde)
+{
+	return ((pde & EPT_LARGE) != 0);
+}
+
 static bool
 ept_present(u64 pte)
 {
@@ -878,7 +896,9 @@ ept_addr(u64 pte)
 static const struct vmm_pte_ops ept_pte_ops = {
 	.pte_table = ept_table,
 	.pte_leaf = ept_leaf,
+	.pte_leaf_2m = ept_leaf_2m,
 	.pte_present = ept_present,
+	.pte_large = ept_large,
 	.pte_addr = ept_addr,
 };
 
