@@ -35,7 +35,8 @@
 ;   0x11  MXCSR changed
 ;   0x12  an XMM register changed
 ;   0x13  a YMM upper half changed
-;   0x14  XCR0 changed
+;   0x14  XCR0 changed, or was not 1 (x87, its reset value) when OSXSAVE
+;         was first set
 ;   0x15  an opmask register (k0-k7) changed
 ;   0x16  a ZMM0-ZMM15 upper half (bits 511:256) changed
 ;   0x17  a ZMM16-ZMM31 register changed
@@ -116,6 +117,10 @@ fpu_main:
         mov     rax, cr4
         or      eax, 1 << 18                    ; OSXSAVE
         mov     cr4, rax
+        xor     ecx, ecx                        ; before any XSETBV, XCR0 is
+        xgetbv                                  ;  its reset value, x87 alone
+        cmp     eax, 1
+        jne     verify.bad_xcr0_reset
         xor     ecx, ecx
         mov     eax, [exp_xcr0]
         xor     edx, edx
@@ -473,6 +478,12 @@ verify:
 .bad_xcr0:
         mov     r8d, eax
         mov     r9d, [exp_xcr0]
+        mov     esi, name_xcr0
+        mov     ebp, 0x14
+        jmp     .report
+.bad_xcr0_reset:                ; the host's XCR0 under the guest
+        mov     r8d, eax
+        mov     r9d, 1
         mov     esi, name_xcr0
         mov     ebp, 0x14
         jmp     .report

@@ -67,3 +67,58 @@ KTEST(vmm, cpuid_hides_what_the_vm_lacks)
 	    "SVM, SKINIT or RDTSCP", g[2], g[3]);
 	vm_destroy(vm);
 }
+
+/*
+ * The host's leaves come from the table vmm_cpuid_init filled (no host
+ * CPUID per guest CPUID, which nested would pay as an exit), and give
+ * what the CPU gives; the leaves it must not keep still ask the CPU.
+ */
+KTEST(vmm, cpuid_host_leaves_cached)
+{
+	u32 h[4], g[4];
+
+	if (vmm_ops == NULL) {
+		ktest_skip("no virtualization backend on this CPU");
+		return;
+	}
+	struct vm *vm = vm_create("cpuidc", 1UL << 20, 1);
+	struct vcpu *v = vm->vm_vcpu[0];
+	static const u32 kept[][2] = {
+		{ 0, 0 }, { 1, 0 }, { 7, 0 }, { 0x80000000, 0 },
+		{ 0x80000001, 0 }, { 0x80000008, 0 },
+	};
+	u32 maxb, maxe, x;
+	cpuid(0, 0, &maxb, &x, &x, &x);
+	cpuid(0x80000000, 0, &maxe, &x, &x, &x);
+	for (size_t i = 0; i < ARRAY_SIZE(kept); i++) {
+		u32 leaf = kept[i][0];
+		if (leaf > (leaf >= 0x80000000 ? maxe : maxb))
+			continue;	/* past the CPU's maximum: not kept */
+		u64 asked = atomic_load(&vmm_cpuid_host_asked);
+		vm_cpuid(v, leaf, kept[i][1], g);
+		KT_EXPECT(atomic_load(&vmm_cpuid_host_asked) == asked,
+		    "leaf 0x%x.%u: a host CPUID (the table should keep it)",
+		    leaf, kept[i][1]);
+	}
+
+	/* What the table gives is what the CPU says (the vendor leaves and
+	 * the ones vm_cpuid leaves alone). */
+	cpuid(0, 0, &h[0], &h[1], &h[2], &h[3]);
+	vm_cpuid(v, 0, 0, g);
+	KT_EXPECT(memcmp(h, g, sizeof (h)) == 0, "leaf 0: 0x%x %x %x %x, the "
+	    "CPU 0x%x %x %x %x", g[0], g[1], g[2], g[3], h[0], h[1], h[2],
+	    h[3]);
+	cpuid(0x80000000, 0, &h[0], &h[1], &h[2], &h[3]);
+	vm_cpuid(v, 0x80000000, 0, g);
+	KT_EXPECT(memcmp(h, g, sizeof (h)) == 0, "leaf 0x80000000 differs");
+
+	/* Subleaf 1 of leaf 7 and leaf 0xd (EBX follows the live XCR0) are
+	 * the CPU's own answers. */
+	u64 asked = atomic_load(&vmm_cpuid_host_asked);
+	vm_cpuid(v, 7, 1, g);
+	vm_cpuid(v, 0xd, 0, g);
+	u64 more = atomic_load(&vmm_cpuid_host_asked) - asked;
+	KT_EXPECT(more == 2, "%lu host CPUIDs for leaves 7.1 and 0xd.0, not 2",
+	    more);
+	vm_destroy(vm);
+}

@@ -49,6 +49,8 @@ struct job {
 	u64 exits, switches_in_window, migrations_in_window;
 	u64 exits_by_code;	/* the per-exit counters, summed */
 	u64 preemptions;
+	u64 xcr0_switches;
+	bool xcr0_live;
 };
 
 static bool
@@ -102,6 +104,8 @@ job_thread(void *arg)
 	j->switches_in_window = v->vc_stats[VMM_STAT_SWITCH_IN_WINDOW];
 	j->migrations_in_window = v->vc_stats[VMM_STAT_MIGRATE_IN_WINDOW];
 	j->preemptions = curthread->t_npreempt - pre;
+	j->xcr0_switches = v->vc_stats[VMM_STAT_XCR0_SWITCHES];
+	j->xcr0_live = v->vc_xcr0_live;
 	vm_destroy(j->vm);
 	j->vm = NULL;
 	if (j->cpu >= 0)
@@ -149,6 +153,52 @@ KTEST(vmm, real_to_long_mode)
 	    j.res.verdict);
 	KT_EXPECT((strstr(j.res.transcript, "reached long mode") != NULL),
 	    "no 'reached long mode' in '%s'", j.res.transcript);
+}
+
+/*
+ * The guest's XCR0 goes live only once the guest can see it (docs/vmm.md,
+ * "Guest FPU"): the fpu guest reads XCR0's reset value right after it
+ * sets CR4.OSXSAVE, and on VMX a guest that never sets OSXSAVE costs no
+ * XSETBV around its VM_RUNs. With vmm_inject_xcr0_unseen the host's XCR0
+ * stays under the fpu guest, which must see it (verdict 0x14).
+ */
+KTEST(vmm, xcr0_live_when_the_guest_sees_it)
+{
+	if (!have_backend())
+		return;
+	if (!fpu_has_xsave) {
+		ktest_skip("no XSAVE: XCR0 does not exist");
+		return;
+	}
+	struct job h = { .guest = "hello", .cpu = -1, .quiet = true };
+	run_job(&h);
+	KT_EXPECT(h.passed, "hello: %s", h.res.reason);
+	ktest_note("hello (no OSXSAVE): %lu XCR0 switches, live %d",
+	    h.xcr0_switches, h.xcr0_live);
+	if (vmm_ops == &vmm_ops_vmx)
+		KT_EXPECT(h.xcr0_switches == 0 && !h.xcr0_live, "hello never "
+		    "sets OSXSAVE, yet %lu XSETBVs (live %d)", h.xcr0_switches,
+		    h.xcr0_live);
+
+	struct job f = { .guest = "fpu", .param = 40, .cpu = -1,
+	    .quiet = true };
+	run_job(&f);
+	KT_EXPECT(f.passed, "fpu: %s (verdict 0x%x)", f.res.reason,
+	    f.res.verdict);
+	KT_EXPECT(f.xcr0_live, "the fpu guest set OSXSAVE unseen");
+
+	vmm_inject_xcr0_unseen = true;
+	struct job b = { .guest = "fpu", .param = 40, .cpu = -1,
+	    .quiet = true };
+	run_job(&b);
+	vmm_inject_xcr0_unseen = false;
+	if (strstr(f.res.transcript, "avx=1") == NULL) {
+		ktest_note("the fpu guest found no AVX: XCR0 untested");
+		return;
+	}
+	KT_EXPECT(!b.passed && b.res.verdict == 0x14, "the host's XCR0 under "
+	    "the fpu guest went unnoticed: %s (verdict 0x%x)", b.res.reason,
+	    b.res.verdict);
 }
 
 /* A host thread that keeps its own FPU pattern and checks it. */

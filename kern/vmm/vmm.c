@@ -77,6 +77,7 @@ vmm_init(void)
 		if (backends[i]->probe(why, sizeof (why))) {
 			vmm_ops = backends[i];
 			vmm_ops->init();
+			vmm_cpuid_init();
 			vm_intr_init();
 			cmn_err(CE_NOTE, "vmm: backend %s", vmm_ops->name);
 			return;
@@ -122,8 +123,10 @@ restore_guest_fpustate(struct vcpu *vcpu)
 	if (vcpu->vc_host_fpu_owned)
 		fpu_xsave_raw(vcpu->vc_host_fpu.fa_buf);
 	fpu_restore(&vcpu->vc_guest_fpu);
-	if (fpu_has_xsave && vcpu->vc_guest_xcr0 != fpu_xcr0)
+	if (vcpu->vc_xcr0_live && vcpu->vc_guest_xcr0 != fpu_xcr0) {
 		fpu_xsetbv(vcpu->vc_guest_xcr0);
+		vmm_stat_incr(vcpu, XCR0_SWITCHES);
+	}
 	CPU->cpu_guest_fpu = vcpu;
 }
 
@@ -140,15 +143,49 @@ save_guest_fpustate(struct vcpu *vcpu)
 	    "preemption enabled", vcpu->vc_name);
 	ASSERT3P(CPU->cpu_guest_fpu, ==, vcpu);
 	TRACE(TR_GUEST_FPU_SAVE, vcpu, 0);
-	if (fpu_has_xsave) {
+	if (vcpu->vc_xcr0_live) {
 		vcpu->vc_guest_xcr0 = fpu_xgetbv(0);
-		if (vcpu->vc_guest_xcr0 != fpu_xcr0)
+		if (vcpu->vc_guest_xcr0 != fpu_xcr0) {
 			fpu_xsetbv(fpu_xcr0);
+			vmm_stat_incr(vcpu, XCR0_SWITCHES);
+		}
 	}
 	fpu_save(&vcpu->vc_guest_fpu);
 	if (vcpu->vc_host_fpu_owned)
 		fpu_restore(&vcpu->vc_host_fpu);
 	CPU->cpu_guest_fpu = NULL;
+}
+
+/*
+ * The guest's XCR0 goes live with its FPU only once the guest can see it.
+ * While the guest's CR4.OSXSAVE is clear, XGETBV, XSETBV and the XSAVE
+ * family raise #UD, and AVX with them, so the host's XCR0 can stay under
+ * it: a guest that never sets OSXSAVE (a boot sector, the bench guest)
+ * pays no XSETBV in and out of each VM_RUN. vc_xcr0_live turns on when
+ * the guest's OSXSAVE is seen set and stays on, which needs the backend
+ * to see every guest write that sets it: VMX keeps OSXSAVE in the CR4
+ * guest/host mask, so such a mov exits into vm_setreg; SVM intercepts no
+ * CR4 write (it would have to emulate them all, with no decode assists
+ * under QEMU's TCG) and so starts live. Called with the new CR4.
+ */
+KTUNABLE_TEST(vmm_inject_xcr0_unseen, "the guest's XCR0 never goes live: "
+    "the host's stays under a guest that set CR4.OSXSAVE (the fpu guest "
+    "must catch it)");
+
+static void
+vm_xcr0_follow_cr4(struct vcpu *vcpu, u64 cr4)
+{
+	if ((cr4 & CR4_OSXSAVE) == 0 || vcpu->vc_xcr0_live || !fpu_has_xsave ||
+	    unlikely(vmm_inject_xcr0_unseen))
+		return;
+	kpreempt_disable();
+	vcpu->vc_xcr0_live = true;
+	if ((vcpu->vtc_status & VTCS_FPU_RESTORED) != 0 &&
+	    vcpu->vc_guest_xcr0 != fpu_xcr0) {
+		fpu_xsetbv(vcpu->vc_guest_xcr0);
+		vmm_stat_incr(vcpu, XCR0_SWITCHES);
+	}
+	kpreempt_enable();
 }
 
 /*
@@ -450,6 +487,8 @@ vm_setreg_slow(struct vcpu *vcpu, enum vm_reg r, u64 v)
 		return;
 	}
 	vmm_ops->setreg(vcpu, r, v);
+	if (r == VM_REG_CR4)
+		vm_xcr0_follow_cr4(vcpu, v);
 }
 
 void

@@ -236,6 +236,10 @@ struct vcpu {
 					   vc_host_fpu is kept around the
 					   guest's */
 	u64 vc_guest_xcr0;		/* [p] XCR0 the guest set (XSETBV) */
+	bool vc_xcr0_live;		/* [p] guest XCR0 loaded with its FPU:
+					 * set once its CR4.OSXSAVE was seen
+					 * (vm_xcr0_follow_cr4), or by SVM's
+					 * vcpu_init (sees no CR4 write) */
 	u64 vc_scratch_msr;		/* [o] MSR 0x40000010 */
 	u64 vc_msr_pat;			/* [o] IA32_PAT as the guest wrote it
 					   (stored only: guest RAM is WB) */
@@ -435,6 +439,9 @@ void vm_pause_wait(struct vcpu *);	/* the owner, inside vm_run */
 bool vm_msr_read(struct vcpu *, u32 msr, u64 *val);
 /* CPUID as the guest sees it: eax, ebx, ecx, edx in r (vmm_cpuid.c). */
 void vm_cpuid(struct vcpu *, u32 leaf, u32 sub, u32 r[4]);
+extern bool vmm_inject_xcr0_unseen;	/* fault injection (vmm.c) */
+void vmm_cpuid_init(void);		/* the host's answers, once */
+extern u64 vmm_cpuid_host_asked;	/* leaves not in that table */
 bool vm_msr_write(struct vcpu *, u32 msr, u64 val);
 bool vm_entry_events(struct vcpu *);
 void vm_intr_init(void);		/* the kick IPI's vector */

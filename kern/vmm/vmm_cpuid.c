@@ -31,6 +31,80 @@
 #define	C81_SKINIT	BIT(12)
 #define	D81_RDTSCP	BIT(27)		/* VMX: not enabled in the guest */
 
+/*
+ * The host's answers, read once by vmm_cpuid_init (the boot CPU, before
+ * any VM) and only read after: under nested virtualization every host
+ * CPUID is itself an exit to the level below, which would double the
+ * cost of the guest's. Kept are the leaves whose answer ignores the
+ * subleaf and is the same on every CPU at any time; the others (cache
+ * and topology enumeration with subleaves or per-CPU APIC IDs, leaf 0xd
+ * whose EBX follows the live XCR0, leaves past the host's maximum) still
+ * ask the CPU the exit runs on.
+ */
+#define	CPUID_NCACHE	32
+u64 vmm_cpuid_host_asked;		/* host CPUIDs vm_cpuid still made */
+static u32 host_basic[CPUID_NCACHE][4];	/* leaf i, subleaf 0 */
+static u32 host_ext[CPUID_NCACHE][4];	/* leaf 0x80000000 + i */
+static u32 host_basic_ok, host_ext_ok;	/* bit i: entry i filled */
+
+/* Basic leaves that enumerate by subleaf, or differ by CPU or XCR0. 7 is
+ * kept for subleaf 0 only (vm_cpuid checks it). */
+#define	BASIC_UNCACHED	(BIT(4) | BIT(0xb) | BIT(0xd) | BIT(0xf) |	\
+	BIT(0x10) | BIT(0x12) | BIT(0x14) | BIT(0x17) | BIT(0x18) |	\
+	BIT(0x1a) | BIT(0x1b) | BIT(0x1d) | BIT(0x1e) | BIT(0x1f))
+/* 0x8000001d: cache levels by subleaf; 0x8000001e: this CPU's APIC ID.
+ * (0x80000020 on, some by subleaf, are past the table.) */
+#define	EXT_UNCACHED	(BIT(0x1d) | BIT(0x1e))
+
+void
+vmm_cpuid_init(void)
+{
+	u32 r[4];
+
+	cpuid(0, 0, &r[0], &r[1], &r[2], &r[3]);
+	for (u32 i = 0; i < CPUID_NCACHE && i <= r[0]; i++) {
+		if ((BASIC_UNCACHED & BIT(i)) != 0)
+			continue;
+		u32 *e = host_basic[i];
+		cpuid(i, 0, &e[0], &e[1], &e[2], &e[3]);
+		host_basic_ok |= BIT(i);
+	}
+	cpuid(0x80000000, 0, &r[0], &r[1], &r[2], &r[3]);
+	if (r[0] < 0x80000000)
+		return;
+	for (u32 i = 0; i < CPUID_NCACHE && i <= r[0] - 0x80000000; i++) {
+		if ((EXT_UNCACHED & BIT(i)) != 0)
+			continue;
+		u32 *e = host_ext[i];
+		cpuid(0x80000000 + i, 0, &e[0], &e[1], &e[2], &e[3]);
+		host_ext_ok |= BIT(i);
+	}
+}
+
+/* The host's answer: from the table where vmm_cpuid_init kept it. */
+static void
+host_cpuid(u32 leaf, u32 sub, u32 r[4])
+{
+	const u32 *e = NULL;
+
+	if (leaf < CPUID_NCACHE) {
+		if ((host_basic_ok & BIT(leaf)) != 0 && (leaf != 7 || sub == 0))
+			e = host_basic[leaf];
+	} else if (leaf - 0x80000000 < CPUID_NCACHE) {
+		if ((host_ext_ok & BIT(leaf - 0x80000000)) != 0)
+			e = host_ext[leaf - 0x80000000];
+	}
+	if (e == NULL) {
+		atomic_inc_64(&vmm_cpuid_host_asked);
+		cpuid(leaf, sub, &r[0], &r[1], &r[2], &r[3]);
+		return;
+	}
+	r[0] = e[0];
+	r[1] = e[1];
+	r[2] = e[2];
+	r[3] = e[3];
+}
+
 void
 vm_cpuid(struct vcpu *vcpu, u32 leaf, u32 sub, u32 r[4])
 {
@@ -47,7 +121,7 @@ vm_cpuid(struct vcpu *vcpu, u32 leaf, u32 sub, u32 r[4])
 		*a = *b = *c = *d = 0;
 		return;
 	}
-	cpuid(leaf, sub, a, b, c, d);
+	host_cpuid(leaf, sub, r);
 	switch (leaf) {
 	case 1:
 		*c &= ~(C1_MONITOR | C1_VMX | C1_PDCM | C1_X2APIC |

@@ -245,6 +245,7 @@ vm_handle_xsetbv(struct vcpu *vcpu, struct vm_exit *vme)
 		return (true);
 	}
 	kpreempt_disable();
+	ASSERT(vcpu->vc_xcr0_live);	/* OSXSAVE is set: seen by now */
 	vcpu->vc_guest_xcr0 = v;
 	if ((vcpu->vtc_status & VTCS_FPU_RESTORED) != 0)
 		fpu_xsetbv(v);

@@ -31,6 +31,7 @@
 	X(MMIO_EMULATED,	"APIC and IOAPIC accesses emulated") \
 	X(EVENT_LAPIC,		"local APIC interrupts injected") \
 	X(ENTRY_EVENTS_ASKED,	"entries that asked the devices for events") \
+	X(XCR0_SWITCHES,	"XSETBVs between the host's XCR0 and the guest's") \
 	X(SIPI_TAKEN,		"SIPIs (and INITs) that started the vCPU") \
 	X(QEMU_MTTCG_NPF,	"NPFs walking the host's page tables (QEMU MTTCG defect)")
 

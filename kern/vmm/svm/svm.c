@@ -11,6 +11,7 @@
 #include "../../panic.h"
 #include "../../console.h"
 #include "../../trace.h"
+#include "../../fpu.h"
 
 struct svm_cpu {
 	paddr_t sc_hsave;		/* VM_HSAVE_PA page */
@@ -136,6 +137,9 @@ svm_vcpu_init(struct vcpu *vcpu)
 	vcpu->vc_backend = sv;
 	for (int r = 0; r < VM_NGPR; r++)
 		vcpu->vc_gpr[r] = gpr(sv, (enum vm_reg)r);
+	/* No CR4 write intercepted: the guest's OSXSAVE could be set unseen,
+	 * so its XCR0 goes with its FPU from the start (vm_xcr0_follow_cr4). */
+	vcpu->vc_xcr0_live = fpu_has_xsave && !vmm_inject_xcr0_unseen;
 
 	/*
 	 * A guest double fault ends the guest: Bochs's SVM turns the triple

@@ -134,10 +134,12 @@ vmcs_write_guest_reset(struct vcpu *vcpu, const struct vmx_ctls *ctls)
 	vmcs_write(VMCS_VPID, vx->vx_vpid);
 	vmcs_write(VMCS_LINK_POINTER, ~0UL);
 	/* CR0.NE and CR4.VMXE are ours (fixed bits); PG changes exit so we
-	 * can follow long mode. The guest reads its own values. */
+	 * can follow long mode, OSXSAVE changes so the guest's XCR0 goes
+	 * live when it can first see it (vm_xcr0_follow_cr4). The guest
+	 * reads its own values. */
 	vmcs_write(VMCS_CR0_MASK, CR0_PG | CR0_NE);
 	vmcs_write(VMCS_CR0_SHADOW, 0x10);
-	vmcs_write(VMCS_CR4_MASK, CR4_VMXE);
+	vmcs_write(VMCS_CR4_MASK, CR4_VMXE | CR4_OSXSAVE);
 	vmcs_write(VMCS_CR4_SHADOW, 0);
 
 	guest_seg(VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_BASE, VMCS_GUEST_CS_LIMIT,
