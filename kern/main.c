@@ -20,6 +20,8 @@
  *   guest=batch       run several module guests one after the other, as
  *                     module 0 (a text file) lists them (vmm_guest.h)
  *   guest_param=N     the guest's parameter (port 0x4f8)
+ *   guest_timeout=S   stop a guest still running after S seconds of wall
+ *                     time ("time limit"; 0, the default: none)
  *   guest_cpus=N      vCPUs of a module guest (1-8, default 1)
  *   guest_mem=MiB     its RAM (default 128 for multiboot, 2 for a boot
  *                     sector)
@@ -197,6 +199,11 @@ parse_cmdline(void)
 			if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
 				bail("bad value for monitor: '%s' (0 or 1)", val);
 			mon_at_exit = strcmp(val, "1") == 0;
+		} else if (strcmp(tok, "guest_timeout") == 0) {
+			if (!parse_u32(val, &guest_timeout_s) ||
+			    guest_timeout_s > 86400)
+				bail("bad value for guest_timeout: '%s' (0..86400 "
+				    "seconds)", val);
 		} else if (strcmp(tok, "guest_param") == 0) {
 			if (!parse_u32(val, &opt_guest_param))
 				bail("bad value for guest_param: '%s'", val);
@@ -314,6 +321,8 @@ kmain(u32 magic, u32 mbinfo)
 		trace_on = true;
 	apic_cpu_init();
 	sched_start_reaper();
+	if (vmm_ops != NULL)
+		vm_limit_start();
 	thread_create_detached("main", main_thread, NULL, -1);
 	sched_running = true;
 	sched_cpu_start(&cpus[0]);

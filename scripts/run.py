@@ -656,6 +656,9 @@ def main(argv=None):
     ap.add_argument('--guest-module', action='append', default=[], metavar='"FILE [ARGS]"',
                     help='a module for a multiboot guest, with its command line (qemu -initrd); '
                          'repeat for more')
+    ap.add_argument('--guest-timeout', type=int, default=None, metavar='S',
+                    help='stop the guest if it still runs after S seconds of wall time '
+                         '(guest_timeout=S: "time limit"); the host then shuts down')
     ap.add_argument('--serial-input', default=None, metavar='FILE',
                     help="type FILE's bytes into COM1 once a guest owns the console (QEMU only)")
     ap.add_argument('--serial-input-after', default=None, metavar='TEXT',
@@ -692,6 +695,10 @@ def main(argv=None):
         if a.mem == DEFAULT_MEM:
             # the host's emulator holds the guest's RAM besides its own
             a.mem = DEFAULT_MEM + (a.guest_mem if a.guest_mem is not None else 128)
+    if a.guest_timeout is not None:
+        if a.guest_timeout < 0:
+            ap.error('--guest-timeout must be 0 (none) or more seconds')
+        a.cmdline = (a.cmdline + ' guest_timeout=%d' % a.guest_timeout).strip()
     words = a.cmdline.split()
     no_tap = (any(w.startswith(('guest=', 'bench=')) for w in words)
               and not any(w.startswith('suite=') for w in words))

@@ -9,6 +9,8 @@
 #ifndef _TESTS_KTEST_H
 #define _TESTS_KTEST_H
 
+#define	MiB	(1UL << 20)	/* guest RAM sizes in the tests */
+
 #include "../kern/types.h"
 
 typedef struct ktest {

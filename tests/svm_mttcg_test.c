@@ -23,7 +23,6 @@
 #include "../kern/apic.h"
 #include "../kern/kmem.h"
 
-#define	MiB	(1UL << 20)
 
 struct plant_run {
 	bool passed;

@@ -8,7 +8,6 @@
 #include "ktest.h"
 #include "../kern/vmm/io/vfwcfg.h"
 
-#define	MiB	(1024ULL * 1024)
 
 static void
 fw_select(struct vfwcfg *fw, u16 key)

@@ -12,7 +12,6 @@
 #include "../kern/console.h"
 #include "../kern/tunable.h"
 
-#define	MiB	(1UL << 20)
 
 extern bool vmm_inject_ignore_shadow, vmm_inject_drop_reinject;
 extern bool vmm_inject_no_kick, vmm_inject_lost_notify;

@@ -12,7 +12,6 @@
 #include "../kern/panic.h"
 #include "../kern/console.h"
 
-#define	MiB		(1UL << 20)
 #define	TOUCH_LOW_END	0x20000		/* as in guest/touchram.asm */
 #define	TOUCH_PATTERN	0x5eed0000U
 #define	TOUCH_EDGES_OK	0x70c4ed

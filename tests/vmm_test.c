@@ -19,7 +19,6 @@ extern bool vmm_inject_detach_gap, vmm_inject_critical_yield;
 extern bool vmm_inject_gpr_flip;
 extern enum vm_reg vmm_inject_gpr_flip_reg;
 
-#define	MiB	(1UL << 20)
 
 static bool
 have_backend(void)

@@ -10,7 +10,6 @@
 #include "../kern/cpu.h"
 #include "../kern/panic.h"
 
-#define	MiB	(1UL << 20)
 /* The bench guest's parameter: this many OUTs to the report port. */
 #define	BENCH_PORT_EXITS	(0x80000000U | 1000000)
 

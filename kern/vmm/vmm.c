@@ -392,6 +392,7 @@ vm_pause_wait(struct vcpu *vcpu)
 void
 vm_destroy(struct vm *vm)
 {
+	vm_time_limit_cancel(vm);
 	mutex_enter(&vm_list_lock);
 	for (struct vm **pp = &vm_list; *pp != NULL; pp = &(*pp)->vm_next) {
 		if (*pp == vm) {

@@ -337,6 +337,10 @@ struct vm {
 	volatile bool vm_stop;		/* any thread (vm_request_stop): every
 					   vCPU leaves vm_run, stopped */
 	char vm_stop_reason[80];	/* written before vm_stop is set */
+	/* vm_time_limit (vmm_limit.c), all under its limit_lock: */
+	struct vm *vm_limit_next;	/* the armed VMs' list */
+	hrtime_t vm_limit_deadline;	/* gethrtime() to stop at; 0: none */
+	bool vm_limit_fired;		/* stopped by its time limit */
 	bool vm_hlt_exits;		/* [c] HLT with IF clear returns at
 					   once instead of stopping the VM:
 					   the fpu, stress and bench guests
@@ -429,6 +433,11 @@ void vm_events_changed(struct vcpu *);	/* the owner: ask at next entry */
 /* Ask every vCPU of vm to stop (any thread): each leaves vm_run at its
  * next loop iteration or HLT sleep, killed with reason. */
 void vm_request_stop(struct vm *, const char *reason);
+/* Time limits (vmm_limit.c): stop the VM with "time limit" after ns. */
+void vm_limit_start(void);
+void vm_time_limit(struct vm *, hrtime_t ns);
+void vm_time_limit_cancel(struct vm *);
+extern u64 vmm_time_limits_fired;
 /* Pause (true) or resume every vCPU of vm (any thread but a vCPU's): a
  * paused vCPU leaves guest mode and waits in vm_run, its registers
  * copied; a pause returns once every vCPU is so (false: not within a

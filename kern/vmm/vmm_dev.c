@@ -205,7 +205,9 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 		}
 	}
 	if (r->killed && !r->quiet)
-		cmn_err(CE_NOTE, "[%s] stopped: %s", vcpu->vc_name, r->reason);
+		cmn_err(CE_NOTE, "[%s] %s%s", vcpu->vc_name,
+		    strncmp(r->reason, "stopped: ", 9) == 0 ? "" : "stopped: ",
+		    r->reason);
 	if (vcpu->vc_owner == curthread)
 		vcpu_release(vcpu);
 	return (r->done && r->verdict == 0);

@@ -166,6 +166,8 @@ ap_thread(void *arg)
  * wait for INIT/SIPI in vm_run). True if the guest ended by its own
  * choice with success or a status.
  */
+u32 guest_timeout_s;
+
 static bool
 run_and_destroy(struct vm *vm, const char *name)
 {
@@ -174,6 +176,8 @@ run_and_destroy(struct vm *vm, const char *name)
 	int naps = vm->vm_nvcpus - 1;
 
 	memset(&r, 0, sizeof (r));
+	if (guest_timeout_s != 0)
+		vm_time_limit(vm, (hrtime_t)guest_timeout_s * 1000000000L);
 	bool input = mon_set_passthrough(guest_input, vm);
 	cmn_err(CE_NOTE, "bhyvelet: running guest '%s' on %s (vCPU thread "
 	    "%s%s)%s", name, vmm_ops->name, curthread->t_name,

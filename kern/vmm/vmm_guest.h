@@ -25,6 +25,9 @@ struct boot_module {
 	char bm_string[GUEST_CMDLINE_MAX];
 };
 
+/* guest_timeout= (main.c): seconds a guest may run, 0 for no limit. */
+extern u32 guest_timeout_s;
+
 __noreturn void guest_run_builtin(const char *name, u32 param);
 __noreturn void guest_run_modules(const struct boot_module *, int n,
     bool batch, u32 cpus, u32 mem_mib, u32 param);

@@ -1,0 +1,135 @@
+/*
+ * Suite "vmm": guest time limits (kern/vmm/vmm_limit.c). A guest that
+ * never ends is stopped with "time limit"; one that ends in time is not
+ * touched; a VM destroyed with its limit armed is never touched after.
+ */
+#include "ktest.h"
+#include "../kern/vmm/vmm.h"
+#include "../kern/vmm/vmm_dev.h"
+#include "../kern/apic.h"
+#include "../kern/thread.h"
+#include "../kern/panic.h"
+
+#define	MS	1000000L
+
+static struct vm *
+limit_guest(const char *name)
+{
+	const struct guest_image *g = guest_find(name);
+	char why[120];
+
+	VERIFY(g != NULL, "no guest %s", name);
+	struct vm *vm = vm_create_guest(name, g->start,
+	    (size_t)(g->end - g->start), 2 * MiB, 0, why, sizeof (why));
+	VERIFY(vm != NULL, "%s: %s", name, why);
+	return (vm);
+}
+
+/* Stops the VM after 10 s if its limit did not: a failure, not a hang. */
+struct backstop {
+	struct vm *vm;
+	volatile bool done;
+};
+
+static void
+backstop_thread(void *arg)
+{
+	struct backstop *b = arg;
+	hrtime_t end = gethrtime() + 10000 * MS;
+
+	while (!b->done && gethrtime() < end)
+		delay(1);
+	if (!b->done)
+		vm_request_stop(b->vm, "the test's backstop");
+}
+
+/* evspin computes forever (IF set: Bochs too takes the kick). */
+KTEST(vmm, time_limit_stops_spinning_guest)
+{
+	struct vcpu_result r;
+
+	if (vmm_ops == NULL) {
+		ktest_skip("no virtualization backend on this CPU");
+		return;
+	}
+	struct vm *vm = limit_guest("evspin");
+	u64 fired = vmm_time_limits_fired;
+	hrtime_t t0 = gethrtime();
+	struct backstop b = { .vm = vm };
+	kthread_t *t = thread_create("backstop", backstop_thread, &b, -1);
+	vm_time_limit(vm, 100 * MS);
+	memset(&r, 0, sizeof (r));
+	r.quiet = true;
+	(void) vcpu_run_loop(vm->vm_vcpu[0], &r);
+	hrtime_t took = gethrtime() - t0;
+	b.done = true;
+	thread_join(t);
+	bool flag = vm->vm_limit_fired;
+	vm_destroy(vm);
+	ktest_note("evspin stopped %lu ms after its 100 ms limit was armed",
+	    took / MS);
+	KT_EXPECT(r.killed && strstr(r.reason, "time limit") != NULL,
+	    "evspin: %s", r.killed ? r.reason : "not stopped");
+	KT_EXPECT(flag && vmm_time_limits_fired == fired + 1, "the limit did "
+	    "not fire once (flag %d, %lu times)", flag,
+	    vmm_time_limits_fired - fired);
+	KT_EXPECT(took >= 100 * MS, "stopped %lu ns after a 100 ms limit",
+	    took);
+}
+
+/* A guest that ends before its limit ends by itself. */
+KTEST(vmm, time_limit_spares_a_guest_that_ends)
+{
+	struct vcpu_result r;
+
+	if (vmm_ops == NULL) {
+		ktest_skip("no virtualization backend on this CPU");
+		return;
+	}
+	struct vm *vm = limit_guest("hello");
+	vm_time_limit(vm, 60000 * MS);
+	memset(&r, 0, sizeof (r));
+	r.quiet = true;
+	bool ok = vcpu_run_loop(vm->vm_vcpu[0], &r);
+	KT_EXPECT(ok && !vm->vm_limit_fired, "hello: %s", r.reason);
+	vm_destroy(vm);
+}
+
+/*
+ * vm_destroy takes an armed VM off the watchdog's list: past the deadline
+ * the watchdog must not have stopped it (it would write into freed
+ * memory: kmem_verify at the end also looks). Many VMs at once, with
+ * deadlines in both orders, so the list's unlinking is exercised.
+ */
+KTEST(vmm, time_limit_cancelled_by_destroy)
+{
+	struct vm *vms[6];
+
+	if (vmm_ops == NULL) {
+		ktest_skip("no virtualization backend on this CPU");
+		return;
+	}
+	u64 fired = vmm_time_limits_fired;
+	for (int i = 0; i < 6; i++) {
+		vms[i] = vm_create("limit", 64 * 1024, 1);
+		vm_time_limit(vms[i], (hrtime_t)(10000 + (i % 3) * 1000) * MS);
+	}
+	vm_time_limit(vms[0], 5 * MS);		/* again: moved, not added */
+	delay(hz / 10 + 1);			/* vms[0]'s deadline passes */
+	KT_EXPECT(atomic_load(&vmm_time_limits_fired) == fired + 1 && vms[0]->vm_stop &&
+	    strcmp(vms[0]->vm_stop_reason, "time limit") == 0, "the 5 ms "
+	    "limit: %lu fired, stop %d '%s'", vmm_time_limits_fired - fired,
+	    vms[0]->vm_stop, vms[0]->vm_stop_reason);
+	for (int i = 0; i < 6; i++)
+		vm_destroy(vms[i]);
+	fired = vmm_time_limits_fired;
+	for (int i = 0; i < 6; i++) {
+		vms[i] = vm_create("limit", 64 * 1024, 1);
+		vm_time_limit(vms[i], (hrtime_t)(200 + 10 * i) * MS);
+	}
+	for (int i = 5; i >= 0; i--)
+		vm_destroy(vms[i]);
+	delay(hz / 2 + 1);			/* past every deadline */
+	KT_EXPECT(vmm_time_limits_fired == fired, "%lu limits fired on "
+	    "destroyed VMs", vmm_time_limits_fired - fired);
+}
