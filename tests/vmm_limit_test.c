@@ -12,6 +12,14 @@
 
 #define	MS	1000000L
 
+static bool
+have_backend(void)
+{
+	if (vmm_ops == NULL)
+		ktest_skip("no virtualization backend on this CPU");
+	return (vmm_ops != NULL);
+}
+
 static struct vm *
 limit_guest(const char *name)
 {
@@ -48,10 +56,8 @@ KTEST(vmm, time_limit_stops_spinning_guest)
 {
 	struct vcpu_result r;
 
-	if (vmm_ops == NULL) {
-		ktest_skip("no virtualization backend on this CPU");
+	if (!have_backend())
 		return;
-	}
 	struct vm *vm = limit_guest("evspin");
 	u64 fired = vmm_time_limits_fired;
 	hrtime_t t0 = gethrtime();
@@ -82,10 +88,8 @@ KTEST(vmm, time_limit_spares_a_guest_that_ends)
 {
 	struct vcpu_result r;
 
-	if (vmm_ops == NULL) {
-		ktest_skip("no virtualization backend on this CPU");
+	if (!have_backend())
 		return;
-	}
 	struct vm *vm = limit_guest("hello");
 	vm_time_limit(vm, 60000 * MS);
 	memset(&r, 0, sizeof (r));
@@ -105,10 +109,8 @@ KTEST(vmm, time_limit_cancelled_by_destroy)
 {
 	struct vm *vms[6];
 
-	if (vmm_ops == NULL) {
-		ktest_skip("no virtualization backend on this CPU");
+	if (!have_backend())
 		return;
-	}
 	u64 fired = vmm_time_limits_fired;
 	for (int i = 0; i < 6; i++) {
 		vms[i] = vm_create("limit", 64 * 1024, 1);
