@@ -4,7 +4,8 @@
 ;      handler, which steps over it (an injected exception's round trip).
 ;   2: N rounds of: PIT channel 0 one-shot (mode 0) of 1193 counts (about
 ;      1 ms), TSC read, then sti; hlt until IRQ0's handler has run (the
-;      TSC read again there). Reports the sum of the TSC deltas (low 32
+;      TSC read again there; the flag tested with IF clear, so no IRQ
+;      slips in between the test and the HLT). Reports the sum of the TSC deltas (low 32
 ;      bits each) to port 0x4f4 at the end.
 ;   3: as 2, but waiting in a loop with no exits instead of HLT.
 ;   4: N times rep outsb of 64 bytes to COM1 (a string I/O exit, decoded
@@ -36,13 +37,21 @@ guest_main:
         PIT_SET 0, 0, 1193
         rdtsc
         mov     [t0], eax
-        sti
         cmp     byte [spin], 3
-        je      .spin
-.hlt:   hlt
-        cmp     byte [ticked], 0
-        je      .hlt
-        jmp     .got
+        je      .spin_sti
+        ; The flag is tested with IF clear and `sti; hlt` follows: the
+        ; STI shadow holds the IRQ off until HLT waits. An IRQ taken
+        ; between an IF-set test and the HLT would leave HLT waiting for
+        ; an edge the one-shot PIT never gives again (a guest hang, seen
+        ; whenever the vCPU thread was preempted past the edge).
+.hlt:   cmp     byte [ticked], 0
+        jne     .got
+        sti
+        hlt
+        cli
+        jmp     .hlt
+.spin_sti:
+        sti
 .spin:  cmp     byte [ticked], 0
         je      .spin
 .got:   cli

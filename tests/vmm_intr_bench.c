@@ -28,6 +28,9 @@ evbench(u32 param, u64 *cycles, u32 *report)
 	struct vm *vm = vm_create_guest("evbench", g->start,
 	    (size_t)(g->end - g->start), 1UL << 20, param, why, sizeof (why));
 	VERIFY(vm != NULL, "evbench: %s", why);
+	/* A stuck guest stops the benchmark with its state printed
+	 * (vmm_limit.c), not the boot with nothing said. */
+	vm_time_limit(vm, 60 * 1000000000L);
 	u64 t0 = rdtsc();
 	bool ok = vcpu_run_loop(vm->vm_vcpu[0], &r);
 	*cycles = rdtsc() - t0;
@@ -59,7 +62,7 @@ pit_latency(u32 what, const char *name)
 
 	for (int i = 0; i < 5; i++) {
 		VERIFY(evbench((what << 28) | ROUNDS_PIT, &cycles, &sum),
-		    "evbench");
+		    "evbench: %s", name);
 		u64 ns = (u64)sum * 1000000000UL / tsc_hz / ROUNDS_PIT;
 		kbench_report(name, ns > period_ns ? ns - period_ns : 0, "ns");
 	}

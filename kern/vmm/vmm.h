@@ -459,6 +459,9 @@ void vm_intr_init(void);		/* the kick IPI's vector */
 bool vm_handle_exit(struct vcpu *, struct vm_exit *);
 void vm_complete_in(struct vcpu *, u32 value);
 u64 vm_hlt_wait(struct vcpu *);
+/* The vCPU's event state in a line (racy reads): what a stopped or stuck
+ * VM waited for (the time limit prints it; the monitor's ::events). */
+void vm_events_describe(struct vcpu *, char *buf, size_t len);
 bool vm_hlt_noint_wait(struct vcpu *);
 bool vm_halted_enter(struct vcpu *);
 void vm_halted_leave(struct vcpu *);

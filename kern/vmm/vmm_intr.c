@@ -16,6 +16,7 @@
  * The path from device to guest, in one page: docs/vmm.md, "Events".
  */
 #include "vmm.h"
+#include "vmm_exit.h"
 #include "io/vatpic.h"
 #include "io/vatpit.h"
 #include "io/vlapic.h"
@@ -28,6 +29,7 @@
 #include "../apic.h"
 #include "../trap.h"
 #include "../callout.h"
+#include "../console.h"
 
 KTUNABLE_TEST(vmm_inject_drop_reinject, "vm_run forgets the event an exit "
     "cut short instead of delivering it again (the reinject guest must "
@@ -372,6 +374,35 @@ vcpu_wakeable(struct vcpu *vcpu)
 	if (vcpu->vc_id == 0 && vm->vm_atpit != NULL)
 		vatpit_update(vm->vm_atpit);
 	return (pic_reaches(vcpu) && vatpic_pending_intr(vm->vm_atpic, &vec));
+}
+
+void
+vm_events_describe(struct vcpu *vcpu, char *buf, size_t len)
+{
+	struct vm *vm = vcpu->vc_vm;
+	hrtime_t now = gethrtime(), d = vcpu->vc_ev_deadline;
+	char dev[160] = "", pic[80] = "";
+	int vec = -1;
+
+	if (vcpu->vc_id == 0 && vm->vm_atpit != NULL)
+		vatpit_describe(vm->vm_atpit, dev, sizeof (dev));
+	if (vcpu->vc_id == 0 && vm->vm_atpic != NULL) {
+		vatpic_describe(vm->vm_atpic, pic, sizeof (pic));
+		if (!vatpic_pending_intr(vm->vm_atpic, &vec))
+			vec = -1;
+	}
+	bool lapic = vcpu->vc_vlapic != NULL &&
+	    vlapic_pending_intr(vcpu->vc_vlapic, &vec);
+	ksnprintf(buf, len, "%s: last exit %s, dirty=%u more=%d deadline=%s%ld "
+	    "us kick=%d exitintinfo=%d exc=%d nmi=%d pending=%d%s "
+	    "reaches=%d %s %s", vcpu->vc_name,
+	    vm_exitcode_name(vcpu->vc_last_exit),
+	    __atomic_load_n(&vcpu->vc_ev_dirty, __ATOMIC_RELAXED),
+	    vcpu->vc_ev_more, d == 0 ? "none " : "",
+	    d == 0 ? 0L : (long)(d - now) / 1000,
+	    callout_pending(&vcpu->vc_kick), vcpu->vc_exitintinfo.type,
+	    vcpu->vc_exc.type, vcpu->vc_nmi_pending, vec,
+	    lapic ? " (lapic)" : "", pic_reaches(vcpu), dev, pic);
 }
 
 /*

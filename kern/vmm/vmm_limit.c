@@ -17,6 +17,7 @@
 #include "../thread.h"
 #include "../apic.h"
 #include "../panic.h"
+#include "../console.h"
 
 static kmutex_t limit_lock;
 static kcondvar_t limit_cv;		/* the list or a deadline changed */
@@ -38,6 +39,19 @@ limit_unlink(struct vm *vm)
 	}
 }
 
+/* What each vCPU waited for: a guest that spins shows nothing pending,
+ * one that waits for an interrupt that never comes shows why. */
+static void
+limit_report(struct vm *vm)
+{
+	char line[400];
+
+	for (int i = 0; i < vm->vm_nvcpus; i++) {
+		vm_events_describe(vm->vm_vcpu[i], line, sizeof (line));
+		kprintf("vmm: time limit: %s\n", line);
+	}
+}
+
 static __noreturn void
 limit_thread(void *arg __unused)
 {
@@ -51,6 +65,7 @@ limit_thread(void *arg __unused)
 				limit_unlink(vm);
 				vm->vm_limit_fired = true;
 				vmm_time_limits_fired++;
+				limit_report(vm);
 				vm_request_stop(vm, "time limit");
 			} else if (next == 0 || vm->vm_limit_deadline < next) {
 				next = vm->vm_limit_deadline;

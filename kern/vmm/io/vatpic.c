@@ -15,6 +15,7 @@
 #include "../../kmem.h"
 #include "../../sync.h"
 #include "../../panic.h"
+#include "../../console.h"
 
 /*
  * Field tags: [c] set at create, constant after; [l] under va_lock.
@@ -435,4 +436,15 @@ vatpic_intr_accepted(struct vatpic *va, int vector)
 	}
 	spin_unlock(&va->va_lock);
 	return (got);
+}
+
+void
+vatpic_describe(struct vatpic *va, char *buf, size_t len)
+{
+	spin_lock(&va->va_lock);
+	const struct atpic *m = &va->va_chip[0], *sl = &va->va_chip[1];
+	ksnprintf(buf, len, "pic irr=%02x/%02x isr=%02x/%02x imr=%02x/%02x "
+	    "base=%02x/%02x", m->irr, sl->irr, m->isr, sl->isr, m->imr,
+	    sl->imr, m->base, sl->base);
+	spin_unlock(&va->va_lock);
 }

@@ -60,6 +60,8 @@ void vatpic_pulse_irq(struct vatpic *, int irq);
 
 /* The highest-priority deliverable vector, not yet acknowledged. */
 bool vatpic_pending_intr(struct vatpic *, int *vector);
+/* Both chips' IRR/ISR/IMR in a line (diagnosis, the monitor). */
+void vatpic_describe(struct vatpic *, char *buf, size_t len);
 /*
  * The CPU acknowledged vector, the one vatpic_pending_intr gave (an INTA
  * cycle): IRR -> ISR (nothing with auto-EOI), an edge-triggered request is

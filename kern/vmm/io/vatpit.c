@@ -20,6 +20,7 @@
 #include "vatpic.h"
 #include "../../kmem.h"
 #include "../../sync.h"
+#include "../../console.h"
 
 #define	NS_PER_SEC	1000000000ULL
 #define	REFRESH_TICKS	18	/* channel 1 as the BIOS sets it: 15.1 us */
@@ -406,4 +407,17 @@ vatpit_next_deadline(struct vatpit *vt)
 	u64 tick = edge_tick(ch, ch->edges_seen + 1);
 	spin_unlock(&vt->vt_lock);
 	return (tick == 0 ? 0 : ticks_to_ns(tick));
+}
+
+void
+vatpit_describe(struct vatpit *vt, char *buf, size_t len)
+{
+	spin_lock(&vt->vt_lock);
+	const struct channel *ch = &vt->vt_ch[0];
+	u64 now = now_ticks(vt);
+	ksnprintf(buf, len, "pit0 mode=%u armed=%d counting=%d initial=%u "
+	    "elapsed=%lu edges=%lu/%lu", ch->mode, ch->armed, ch->counting,
+	    ch->initial, elapsed(ch, now), ch->edges_seen,
+	    rising_edges(ch, now));
+	spin_unlock(&vt->vt_lock);
 }

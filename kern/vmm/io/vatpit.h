@@ -59,5 +59,7 @@ void vatpit_update(struct vatpit *);
  * one-shot mode that already fired).
  */
 hrtime_t vatpit_next_deadline(struct vatpit *);
+/* Channel 0 in a line, for a stopped VM's diagnosis and the monitor. */
+void vatpit_describe(struct vatpit *, char *buf, size_t len);
 
 #endif
