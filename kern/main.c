@@ -17,6 +17,10 @@
  *                     for the first boot module (QEMU -initrd, GRUB module):
  *                     a boot sector or a multiboot kernel, its command line
  *                     the module's string, the other modules its modules
+ *   guest=fuzz:SEED   replay one fuzz guest (kern/vmm/fuzz/, docs/fuzz.md):
+ *                     its program listed, how it ended, the host checked
+ *   fuzz=A:B          run the fuzz guests of seeds A..B-1 in this boot and
+ *                     print the table of how they ended (make fuzz)
  *   guest=batch       run several module guests one after the other, as
  *                     module 0 (a text file) lists them (vmm_guest.h)
  *   guest_param=N     the guest's parameter (port 0x4f8)
@@ -48,6 +52,7 @@
 #include "vmm/vmm.h"
 #include "vmm/vmm_dev.h"
 #include "vmm/vmm_guest.h"
+#include "vmm/fuzz/fuzz.h"
 #include "mon/mon.h"
 #include "tunable.h"
 #include "../tests/ktest.h"
@@ -64,6 +69,9 @@ static char opt_panic_test[64];
 static char opt_bench[64];
 static char opt_guest[32];
 static u32 opt_guest_param;
+static bool opt_fuzz_replay;		/* guest=fuzz:SEED */
+static u64 opt_fuzz_seed;
+static u64 opt_fuzz_first, opt_fuzz_last;	/* fuzz=A:B */
 static bool opt_trace;			/* trace= given: on after trace_init */
 static u32 opt_trace_ring;
 static u32 opt_guest_cpus = 1;
@@ -103,6 +111,20 @@ copy_cmdline(u32 mbinfo)
 			strlcpy(b->bm_string, phys_to_virt(mod[4 * i + 2]),
 			    sizeof (b->bm_string));
 	}
+}
+
+/* "A:B" with A < B, at most 10,000,000 seeds. */
+static bool
+parse_seeds(const char *v, u64 *a, u64 *b)
+{
+	char *end;
+
+	*a = strtoull(v, &end, 0);
+	if (end == v || *end != ':')
+		return (false);
+	const char *w = end + 1;
+	*b = strtoull(w, &end, 0);
+	return (end != w && *end == '\0' && *a < *b && *b - *a <= 10000000);
 }
 
 static bool
@@ -167,6 +189,21 @@ parse_cmdline(void)
 			if (!kbench_exists(val))
 				bail("unknown benchmark '%s'", val);
 			strlcpy(opt_bench, val, sizeof (opt_bench));
+		} else if (strcmp(tok, "guest") == 0 &&
+		    strncmp(val, "fuzz:", 5) == 0) {
+			char *end;
+			opt_fuzz_seed = strtoull(val + 5, &end, 0);
+			if (end == val + 5 || *end != '\0')
+				bail("bad seed in guest=%s (guest=fuzz:SEED)",
+				    val);
+			opt_fuzz_replay = true;
+		} else if (strcmp(tok, "guest") == 0 && strcmp(val, "fuzz") == 0) {
+			bail("guest=%s is the fuzzer's frame, nothing to run "
+			    "alone: give guest=fuzz:SEED", val);
+		} else if (strcmp(tok, "fuzz") == 0) {
+			if (!parse_seeds(val, &opt_fuzz_first, &opt_fuzz_last))
+				bail("bad value for fuzz: '%s' (A:B, A < B, at "
+				    "most 10,000,000 seeds)", val);
 		} else if (strcmp(tok, "guest") == 0) {
 			bool mod = strcmp(val, "module") == 0 ||
 			    strcmp(val, "batch") == 0;
@@ -272,6 +309,16 @@ main_thread(void *arg __unused)
 	if (strcmp(opt_guest, "module") == 0 || strcmp(opt_guest, "batch") == 0)
 		guest_run_modules(bootmods, nbootmods, opt_guest[0] == 'b',
 		    opt_guest_cpus, opt_guest_mem, opt_guest_param);	/* shuts down */
+	if ((opt_fuzz_replay || opt_fuzz_last != 0) && vmm_ops == NULL) {
+		cmn_err(CE_WARN, "bhyvelet: no virtualization backend: nothing "
+		    "to fuzz");
+		kernel_exit(1);
+	}
+	if (opt_fuzz_replay)
+		fuzz_replay(opt_fuzz_seed);			/* shuts down */
+	if (opt_fuzz_last != 0)
+		kernel_exit(fuzz_run(opt_fuzz_first, opt_fuzz_last, false, NULL) == 0 ?
+		    0 : 1);
 	if (opt_guest[0] != '\0')
 		guest_run_builtin(opt_guest, opt_guest_param);	/* shuts down */
 	if (opt_suite[0] != '\0')

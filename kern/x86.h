@@ -24,6 +24,7 @@
 #define	EFER_SCE	(1UL << 0)
 #define	EFER_LME	(1UL << 8)
 #define	EFER_LMA	(1UL << 10)
+#define	CR4_DE		(1UL << 3)
 #define	EFER_NXE	(1UL << 11)
 #define	EFER_SVME	(1UL << 12)
 #define	MSR_STAR	0xc0000081
@@ -33,6 +34,8 @@
 #define	MSR_FS_BASE	0xc0000100
 #define	MSR_GS_BASE	0xc0000101
 #define	MSR_KGS_BASE	0xc0000102
+#define	MSR_TSC_AUX	0xc0000103
+#define	MSR_VM_HSAVE_PA	0xc0010117
 #define	MSR_APIC_BASE	0x1b
 
 #define	RFLAGS_IF	(1UL << 9)

@@ -43,6 +43,7 @@ GUEST strfault
 GUEST evprefix
 GUEST evirq
 GUEST touchram
+GUEST fuzz
 
 %macro ENTRY 1
 	dq guest_%1_name, guest_%1_start, guest_%1_end
@@ -80,4 +81,5 @@ guest_table:
 	ENTRY evprefix
 	ENTRY evirq
 	ENTRY touchram
+	ENTRY fuzz
 	dq 0, 0, 0

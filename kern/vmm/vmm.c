@@ -89,11 +89,39 @@ vmm_init(void)
 	cmn_err(CE_NOTE, "vmm: no backend (%s)", all);
 }
 
+/*
+ * The host uses neither SYSCALL nor SWAPGS nor RDTSCP, so LSTAR, CSTAR,
+ * KERNEL_GS_BASE and TSC_AUX hold nothing of its own. A host that did
+ * would keep its entry points, per-CPU pointers and CPU numbers there:
+ * the very values a guest must never read. Each CPU gets such values,
+ * distinct per CPU, before the backend saves the host's MSRs, so the
+ * fuzzer's isolation check (kern/vmm/fuzz/fuzz.c) has something to look
+ * for.
+ */
+static void
+vmm_host_canaries(void)
+{
+	u64 c = (u64)CPU->cpu_id;
+	u32 a, b, cx, d;
+
+	wrmsr(MSR_LSTAR, 0xffffffff81c0de00ULL + c);
+	wrmsr(MSR_CSTAR, 0xffffffff81c0df00ULL + c);
+	wrmsr(MSR_KGS_BASE, 0xffff88805ec7e700ULL + c);
+	cpuid(0x80000000, 0, &a, &b, &cx, &d);
+	if (a >= 0x80000001) {
+		cpuid(0x80000001, 0, &a, &b, &cx, &d);
+		if ((d & (1U << 27)) != 0)			/* RDTSCP: TSC_AUX */
+			wrmsr(MSR_TSC_AUX, 0x5ec7a000U + (u32)c);
+	}
+}
+
 void
 vmm_cpu_init(void)
 {
-	if (vmm_ops != NULL)
-		vmm_ops->cpu_init();
+	if (vmm_ops == NULL)
+		return;
+	vmm_host_canaries();
+	vmm_ops->cpu_init();
 }
 
 /* ---- guest FPU ----------------------------------------------------- */
@@ -303,6 +331,7 @@ vm_create(const char *name, u64 memsize, int nvcpus)
 		vcpu->vc_lastcpu = -1;
 		vcpu->vc_msr_pat = 0x0007040600070406UL;	/* reset */
 		vcpu->vc_dr[4] = 0xffff0ff0;			/* DR6 reset */
+		vcpu->vc_dr7 = 0x400;				/* DR7 reset */
 		mutex_init(&vcpu->vc_wait_lock, "vcpu wait");
 		vcpu->vc_guest_cpu = -1;
 		callout_init(&vcpu->vc_kick);

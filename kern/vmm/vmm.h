@@ -125,6 +125,10 @@ struct vm_exit {
 					   encoding; -1: vm_run decodes
 					   the instruction (no assists) */
 		} cr8;
+		struct {
+			bool write;	/* MOV to DR7 (else from) */
+			int gpr;	/* as cr8's */
+		} dr7;
 	} u;
 	/* An event whose delivery this exit interrupted (SVM EXITINTINFO,
 	 * VMX IDT-vectoring information): vm_run delivers it again. */
@@ -241,6 +245,9 @@ struct vcpu {
 					 * (vm_xcr0_follow_cr4), or by SVM's
 					 * vcpu_init (sees no CR4 write) */
 	u64 vc_scratch_msr;		/* [o] MSR 0x40000010 */
+	u64 vc_tsc_aux;			/* [o] TSC_AUX as the guest wrote it
+					   (RDTSCP's ECX, RDPID's; SVM loads
+					   it for the guest, svm_vmrun) */
 	u64 vc_msr_pat;			/* [o] IA32_PAT as the guest wrote it
 					   (stored only: guest RAM is WB) */
 	struct kthread *vc_thread;	/* [o] thread inside vm_run, or NULL */
@@ -257,6 +264,8 @@ struct vcpu {
 	u64 vc_dr[5];			/* [p] the guest's DR0-DR3 and DR6
 					   while not loaded (VTCS_FPU_RESTORED
 					   clear) */
+	u64 vc_dr7;			/* [o] the guest's DR7 where the backend
+					   keeps it virtual (SVM: vm_handle_dr7) */
 	u64 vc_host_dr[5];		/* [p] the host's, while the guest's
 					   are loaded */
 	struct vm_event vc_exc;		/* [o] an exception to raise */
@@ -313,6 +322,8 @@ struct vm {
 	struct vcpu *vm_vcpu[VM_MAXCPU];/* [c] */
 	void *vm_backend;		/* [c] */
 	u32 vm_param;			/* [c] guest's parameter (port 0x4f8) */
+	bool vm_quiet;			/* [c] nothing on the console about it
+					   (the fuzzer's thousands of guests) */
 	bool vm_abi_in_thread;		/* [c] tests: the parameter, RAM-size
 					   and report ports go to the vCPU
 					   thread's device model (vm_run
@@ -459,6 +470,10 @@ void vm_intr_init(void);		/* the kick IPI's vector */
 bool vm_handle_exit(struct vcpu *, struct vm_exit *);
 void vm_complete_in(struct vcpu *, u32 value);
 u64 vm_hlt_wait(struct vcpu *);
+/* Would the CPU take this CR0 (MOV CR0's #GP(0) checks)? vmm_exit.c */
+bool vm_cr0_write_ok(struct vcpu *, u64 old, u64 v);
+/* Tests: a hole in the backends' MSR bitmaps (vmm_msr.c). */
+extern bool vmm_inject_msr_passthrough;
 /* The vCPU's event state in a line (racy reads): what a stopped or stuck
  * VM waited for (the time limit prints it; the monitor's ::events). */
 void vm_events_describe(struct vcpu *, char *buf, size_t len);

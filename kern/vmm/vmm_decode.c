@@ -216,6 +216,11 @@ decode_0f(struct cursor *c, struct vie *vie)
 			return (err);
 		if (rep != 0)
 			return (VIE_EUNKNOWN);
+		if ((m & 0xf8) == 0xf0) {	/* LMSW r16 (mod 3, /6) */
+			vie->vie_op = VIE_OP_LMSW;
+			vie->vie_rm = (m & 7) | ((vie->vie_rex & REX_B) ? 8 : 0);
+			return (0);
+		}
 		vie->vie_op = decode_0f01(m);
 		return (vie->vie_op == VIE_OP_NONE ? VIE_EUNKNOWN : 0);
 	case 0x08:

@@ -55,6 +55,7 @@ enum vie_seg {
 	X(MONITOR, "monitor") X(MWAIT, "mwait")				\
 	X(MOV_FROM_DR, "mov from dr") X(MOV_TO_DR, "mov to dr")		\
 	X(MOV_FROM_CR, "mov from cr") X(MOV_TO_CR, "mov to cr")		\
+	X(LMSW, "lmsw")							\
 	X(VMXON, "vmxon") X(VMCLEAR, "vmclear") X(VMPTRLD, "vmptrld")	\
 	X(VMPTRST, "vmptrst") X(VMREAD, "vmread") X(VMWRITE, "vmwrite")	\
 	X(VMLAUNCH, "vmlaunch") X(VMRESUME, "vmresume")			\

@@ -164,18 +164,26 @@ vm_handle_hlt(struct vcpu *vcpu, struct vm_exit *vme)
 	return (true);
 }
 
-/* MOV CR8, r64 / MOV r64, CR8 without the backend's decode: the shared
- * decoder says which register (false: not a MOV CR8). */
+/* MOV CRn/DRn, r64 or back without the backend's decode: the shared
+ * decoder says which register (false: not a MOV of that register). */
 static bool
-decode_mov_cr8(struct vcpu *vcpu, u64 rip, struct vm_exit *vme)
+decode_mov(struct vcpu *vcpu, u64 rip, struct vm_exit *vme, bool dr, u8 n,
+    bool *write, int *gpr)
 {
 	struct vie vie;
+	enum vie_op to = dr ? VIE_OP_MOV_TO_DR : VIE_OP_MOV_TO_CR;
+	enum vie_op from = dr ? VIE_OP_MOV_FROM_DR : VIE_OP_MOV_FROM_CR;
 
-	if (!vm_insn_decode(vcpu, rip, &vie) || vie.vie_reg != 8 ||
-	    (vie.vie_op != VIE_OP_MOV_TO_CR && vie.vie_op != VIE_OP_MOV_FROM_CR))
+	/* DR5 is DR7 while CR4.DE is clear (the caller looks). */
+	if (!vm_insn_decode(vcpu, rip, &vie) || (vie.vie_reg != n &&
+	    !(dr && n == 7 && vie.vie_reg == 5)) ||
+	    (vie.vie_op != to && vie.vie_op != from))
 		return (false);
-	vme->u.cr8.write = vie.vie_op == VIE_OP_MOV_TO_CR;
-	vme->u.cr8.gpr = vie.vie_rm;
+	if (dr && vie.vie_reg == 5 &&
+	    (vm_getreg(vcpu, VM_REG_CR4) & CR4_DE) != 0)
+		return (false);
+	*write = vie.vie_op == to;
+	*gpr = vie.vie_rm;
 	vme->inst_length = vie.vie_len;
 	vme->inst_length_guessed = false;
 	return (true);
@@ -185,7 +193,8 @@ decode_mov_cr8(struct vcpu *vcpu, u64 rip, struct vm_exit *vme)
 static bool
 vm_handle_cr8(struct vcpu *vcpu, struct vm_exit *vme)
 {
-	if (vme->u.cr8.gpr < 0 && !decode_mov_cr8(vcpu, vme->rip, vme)) {
+	if (vme->u.cr8.gpr < 0 && !decode_mov(vcpu, vme->rip, vme, false, 8,
+	    &vme->u.cr8.write, &vme->u.cr8.gpr)) {
 		vme->exitcode = VM_EXIT_UNHANDLED;
 		ksnprintf(vme->reason, sizeof (vme->reason), "a CR8 access "
 		    "at rip 0x%lx that is no MOV the decoder knows", vme->rip);
@@ -198,6 +207,123 @@ vm_handle_cr8(struct vcpu *vcpu, struct vm_exit *vme)
 		vm_inject_exception(vcpu, 13, true, 0, 0);
 		return (true);
 	}
+	skip(vcpu, vme);
+	return (true);
+}
+
+/*
+ * DR7 where the backend keeps it virtual (SVM): the guest reads back what
+ * it wrote, and the hardware's DR7 stays 0x400 in both worlds, so none of
+ * the guest's breakpoints fire. QEMU 7.2's VMRUN and #VMEXIT assign DR7
+ * without updating TCG's breakpoint list (target/i386/tcg/sysemu/
+ * svm_helper.c: `env->dr[7] = x86_ldq_phys(...)`), and the guest's next
+ * MOV DR7 then frees breakpoints by the wrong DR7's types: QEMU itself
+ * segfaults (cpu_breakpoint_remove_by_ref). A guest must not be able to
+ * kill its host's emulator, so no guest DR7 reaches the hardware. DR5,
+ * DR7's alias while CR4.DE is clear, is intercepted with it.
+ */
+static bool
+vm_handle_dr7(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	if (vme->u.dr7.gpr < 0 && !decode_mov(vcpu, vme->rip, vme, true, 7,
+	    &vme->u.dr7.write, &vme->u.dr7.gpr)) {
+		/* DR5 with CR4.DE set: #UD, as the CPU raises it. */
+		if ((vm_getreg(vcpu, VM_REG_CR4) & CR4_DE) != 0) {
+			vm_inject_exception(vcpu, 6, false, 0, 0);
+			return (true);
+		}
+		vme->exitcode = VM_EXIT_UNHANDLED;
+		ksnprintf(vme->reason, sizeof (vme->reason), "a DR7 access "
+		    "at rip 0x%lx that is no MOV the decoder knows", vme->rip);
+		return (false);
+	}
+	enum vm_reg r = vm_gpr_reg(vme->u.dr7.gpr);
+	if (!vme->u.dr7.write) {
+		vm_setreg(vcpu, r, vcpu->vc_dr7);
+	} else {
+		u64 v = vm_getreg(vcpu, r);
+		/* Outside 64-bit mode the operand is 32 bits. */
+		if ((vm_getreg(vcpu, VM_REG_EFER) & EFER_LMA) == 0)
+			v = (u32)v;
+		if ((v >> 32) != 0) {
+			vm_inject_exception(vcpu, 13, true, 0, 0);
+			return (true);
+		}
+		/* Bit 10 reads as 1; 11, 12, 14 and 15 as 0. */
+		vcpu->vc_dr7 = (v & ~0xd800UL) | 0x400;
+	}
+	skip(vcpu, vme);
+	return (true);
+}
+
+/*
+ * A new CR0 the CPU would take from MOV CR0 (SDM vol. 2, MOV—Move
+ * to/from Control Registers, its #GP(0) list), given the old one.
+ */
+bool
+vm_cr0_write_ok(struct vcpu *vcpu, u64 old, u64 v)
+{
+	u64 efer = vm_getreg(vcpu, VM_REG_EFER);
+	struct vm_seg_desc cs;
+
+	if ((v >> 32) != 0)
+		return (false);
+	if ((v & CR0_PG) != 0 && (v & CR0_PE) == 0)
+		return (false);
+	if ((v & (1UL << 29)) != 0 && (v & (1UL << 30)) == 0)
+		return (false);			/* NW without CD */
+	if ((v & CR0_PG) != 0 && (old & CR0_PG) == 0 &&
+	    (efer & EFER_LME) != 0 &&
+	    (vm_getreg(vcpu, VM_REG_CR4) & CR4_PAE) == 0)
+		return (false);			/* long mode without PAE */
+	if ((v & CR0_PG) == 0 && (efer & EFER_LMA) != 0) {
+		vm_getseg(vcpu, VM_SEG_CS, &cs);
+		if ((cs.vsd_attr & VM_SEG_ATTR_L) != 0)
+			return (false);		/* paging off in 64-bit code */
+	}
+	return (true);
+}
+
+/*
+ * CR0 written (SVM's selective CR0 intercept: MOV CR0 or LMSW changing
+ * more than TS/MP): the CPU's checks, then the write, with EFER.LMA
+ * following PG as the CPU sets it.
+ */
+static bool
+vm_handle_cr0(struct vcpu *vcpu, struct vm_exit *vme)
+{
+	struct vie vie;
+	u64 old = vm_getreg(vcpu, VM_REG_CR0), v;
+
+	bool known = vm_insn_decode(vcpu, vme->rip, &vie);
+	if (known && vie.vie_op == VIE_OP_MOV_TO_CR && vie.vie_reg == 0) {
+		v = vm_getreg(vcpu, vm_gpr_reg(vie.vie_rm));
+		if ((vm_getreg(vcpu, VM_REG_EFER) & EFER_LMA) == 0)
+			v = (u32)v;
+		vme->inst_length = vie.vie_len;
+	} else if (known && vie.vie_op == VIE_OP_LMSW) {
+		/* LMSW r16: PE, MP, EM, TS; PE is never cleared by it. */
+		u64 src = vm_getreg(vcpu, vm_gpr_reg(vie.vie_rm)) & 0xf;
+		v = (old & ~0xeUL) | src | (old & CR0_PE);
+		vme->inst_length = vie.vie_len;
+	} else {
+		vme->exitcode = VM_EXIT_UNHANDLED;
+		ksnprintf(vme->reason, sizeof (vme->reason), "a CR0 write at "
+		    "rip 0x%lx that is no MOV or register LMSW the decoder "
+		    "knows", vme->rip);
+		return (false);
+	}
+	vme->inst_length_guessed = false;
+	if (!vm_cr0_write_ok(vcpu, old, v)) {
+		vm_inject_exception(vcpu, 13, true, 0, 0);
+		return (true);
+	}
+	vm_setreg(vcpu, VM_REG_CR0, v);
+	u64 efer = vm_getreg(vcpu, VM_REG_EFER);
+	bool lma = (efer & EFER_LME) != 0 && (v & CR0_PG) != 0;
+	if (lma != ((efer & EFER_LMA) != 0))
+		vm_setreg(vcpu, VM_REG_EFER, lma ? efer | EFER_LMA :
+		    efer & ~EFER_LMA);
 	skip(vcpu, vme);
 	return (true);
 }
@@ -380,6 +506,8 @@ vm_handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	case VM_EXIT_HYPERCALL:	return (vm_handle_hypercall(vcpu, vme));
 	case VM_EXIT_XSETBV:	return (vm_handle_xsetbv(vcpu, vme));
 	case VM_EXIT_CR8:	return (vm_handle_cr8(vcpu, vme));
+	case VM_EXIT_DR7:	return (vm_handle_dr7(vcpu, vme));
+	case VM_EXIT_CR0:	return (vm_handle_cr0(vcpu, vme));
 	case VM_EXIT_NPF:	return (vm_handle_npf(vcpu, vme));
 	case VM_EXIT_INOUT:	return (vm_handle_inout(vcpu, vme));
 	case VM_EXIT_INTR:	return (true);	/* the host took it */

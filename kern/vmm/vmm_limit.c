@@ -46,6 +46,8 @@ limit_report(struct vm *vm)
 {
 	char line[400];
 
+	if (vm->vm_quiet)
+		return;
 	for (int i = 0; i < vm->vm_nvcpus; i++) {
 		vm_events_describe(vm->vm_vcpu[i], line, sizeof (line));
 		kprintf("vmm: time limit: %s\n", line);

@@ -9,6 +9,13 @@
 #include "vmm_dev.h"
 #include "../x86.h"
 
+#include "../tunable.h"
+
+KTUNABLE_TEST(vmm_inject_msr_passthrough, "the backend's MSR bitmap lets "
+    "the guest read an MSR holding host state without an exit (SVM: "
+    "VM_HSAVE_PA, VMX: TSC_AUX); the fuzzer's isolation check must catch "
+    "it");
+
 #define	MSR_TSC		0x010
 #define	MSR_PAT		0x277
 
@@ -40,6 +47,9 @@ static const struct vmm_msr vmm_msrs[] = {
 	{ MSR_EFER,	"EFER",		MSR_REG,	VM_REG_EFER, true,
 	    ~0xd01UL },
 	{ MSR_SCRATCH,	"bhyvelet scratch", MSR_VCPU_U64, 0, true, 0 },
+	/* RDTSCP's ECX: the guest's, kept here (never the host CPU's). */
+	{ MSR_TSC_AUX,	"TSC_AUX",	MSR_VCPU_U64,	0, true,
+	    ~0xffffffffUL },
 	/* SYSCALL and SWAPGS: switched by VMLOAD/VMSAVE (SVM) or by
 	 * vmx_vmrun (VMX); the guest's own. */
 	{ MSR_STAR,	"STAR",		MSR_REG,	VM_REG_STAR, true, 0 },
@@ -67,7 +77,11 @@ msr_find(u32 msr)
 static u64 *
 msr_slot(struct vcpu *vcpu, u32 msr)
 {
-	return (msr == MSR_PAT ? &vcpu->vc_msr_pat : &vcpu->vc_scratch_msr);
+	if (msr == MSR_PAT)
+		return (&vcpu->vc_msr_pat);
+	if (msr == MSR_TSC_AUX)
+		return (&vcpu->vc_tsc_aux);
+	return (&vcpu->vc_scratch_msr);
 }
 
 /* false: the MSR does not exist (the caller raises #GP(0)). */

@@ -33,7 +33,8 @@
 	X(ENTRY_EVENTS_ASKED,	"entries that asked the devices for events") \
 	X(XCR0_SWITCHES,	"XSETBVs between the host's XCR0 and the guest's") \
 	X(SIPI_TAKEN,		"SIPIs (and INITs) that started the vCPU") \
-	X(QEMU_MTTCG_NPF,	"NPFs walking the host's page tables (QEMU MTTCG defect)")
+	X(QEMU_MTTCG_NPF,	"NPFs walking the host's page tables (QEMU MTTCG defect)") \
+	X(QEMU_INVALID_AS_GP,	"guest MOV CRs QEMU failed as VMEXIT_INVALID, given #GP")
 
 #define	VMM_STAT_EXIT_ENUM(code, name, desc)	VMM_STAT_VMEXIT_##code,
 #define	VMM_STAT_ENUM(id, desc)			VMM_STAT_##id,

@@ -18,6 +18,8 @@ struct svm_cpu {
 	paddr_t sc_host_save;		/* VMSAVE area for the host's state */
 	u32 sc_asid_next;		/* next free ASID this generation */
 	u64 sc_asid_gen;		/* bumped when the ASIDs run out */
+	bool sc_has_tsc_aux;		/* the CPU has RDTSCP (TSC_AUX) */
+	u64 sc_host_tsc_aux;		/* the host's TSC_AUX here */
 };
 
 struct svm_vm {
@@ -82,6 +84,14 @@ svm_cpu_init(void)
 	sc->sc_hsave = page_alloc(KM_PANIC);
 	sc->sc_host_save = page_alloc(KM_PANIC);
 	wrmsr(MSR_VM_HSAVE_PA, sc->sc_hsave);
+	u32 a, b, c, d;
+	cpuid(0x80000000, 0, &a, &b, &c, &d);
+	if (a >= 0x80000001) {
+		cpuid(0x80000001, 0, &a, &b, &c, &d);
+		sc->sc_has_tsc_aux = (d & (1U << 27)) != 0;
+	}
+	if (sc->sc_has_tsc_aux)
+		sc->sc_host_tsc_aux = rdmsr(MSR_TSC_AUX);
 	sc->sc_asid_next = 1;
 	sc->sc_asid_gen = 1;
 	cp->cpu_vmm = sc;
@@ -96,6 +106,11 @@ svm_vm_init(struct vm *vm)
 	sm->sm_msrpm = page_alloc_contig(2, PAGESIZE, KM_SLEEP);
 	memset(phys_to_virt(sm->sm_iopm), 0xff, 3 * PAGESIZE);
 	memset(phys_to_virt(sm->sm_msrpm), 0xff, 2 * PAGESIZE);
+	/* The planted bug: VM_HSAVE_PA (0xc0010117) read without an exit.
+	 * MSRs 0xc0010000.. start at byte 0x1000, two bits each. */
+	if (unlikely(vmm_inject_msr_passthrough))
+		((u8 *)phys_to_virt(sm->sm_msrpm))[0x1000 + 0x117 / 4] &=
+		    (u8)~(1U << (0x117 % 4 * 2));
 	vm->vm_backend = sm;
 	return (0);
 }
@@ -150,7 +165,18 @@ svm_vcpu_init(struct vcpu *vcpu)
 	/* CR8 is the vCPU's APIC TPR (the core's), not V_TPR alone. */
 	*vmcb32(sv, VMCB_INTERCEPT_CR) = INTERCEPT_CR8_READ |
 	    INTERCEPT_CR8_WRITE;
-	*vmcb32(sv, VMCB_INTERCEPT_MISC1) = INTERCEPT_INTR | INTERCEPT_NMI |
+	/* DR7 (and DR5, its alias) is virtual (vm_handle_dr7): QEMU 7.2
+	 * dies of a guest's. */
+	*vmcb32(sv, VMCB_INTERCEPT_DR) = (1U << 5) | (1U << 7) |
+	    (1U << (16 + 5)) | (1U << (16 + 7));
+	/*
+	 * Writes to CR0 that change more than TS or MP are checked in the
+	 * core (vm_handle_cr0) as the CPU checks them: QEMU 7.2 lets a guest
+	 * clear PG in 64-bit mode or set NW without CD, and the first hangs
+	 * the host CPU, the second fails the next VMRUN.
+	 */
+	*vmcb32(sv, VMCB_INTERCEPT_MISC1) = INTERCEPT_CR0_SEL_WRITE |
+	    INTERCEPT_INTR | INTERCEPT_NMI |
 	    INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_CPUID | INTERCEPT_HLT |
 	    INTERCEPT_RDPMC |
 	    INTERCEPT_INVD | INTERCEPT_INVLPGA |
@@ -179,7 +205,15 @@ svm_vcpu_init(struct vcpu *vcpu)
 	set_seg(sv, VMCB_GDTR, 0, 0, 0xffff, 0);
 	set_seg(sv, VMCB_IDTR, 0, 0, 0x3ff, 0);
 	set_seg(sv, VMCB_LDTR, 0, 0x82, 0xffff, 0);
-	set_seg(sv, VMCB_TR, 0, 0x8b, 0xffff, 0);
+	/*
+	 * TR as an available 32-bit TSS (type 9), not the busy one (11) of
+	 * a CPU's reset: QEMU 7.2 keeps a loaded TR's type as it was before
+	 * LTR set the busy bit, and aborts the whole emulator ("invalid tss
+	 * type", get_ss_esp_from_tss) when a guest that never ran LTR takes
+	 * an interrupt in virtual-8086 mode with a busy one. VMRUN checks no
+	 * TR type, and a guest sees TR's type only through such a delivery.
+	 */
+	set_seg(sv, VMCB_TR, 0, 0x89, 0xffff, 0);
 	*vmcb64(sv, VMCB_CR0) = CR0_NE | (1UL << 4);	/* NE, ET */
 	*vmcb64(sv, VMCB_EFER) = EFER_SVME;		/* required by VMRUN */
 	*vmcb64(sv, VMCB_DR6) = 0xffff0ff0;
@@ -257,6 +291,22 @@ svm_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 	if ((sv->sv_clean & VMCB_CLEAN_CR2) == 0)
 		__asm__ __volatile__("mov %0, %%cr2" ::
 		    "r"(*vmcb64(sv, VMCB_CR2)) : "memory");
+	/*
+	 * TSC_AUX is the guest's while it runs: VMRUN switches nothing of
+	 * it, and the guest reads it with RDTSCP and RDPID (RDPID has no
+	 * intercept; QEMU 7.2 ignores RDTSCP's). Loaded here, the host's put
+	 * back by svm_savectx (the host itself never reads it).
+	 */
+	if (sc->sc_has_tsc_aux && (!sv->sv_tsc_aux_loaded ||
+	    sv->sv_tsc_aux_hw != vcpu->vc_tsc_aux)) {
+		wrmsr(MSR_TSC_AUX, vcpu->vc_tsc_aux);
+		sv->sv_tsc_aux_hw = vcpu->vc_tsc_aux;
+		sv->sv_tsc_aux_loaded = true;
+	}
+	sv->sv_entry = (struct svm_entry_state){ *vmcb64(sv, VMCB_CR0),
+	    *vmcb64(sv, VMCB_CR3), *vmcb64(sv, VMCB_CR4),
+	    *vmcb64(sv, VMCB_EFER), *vmcb64(sv, VMCB_DR6),
+	    *vmcb64(sv, VMCB_DR7), *(u16 *)(sv->sv_vmcb + VMCB_CS + 2) };
 	TRACE(TR_VMENTRY, vcpu, TR_ENTRY_VMRUN);
 	__asm__ __volatile__("clgi; sti" ::: "memory");
 	svm_run(&sv->sv_gregs, sv->sv_vmcb_pa, sc->sc_host_save);
@@ -267,7 +317,9 @@ svm_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 	 * changes one (svm_setreg, svm_pick_asid, svm_restorectx).
 	 */
 	sv->sv_clean = VMCB_CLEAN_ALL;
-	/* An event not delivered is in EXITINTINFO now; vm_run reinjects. */
+	/* An event not delivered is in EXITINTINFO now; vm_run reinjects.
+	 * (The one tried is kept for a failed VMRUN's message.) */
+	sv->sv_eventinj_tried = *vmcb64(sv, VMCB_EVENTINJ);
 	*vmcb64(sv, VMCB_EVENTINJ) = 0;
 	svm_decode_exit(vcpu, vme);
 	if (vme->exitintinfo.type == VM_EVENT_NMI)
@@ -497,6 +549,11 @@ svm_savectx(struct vcpu *vcpu)
 
 	TRACE(TR_SVM_SAVECTX, vcpu, CPU->cpu_id);
 	sv->sv_lastcpu = CPU->cpu_id;
+	if (sv->sv_tsc_aux_loaded) {
+		struct svm_cpu *sc = CPU->cpu_vmm;
+		wrmsr(MSR_TSC_AUX, sc->sc_host_tsc_aux);
+		sv->sv_tsc_aux_loaded = false;
+	}
 }
 
 /* On another CPU: a new ASID there, and every VMCB clean bit dirty. */

@@ -5,6 +5,7 @@
  * next_rip - rip where the CPU reports it, or EXITINFO2 for IOIO.
  */
 #include "svm.h"
+#include "../vmm_decode.h"
 #include "../../console.h"
 #include "../../x86.h"
 
@@ -109,6 +110,46 @@ plant_npf(struct svm_vcpu *sv)
 	}
 }
 
+/*
+ * VMEXIT_INVALID. A VMCB that failed a consistency check stops the VM with
+ * the check's name (tested on what the VMRUN was given, sv_entry: QEMU
+ * overwrites the guest area with the host's state when VMRUN refuses it,
+ * its RIP then inside svm_run). A guest area with a guest RIP came back
+ * from the middle of the guest: QEMU 7.2's answer to a MOV to CR3/CR4 with
+ * reserved bits (svm_check.c). If the instruction there is such a MOV, the
+ * guest gets the #GP(0) hardware raises; a guest that faults on it again
+ * and again is its own business (the time limit ends it), but a streak
+ * far beyond any such loop means the checks here missed what VMRUN saw.
+ */
+#define	SVM_INVALID_STREAK_MAX	1000000
+static void
+decode_invalid(struct vcpu *vcpu, struct svm_vcpu *sv, struct vm_exit *vme,
+    u64 rip)
+{
+	struct vie vie;
+	const char *why = svm_vmcb_check(sv, &sv->sv_entry);
+	bool host_rip = rip >= (u64)(uintptr_t)__text_start &&
+	    rip < (u64)(uintptr_t)__text_end;
+
+	vme->exitcode = VM_EXIT_VMFAIL;
+	if (why != NULL) {
+		ksnprintf(vme->reason, sizeof (vme->reason), "VMRUN refused "
+		    "the VMCB: %s", why);
+		return;
+	}
+	bool known = vm_insn_decode(vcpu, rip, &vie);
+	if (!host_rip && known && vie.vie_op == VIE_OP_MOV_TO_CR &&
+	    ++sv->sv_invalid_streak < SVM_INVALID_STREAK_MAX) {
+		vmm_stat_incr(vcpu, QEMU_INVALID_AS_GP);
+		vme->exitcode = VM_EXIT_GP;
+		return;
+	}
+	ksnprintf(vme->reason, sizeof (vme->reason), "VMEXIT_INVALID at rip "
+	    "0x%lx (%s) with a VMCB that passes bhyvelet's checks", rip,
+	    host_rip ? "the world switch" : known ? vie_op_name(vie.vie_op) :
+	    "not decoded");
+}
+
 void
 svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 {
@@ -124,15 +165,10 @@ svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	vme->hw_reason = code;
 	vme->rip = rip;
 	if ((u32)code == VMEXIT_INVALID) {
-		/* The VMCB's guest area may now be garbage: never rerun it. */
-		vme->exitcode = VM_EXIT_VMFAIL;
-		ksnprintf(vme->reason, sizeof (vme->reason),
-		    "VMRUN failed its consistency checks (VMEXIT_INVALID); "
-		    "guest EFER 0x%lx CR0 0x%lx CR4 0x%lx ASID %u",
-		    *vmcb64(sv, VMCB_EFER), *vmcb64(sv, VMCB_CR0),
-		    *vmcb64(sv, VMCB_CR4), sv->sv_asid);
+		decode_invalid(vcpu, sv, vme, rip);
 		return;
 	}
+	sv->sv_invalid_streak = 0;
 	decode_intinfo(*vmcb64(sv, VMCB_EXITINTINFO), &vme->exitintinfo);
 	switch (code) {
 	case VMEXIT_VINTR:
@@ -184,6 +220,20 @@ svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		vme->exitcode = VM_EXIT_CR8;
 		vme->u.cr8.write = code == VMEXIT_CR8_WRITE;
 		vme->u.cr8.gpr = (info1 & EXITINFO1_MOV_CR) != 0 ?
+		    (int)(info1 & 15) : -1;
+		vme->inst_length = length(sv, vme, rip, 3);
+		break;
+	case VMEXIT_CR0_SEL_WRITE:
+		vme->exitcode = VM_EXIT_CR0;
+		break;
+	case VMEXIT_DR5_READ:
+	case VMEXIT_DR5_WRITE:
+	case VMEXIT_DR7_READ:
+	case VMEXIT_DR7_WRITE:
+		vme->exitcode = VM_EXIT_DR7;
+		vme->u.dr7.write = code == VMEXIT_DR7_WRITE ||
+		    code == VMEXIT_DR5_WRITE;
+		vme->u.dr7.gpr = (info1 & EXITINFO1_MOV_CR) != 0 ?
 		    (int)(info1 & 15) : -1;
 		vme->inst_length = length(sv, vme, rip, 3);
 		break;

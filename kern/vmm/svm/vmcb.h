@@ -7,6 +7,7 @@
 
 /* Control area */
 #define	VMCB_INTERCEPT_CR	0x000	/* u32: reads 15:0, writes 31:16 */
+#define	VMCB_INTERCEPT_DR	0x004	/* u32: reads 15:0, writes 31:16 */
 #define	VMCB_INTERCEPT_EXC	0x008	/* u32: exception vectors */
 #define	VMCB_INTERCEPT_MISC1	0x00c	/* u32 */
 #define	VMCB_INTERCEPT_MISC2	0x010	/* u32 */
@@ -64,6 +65,7 @@
 #define	INTERCEPT_SMI		(1U << 2)
 #define	INTERCEPT_INIT		(1U << 3)
 #define	INTERCEPT_VINTR		(1U << 4)	/* V_IRQ taken: the window */
+#define	INTERCEPT_CR0_SEL_WRITE	(1U << 5)	/* CR0 but TS/MP changed */
 #define	INTERCEPT_RDPMC		(1U << 15)
 #define	INTERCEPT_CPUID		(1U << 18)
 #define	INTERCEPT_IRET		(1U << 20)	/* the end of an NMI handler */
@@ -154,6 +156,11 @@
 #define	VMEXIT_XSETBV		0x08d
 #define	VMEXIT_CR8_READ		0x008
 #define	VMEXIT_CR8_WRITE	0x018
+#define	VMEXIT_CR0_SEL_WRITE	0x065
+#define	VMEXIT_DR5_READ		0x025
+#define	VMEXIT_DR5_WRITE	0x035
+#define	VMEXIT_DR7_READ		0x027
+#define	VMEXIT_DR7_WRITE	0x037
 #define	INTERCEPT_CR8_READ	(1U << 8)
 #define	INTERCEPT_CR8_WRITE	(1U << 24)
 #define	EXITINFO1_MOV_CR	(1UL << 63)	/* decode assists: a MOV */
@@ -172,7 +179,6 @@
 /* MSRs */
 #define	MSR_VM_CR		0xc0010114
 #define	VM_CR_SVMDIS		(1UL << 4)
-#define	MSR_VM_HSAVE_PA		0xc0010117
 
 #define	NPT_PTE_P		0x001
 #define	NPT_PTE_RW		0x002

@@ -248,6 +248,11 @@ vmx_vm_init(struct vm *vm)
 	vxm->vxm_msrbitmap = page_alloc(KM_SLEEP);
 	memset(phys_to_virt(vxm->vxm_iobitmaps), 0xff, 2 * PAGESIZE);
 	memset(phys_to_virt(vxm->vxm_msrbitmap), 0xff, PAGESIZE);
+	/* The planted bug: TSC_AUX (0xc0000103) read without an exit (the
+	 * read bitmap of 0xc0000000.. starts at byte 1024). */
+	if (unlikely(vmm_inject_msr_passthrough))
+		((u8 *)phys_to_virt(vxm->vxm_msrbitmap))[1024 + 0x103 / 8] &=
+		    (u8)~(1U << (0x103 % 8));
 	vm->vm_backend = vxm;
 	return (0);
 }
