@@ -56,8 +56,8 @@ static u32 host_basic_ok, host_ext_ok;	/* bit i: entry i filled */
  * (0x80000020 on, some by subleaf, are past the table.) */
 #define	EXT_UNCACHED	(BIT(0x1d) | BIT(0x1e))
 
-void
-vmm_cpuid_init(void)
+static void
+host_cache_init(void)
 {
 	u32 r[4];
 
@@ -105,8 +105,11 @@ host_cpuid(u32 leaf, u32 sub, u32 r[4])
 	r[3] = e[3];
 }
 
-void
-vm_cpuid(struct vcpu *vcpu, u32 leaf, u32 sub, u32 r[4])
+/* The guest's answer, computed: the host's less what the VM lacks. vcpu
+ * is NULL for the leaves guest_fixed keeps (vmm_cpuid_init), which must
+ * not look at it. */
+static void
+guest_cpuid(struct vcpu *vcpu, u32 leaf, u32 sub, u32 r[4])
 {
 	u32 *a = &r[0], *b = &r[1], *c = &r[2], *d = &r[3];
 
@@ -166,4 +169,79 @@ vm_cpuid(struct vcpu *vcpu, u32 leaf, u32 sub, u32 r[4])
 	default:
 		break;
 	}
+}
+
+/*
+ * The guests' answers to the leaves that depend on nothing of the vCPU or
+ * the subleaf, computed once by vmm_cpuid_init from the host's: basic
+ * leaves 0-31 at index 0-31, 0x80000000-0x8000001f at 32-63,
+ * 0x40000000-0x40000001 at 64-65 (FIXED_N: past the table). Not kept:
+ * leaf 1 (the vCPU's APIC ID and state, its CR4.OSXSAVE), 7 (by
+ * subleaf), and what host_cpuid does not keep.
+ */
+#define	FIXED_N		66
+#define	FIXED_NOT_KEPT	(BIT(1) | BIT(7) | BASIC_UNCACHED)
+static u32 guest_fixed[FIXED_N][4];
+static bool guest_fixed_ok[FIXED_N];	/* guest_fixed[i] filled */
+
+static inline u32
+fixed_index(u32 leaf)
+{
+	if (leaf < CPUID_NCACHE)
+		return (leaf);
+	if (leaf - 0x80000000 < CPUID_NCACHE)
+		return (leaf - 0x80000000 + CPUID_NCACHE);
+	if (leaf - 0x40000000 < 2)
+		return (leaf - 0x40000000 + 2 * CPUID_NCACHE);
+	return (FIXED_N);
+}
+
+static void
+guest_fixed_init(void)
+{
+	for (u32 i = 0; i < CPUID_NCACHE; i++) {
+		if ((host_basic_ok & BIT(i)) != 0 &&
+		    (FIXED_NOT_KEPT & BIT(i)) == 0) {
+			guest_cpuid(NULL, i, 0, guest_fixed[i]);
+			guest_fixed_ok[i] = true;
+		}
+		if ((host_ext_ok & BIT(i)) != 0) {
+			guest_cpuid(NULL, 0x80000000 + i, 0,
+			    guest_fixed[CPUID_NCACHE + i]);
+			guest_fixed_ok[CPUID_NCACHE + i] = true;
+		}
+	}
+	for (u32 i = 0; i < 2; i++) {
+		guest_cpuid(NULL, 0x40000000 + i, 0,
+		    guest_fixed[2 * CPUID_NCACHE + i]);
+		guest_fixed_ok[2 * CPUID_NCACHE + i] = true;
+	}
+}
+
+void
+vmm_cpuid_init(void)
+{
+	host_cache_init();
+	guest_fixed_init();
+}
+
+/*
+ * A CPUID exit: the answer from guest_fixed when the leaf has one there
+ * (an index and a flag), computed otherwise. Most guests' CPUIDs are
+ * of such leaves (0, the vendor and brand strings, 0x80000000 on).
+ */
+void
+vm_cpuid(struct vcpu *vcpu, u32 leaf, u32 sub, u32 r[4])
+{
+	u32 i = fixed_index(leaf);
+
+	if (i < FIXED_N && guest_fixed_ok[i]) {
+		const u32 *e = guest_fixed[i];
+		r[0] = e[0];
+		r[1] = e[1];
+		r[2] = e[2];
+		r[3] = e[3];
+		return;
+	}
+	guest_cpuid(vcpu, leaf, sub, r);
 }

@@ -40,21 +40,56 @@ vm_skip_insn(struct vcpu *vcpu, u64 rip, u32 len)
 		vmm_ops->advance(vcpu, rip + len);
 }
 
-static void
+/* A prefixed CPUID or HLT is longer than its opcode: without NRIP only
+ * the decoder knows where the next instruction starts. */
+static __noinline u32
+skip_length_decoded(struct vcpu *vcpu, const struct vm_exit *vme)
+{
+	u32 len = vme->inst_length;
+	u32 real = vm_insn_length(vcpu, vme->rip);
+
+	if (real != 0 && real != len) {
+		vmm_stat_incr(vcpu, INSN_LENGTH_DECODED);
+		len = real;
+	}
+	return (len);
+}
+
+/* vm_skip_insn for vm_run's own exits: the owner thread, which vm_run
+ * checked at its start, so without vm_skip_insn's check at every exit. */
+static inline void
 skip(struct vcpu *vcpu, const struct vm_exit *vme)
 {
 	u32 len = vme->inst_length;
 
-	/* A prefixed CPUID or HLT is longer than its opcode: without NRIP
-	 * only the decoder knows where the next instruction starts. */
-	if (vme->inst_length_guessed && len != 0) {
-		u32 real = vm_insn_length(vcpu, vme->rip);
-		if (real != 0 && real != len) {
-			vmm_stat_incr(vcpu, INSN_LENGTH_DECODED);
-			len = real;
-		}
-	}
-	vm_skip_insn(vcpu, vme->rip, len);
+	if (unlikely(vme->inst_length_guessed) && len != 0)
+		len = skip_length_decoded(vcpu, vme);
+	if (len != 0)
+		vmm_ops->advance(vcpu, vme->rip + len);
+}
+
+/*
+ * A GPR of the vCPU whose exit vm_run (or vm_exit_floor) is finishing, on
+ * its owner thread: in place where the backend keeps it in memory, as
+ * vm_getreg/vm_setreg would, less their owner check at each access.
+ */
+static inline u64
+exit_getreg(struct vcpu *vcpu, enum vm_reg r)
+{
+	u64 *p = vcpu->vc_gpr[r];
+
+	return (likely(p != NULL) ? *p : vm_getreg_slow(vcpu, r));
+}
+
+static inline void
+exit_setreg(struct vcpu *vcpu, enum vm_reg r, u64 v)
+{
+	u64 *p = vcpu->vc_gpr[r];
+
+	if (likely(p != NULL))
+		*p = v;
+	else
+		vm_setreg_slow(vcpu, r, v);
 }
 
 /* What the guest sees is vmm_cpuid.c's. */
@@ -63,12 +98,12 @@ vm_handle_cpuid(struct vcpu *vcpu, struct vm_exit *vme)
 {
 	u32 r[4];
 
-	vm_cpuid(vcpu, (u32)vm_getreg(vcpu, VM_REG_RAX),
-	    (u32)vm_getreg(vcpu, VM_REG_RCX), r);
-	vm_setreg(vcpu, VM_REG_RAX, r[0]);
-	vm_setreg(vcpu, VM_REG_RBX, r[1]);
-	vm_setreg(vcpu, VM_REG_RCX, r[2]);
-	vm_setreg(vcpu, VM_REG_RDX, r[3]);
+	vm_cpuid(vcpu, (u32)exit_getreg(vcpu, VM_REG_RAX),
+	    (u32)exit_getreg(vcpu, VM_REG_RCX), r);
+	exit_setreg(vcpu, VM_REG_RAX, r[0]);
+	exit_setreg(vcpu, VM_REG_RBX, r[1]);
+	exit_setreg(vcpu, VM_REG_RCX, r[2]);
+	exit_setreg(vcpu, VM_REG_RDX, r[3]);
 	skip(vcpu, vme);
 	return (true);
 }
@@ -83,8 +118,8 @@ vm_handle_rdmsr(struct vcpu *vcpu, struct vm_exit *vme)
 		vm_inject_exception(vcpu, 13, true, 0, 0);
 		return (true);
 	}
-	vm_setreg(vcpu, VM_REG_RAX, (u32)v);
-	vm_setreg(vcpu, VM_REG_RDX, v >> 32);
+	exit_setreg(vcpu, VM_REG_RAX, (u32)v);
+	exit_setreg(vcpu, VM_REG_RDX, v >> 32);
 	skip(vcpu, vme);
 	return (true);
 }
@@ -332,10 +367,11 @@ vm_handle_cr0(struct vcpu *vcpu, struct vm_exit *vme)
 static bool
 vm_handle_hypercall(struct vcpu *vcpu, struct vm_exit *vme)
 {
-	u64 fn = vm_getreg(vcpu, VM_REG_RAX) & 0xffffffff;
-	u64 rbx = vm_getreg(vcpu, VM_REG_RBX);
+	u64 fn = exit_getreg(vcpu, VM_REG_RAX) & 0xffffffff;
+	u64 rbx = exit_getreg(vcpu, VM_REG_RBX);
 
-	vm_setreg(vcpu, VM_REG_RAX, fn == HC_ECHO ? (u32)(rbx + 1) : 0xffffffffUL);
+	exit_setreg(vcpu, VM_REG_RAX, fn == HC_ECHO ? (u32)(rbx + 1) :
+	    0xffffffffUL);
 	skip(vcpu, vme);
 	return (true);
 }
@@ -421,11 +457,12 @@ vm_handle_npf(struct vcpu *vcpu, struct vm_exit *vme)
 	return (false);
 }
 
-/* An IN the caller has answered: merge its bytes into the guest's RAX. */
+/* An IN the caller has answered: merge its bytes into the guest's RAX
+ * (the owner thread: vm_run, at its start or in the loop). */
 void
 vm_complete_in(struct vcpu *vcpu, u32 value)
 {
-	u64 rax = vm_getreg(vcpu, VM_REG_RAX);
+	u64 rax = exit_getreg(vcpu, VM_REG_RAX);
 	u8 n = vcpu->vc_pending_in_bytes;
 
 	if (n == 4)
@@ -434,7 +471,7 @@ vm_complete_in(struct vcpu *vcpu, u32 value)
 		rax = (rax & ~0xffffUL) | (value & 0xffff);
 	else
 		rax = (rax & ~0xffUL) | (value & 0xff);
-	vm_setreg(vcpu, VM_REG_RAX, rax);
+	exit_setreg(vcpu, VM_REG_RAX, rax);
 	vcpu->vc_pending_in = false;
 }
 

@@ -219,11 +219,6 @@ combine(const struct vm_event *first, struct vm_event *second)
 	return (true);
 }
 
-/*
- * At each entry, preemption off and interrupts off, the guest's state
- * current: pick the one event to deliver and the windows to ask for.
- * false: the guest triple-faulted (a fault while delivering #DF).
- */
 /* Something of the vCPU's events may have changed: ask at the next entry. */
 void
 vm_events_changed(struct vcpu *vcpu)
@@ -259,8 +254,15 @@ entry_quiet(struct vcpu *vcpu)
 	return (true);
 }
 
+/*
+ * At each entry, preemption off and interrupts off, the guest's state
+ * current: pick the one event to deliver and the windows to ask for.
+ * false: the guest triple-faulted (a fault while delivering #DF). The
+ * inline vm_entry_events (vmm.h) has already let the commonest quiet
+ * entry through; entry_quiet here has the one with a deadline.
+ */
 bool
-vm_entry_events(struct vcpu *vcpu)
+vm_entry_events_ask(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vc_vm;
 	bool want_intr = false, want_nmi = false;

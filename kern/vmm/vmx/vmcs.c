@@ -14,18 +14,11 @@
 
 void vmx_exit_stub(void);
 
-u64
-vmcs_read(u32 field)
-{
-	return (vmread(field));
-}
-
+/* vmcs_write's failure (vmx.h). */
 void
-vmcs_write(u32 field, u64 v)
+vmcs_write_failed(u32 field, int rc)
 {
-	int rc = vmwrite(field, v);
-
-	VERIFY(rc == VMX_OK, "vmwrite of field 0x%x failed: %s", field,
+	panic("vmwrite of field 0x%x failed: %s", field,
 	    rc == VMX_FAIL_INVALID ? "no current VMCS" : vmx_insn_error_name(
 	    vmread(VMCS_INSTRUCTION_ERROR)));
 }

@@ -573,32 +573,39 @@ gpr(struct vmx_vcpu *vx, enum vm_reg r)
 }
 
 /* The copies, filled from the VMCS the first time after an exit cleared
- * them (vmx_decode_exit fills the RIP itself). */
-static u64
+ * them (vmx_decode_exit fills both itself, so the exit path finds them
+ * inline; the fill is for the other callers). */
+static __noinline void
+cache_fill(struct vcpu *vcpu, u8 which)
+{
+	struct vmx_vcpu *vx = vcpu->vc_backend;
+	bool held = vmcs_hold(vcpu);
+
+	if (which == VXC_RIP)
+		vx->vx_rip = vmx_read(vcpu, VMCS_GUEST_RIP);
+	else
+		vx->vx_intr = (u32)vmx_read(vcpu, VMCS_GUEST_INTERRUPTIBILITY);
+	vmcs_release(vcpu, held);
+	vx->vx_cached |= which;
+}
+
+static inline u64
 cached_rip(struct vcpu *vcpu)
 {
 	struct vmx_vcpu *vx = vcpu->vc_backend;
 
-	if ((vx->vx_cached & VXC_RIP) == 0) {
-		bool held = vmcs_hold(vcpu);
-		vx->vx_rip = vmx_read(vcpu, VMCS_GUEST_RIP);
-		vmcs_release(vcpu, held);
-		vx->vx_cached |= VXC_RIP;
-	}
+	if (unlikely((vx->vx_cached & VXC_RIP) == 0))
+		cache_fill(vcpu, VXC_RIP);
 	return (vx->vx_rip);
 }
 
-static u32
+static inline u32
 cached_intr(struct vcpu *vcpu)
 {
 	struct vmx_vcpu *vx = vcpu->vc_backend;
 
-	if ((vx->vx_cached & VXC_INTR) == 0) {
-		bool held = vmcs_hold(vcpu);
-		vx->vx_intr = (u32)vmx_read(vcpu, VMCS_GUEST_INTERRUPTIBILITY);
-		vmcs_release(vcpu, held);
-		vx->vx_cached |= VXC_INTR;
-	}
+	if (unlikely((vx->vx_cached & VXC_INTR) == 0))
+		cache_fill(vcpu, VXC_INTR);
 	return (vx->vx_intr);
 }
 

@@ -9,6 +9,7 @@
 
 #include "../vmm.h"
 #include "vmcs.h"
+#include "vmx_cpufunc.h"
 
 /* The guest state VMX does not keep in the VMCS (vmx_run.asm's layout). */
 struct vmx_gregs {
@@ -121,9 +122,23 @@ struct vmx_ctls {
 	u32 pin, proc, proc2, exit, entry;
 };
 
-/* vmcs.c: the current VMCS, whoever's it is (vmwrite panics on failure). */
-u64 vmcs_read(u32 field);
-void vmcs_write(u32 field, u64 v);
+/* The current VMCS, whoever's it is: inline, as the exit path reads and
+ * writes it at every exit (a VMWRITE that fails panics, in vmcs.c). */
+static inline u64
+vmcs_read(u32 field)
+{
+	return (vmread(field));
+}
+
+__noreturn void vmcs_write_failed(u32 field, int rc);
+static inline void
+vmcs_write(u32 field, u64 v)
+{
+	int rc = vmwrite(field, v);
+
+	if (unlikely(rc != VMX_OK))
+		vmcs_write_failed(field, rc);
+}
 void vmcs_write_host_state(void);
 void vmcs_write_guest_reset(struct vcpu *, const struct vmx_ctls *);
 u32 vmcs_guest_field(enum vm_reg);	/* RSP, RIP, RFLAGS, CR3, EFER */
