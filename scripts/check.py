@@ -70,6 +70,11 @@ DEFAULT_MATRIX = [
     ('qemu', 2, 'ctx', 'hz=1000'),
     ('qemu', 2, 'ctx', 'ctx_debug=1'),  # every ctxop edit through the checked path
     ('bochs-svm', 2, 'vmm'),        # Bochs ryzen: the second SVM implementation (~90 s)
+    # The fuzzer (docs/fuzz.md), not part of suite=all: 2,300 guests on QEMU (~35 s), fewer on
+    # Bochs, where each costs seconds.
+    ('qemu', 2, 'fuzz'),
+    ('bochs-vmx', 1, 'fuzz'),
+    ('bochs-svm', 1, 'fuzz'),
     # Guest RAM mapped from the nested page faults instead of premapped, so that path stays
     # tested (~35 s at scale=20).
     ('qemu', 2, 'vmm', 'vmm_ondemand=1', 'scale=20'),

@@ -498,6 +498,8 @@ void vm_complete_in(struct vcpu *, u32 value);
 u64 vm_hlt_wait(struct vcpu *);
 /* Would the CPU take this CR0 (MOV CR0's #GP(0) checks)? vmm_exit.c */
 bool vm_cr0_write_ok(struct vcpu *, u64 old, u64 v);
+bool vm_cr4_write_ok(struct vcpu *, u64 old, u64 v);
+u64 vm_cr4_valid_bits(void);
 /* Tests: a hole in the backends' MSR bitmaps (vmm_msr.c). */
 extern bool vmm_inject_msr_passthrough;
 /* The vCPU's event state in a line (racy reads): what a stopped or stuck

@@ -12,9 +12,8 @@
 #include "../tunable.h"
 
 KTUNABLE_TEST(vmm_inject_msr_passthrough, "the backend's MSR bitmap lets "
-    "the guest read an MSR holding host state without an exit (SVM: "
-    "VM_HSAVE_PA, VMX: TSC_AUX); the fuzzer's isolation check must catch "
-    "it");
+    "the guest read TSC_AUX, which holds host state, without an exit (and "
+    "SVM stops switching it); the fuzzer's isolation check must catch it");
 
 #define	MSR_TSC		0x010
 #define	MSR_PAT		0x277

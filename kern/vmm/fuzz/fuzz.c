@@ -108,7 +108,10 @@ secrets_record(struct fz_state *fz)
 		thread_bind(c);
 		for (int i = 0; i < FZ_NSECRET_MSRS; i++) {
 			u32 msr = fz_secret_msr[i];
-			if (!host_has(msr))
+			/* VM_HSAVE_PA is a small physical address, a value
+			 * any guest has in its registers now and then: it is
+			 * read (and must #GP), not looked for. */
+			if (!host_has(msr) || msr == MSR_VM_HSAVE_PA)
 				continue;
 			u64 v = rdmsr(msr);
 			if (v == 0)

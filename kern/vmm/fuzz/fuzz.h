@@ -65,6 +65,7 @@ struct fz_prog {
 	u32 fp_nops;
 	u32 fp_len;			/* bytes of fp_buf used */
 	u8 fp_op[FZ_MAXOPS];		/* enum fz_op of each op */
+	u32 fp_msr[FZ_MAXOPS];		/* the MSR an RDMSR op reads, or 0 */
 	u8 fp_buf[FZ_PAYLOAD_MAX];
 };
 

@@ -405,7 +405,10 @@ op_strio(struct em *e)
 static void
 op_rdmsr(struct em *e)
 {
-	mov_imm32(e, RCX, pick_msr(e));
+	u32 msr = pick_msr(e);
+
+	e->p->fp_msr[e->p->fp_nops - 1] = msr;
+	mov_imm32(e, RCX, msr);
 	b1(e, 0x0f);
 	b1(e, 0x32);
 	keep(e, RAX);

@@ -106,11 +106,12 @@ svm_vm_init(struct vm *vm)
 	sm->sm_msrpm = page_alloc_contig(2, PAGESIZE, KM_SLEEP);
 	memset(phys_to_virt(sm->sm_iopm), 0xff, 3 * PAGESIZE);
 	memset(phys_to_virt(sm->sm_msrpm), 0xff, 2 * PAGESIZE);
-	/* The planted bug: VM_HSAVE_PA (0xc0010117) read without an exit.
-	 * MSRs 0xc0010000.. start at byte 0x1000, two bits each. */
+	/* The planted bug: TSC_AUX (0xc0000103) read without an exit, and
+	 * (svm_vmrun) never switched. MSRs 0xc0000000.. start at byte
+	 * 0x800, two bits each. */
 	if (unlikely(vmm_inject_msr_passthrough))
-		((u8 *)phys_to_virt(sm->sm_msrpm))[0x1000 + 0x117 / 4] &=
-		    (u8)~(1U << (0x117 % 4 * 2));
+		((u8 *)phys_to_virt(sm->sm_msrpm))[0x800 + 0x103 / 4] &=
+		    (u8)~(1U << (0x103 % 4 * 2));
 	vm->vm_backend = sm;
 	return (0);
 }
@@ -298,7 +299,8 @@ svm_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 	 * back by svm_savectx (the host itself never reads it).
 	 */
 	if (sc->sc_has_tsc_aux && (!sv->sv_tsc_aux_loaded ||
-	    sv->sv_tsc_aux_hw != vcpu->vc_tsc_aux)) {
+	    sv->sv_tsc_aux_hw != vcpu->vc_tsc_aux) &&
+	    !unlikely(vmm_inject_msr_passthrough)) {
 		wrmsr(MSR_TSC_AUX, vcpu->vc_tsc_aux);
 		sv->sv_tsc_aux_hw = vcpu->vc_tsc_aux;
 		sv->sv_tsc_aux_loaded = true;

@@ -17,41 +17,6 @@
 #define	SEG_ATTR_L	(1U << 9)	/* the VMCB's packed attributes */
 #define	SEG_ATTR_D	(1U << 10)
 
-/* CR4 bits this CPU has (CPUID), the rest reserved. */
-static u64
-cr4_valid(void)
-{
-	static u64 valid;
-	u32 a, b, c, d;
-
-	if (valid != 0)
-		return (valid);
-	u64 v = 0x7ff;				/* VME .. OSXMMEXCPT */
-	cpuid(1, 0, &a, &b, &c, &d);
-	if (c & (1U << 17))
-		v |= 1UL << 17;			/* PCIDE */
-	if (c & (1U << 26))
-		v |= 1UL << 18;			/* OSXSAVE */
-	cpuid(0, 0, &a, &b, &c, &d);
-	if (a >= 7) {
-		cpuid(7, 0, &a, &b, &c, &d);
-		if (b & (1U << 0))
-			v |= 1UL << 16;		/* FSGSBASE */
-		if (b & (1U << 7))
-			v |= 1UL << 20;		/* SMEP */
-		if (b & (1U << 20))
-			v |= 1UL << 21;		/* SMAP */
-		if (c & (1U << 2))
-			v |= 1UL << 11;		/* UMIP */
-		if (c & (1U << 3))
-			v |= 1UL << 22;		/* PKE */
-		if (c & (1U << 16))
-			v |= 1UL << 12;		/* LA57 */
-	}
-	valid = v;
-	return (v);
-}
-
 const char *
 svm_vmcb_check(struct svm_vcpu *sv, const struct svm_entry_state *es)
 {
@@ -67,7 +32,7 @@ svm_vmcb_check(struct svm_vcpu *sv, const struct svm_entry_state *es)
 		return ("CR0.NW is set without CR0.CD");
 	if ((cr0 >> 32) != 0)
 		return ("CR0 bits 63:32 are set");
-	if ((cr4 & ~cr4_valid()) != 0)
+	if ((cr4 & ~vm_cr4_valid_bits()) != 0)
 		return ("CR4 has reserved bits set");
 	if ((efer & EFER_LMA) != 0 && (es->es_cr3 >> 52) != 0)
 		return ("CR3 has reserved bits set (long mode)");

@@ -5,6 +5,7 @@
  * VMX hands us the guest's long-mode switch.
  */
 #include "vmx.h"
+#include "../../x86.h"
 #include "../../console.h"
 
 /* SDM vol. 3, 31.4 "VM Instruction Error Numbers". */
@@ -69,9 +70,18 @@ cr_access(struct vcpu *vcpu, struct vm_exit *vme, u64 qual)
 	u32 cr = qual & 15, type = (qual >> 4) & 3;
 	u64 v = gpr_by_index(vcpu, (u32)(qual >> 8) & 15);
 
+	/* The CPU exits before its own checks: MOV's #GP(0) is ours. */
 	if (type == 0 && cr == 0) {
+		if ((vm_getreg(vcpu, VM_REG_EFER) & EFER_LMA) == 0)
+			v = (u32)v;
+		if (!vm_cr0_write_ok(vcpu, vm_getreg(vcpu, VM_REG_CR0), v))
+			goto gp;
 		vm_setreg(vcpu, VM_REG_CR0, v);
 	} else if (type == 0 && cr == 4) {
+		if ((vm_getreg(vcpu, VM_REG_EFER) & EFER_LMA) == 0)
+			v = (u32)v;
+		if (!vm_cr4_write_ok(vcpu, vm_getreg(vcpu, VM_REG_CR4), v))
+			goto gp;
 		vm_setreg(vcpu, VM_REG_CR4, v);
 	} else if (type == 3) {			/* LMSW: PE MP EM TS; PE sticks */
 		u64 cr0 = vm_getreg(vcpu, VM_REG_CR0);
@@ -81,6 +91,9 @@ cr_access(struct vcpu *vcpu, struct vm_exit *vme, u64 qual)
 		return (false);
 	}
 	vm_setreg(vcpu, VM_REG_RIP, vme->rip + vme->inst_length);
+	return (true);
+gp:
+	vm_inject_exception(vcpu, 13, true, 0, 0);
 	return (true);
 }
 
