@@ -5,6 +5,7 @@
  */
 #include "ktest.h"
 #include "../kern/vmm/vmm.h"
+#include "../kern/panic.h"
 #include "../kern/fpu.h"
 #include "../kern/x86.h"
 
@@ -17,6 +18,7 @@ KTEST(vmm, cpuid_hides_what_the_vm_lacks)
 		return;
 	}
 	struct vm *vm = vm_create("cpuid", 1UL << 20, 1);
+	VERIFY(vm != NULL, "vm_create");
 	struct vcpu *v = vm->vm_vcpu[0];
 
 	cpuid(1, 0, &h[0], &h[1], &h[2], &h[3]);
@@ -82,6 +84,7 @@ KTEST(vmm, cpuid_host_leaves_cached)
 		return;
 	}
 	struct vm *vm = vm_create("cpuidc", 1UL << 20, 1);
+	VERIFY(vm != NULL, "vm_create");
 	struct vcpu *v = vm->vm_vcpu[0];
 	static const u32 kept[][2] = {
 		{ 0, 0 }, { 1, 0 }, { 7, 0 }, { 0x80000000, 0 },

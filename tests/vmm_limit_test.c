@@ -8,6 +8,7 @@
 #include "../kern/vmm/vmm_dev.h"
 #include "../kern/apic.h"
 #include "../kern/thread.h"
+#include "../kern/pmem.h"
 #include "../kern/panic.h"
 
 #define	MS	1000000L
@@ -114,6 +115,7 @@ KTEST(vmm, time_limit_cancelled_by_destroy)
 	u64 fired = vmm_time_limits_fired;
 	for (int i = 0; i < 6; i++) {
 		vms[i] = vm_create("limit", 64 * 1024, 1);
+		VERIFY(vms[i] != NULL, "vm_create");
 		vm_time_limit(vms[i], (hrtime_t)(10000 + (i % 3) * 1000) * MS);
 	}
 	vm_time_limit(vms[0], 5 * MS);		/* again: moved, not added */
@@ -127,6 +129,7 @@ KTEST(vmm, time_limit_cancelled_by_destroy)
 	fired = vmm_time_limits_fired;
 	for (int i = 0; i < 6; i++) {
 		vms[i] = vm_create("limit", 64 * 1024, 1);
+		VERIFY(vms[i] != NULL, "vm_create");
 		vm_time_limit(vms[i], (hrtime_t)(200 + 10 * i) * MS);
 	}
 	for (int i = 5; i >= 0; i--)
@@ -134,4 +137,33 @@ KTEST(vmm, time_limit_cancelled_by_destroy)
 	delay(hz / 2 + 1);			/* past every deadline */
 	KT_EXPECT(vmm_time_limits_fired == fired, "%lu limits fired on "
 	    "destroyed VMs", vmm_time_limits_fired - fired);
+}
+
+/*
+ * A VM whose RAM the host cannot give (1 GiB on a machine of 256 MiB, or
+ * no run of free pages that long) is refused: vm_create returns NULL,
+ * vm_create_guest says why, and nothing stays allocated (the runner's
+ * leak checks). Before, page_alloc_contig panicked the host.
+ */
+KTEST(vmm, create_refuses_ram_it_cannot_get)
+{
+	char why[160] = "";
+	static const u8 hlt[] = { 0xf4 };
+
+	if (!have_backend())
+		return;
+	u64 big = 1UL << 30;
+	if ((pmem_pages_total() - pmem_pages_used()) * PAGESIZE > big) {
+		ktest_skip("the host has more than 1 GiB free");
+		return;
+	}
+	KT_EXPECT(vm_create("huge", big, 1) == NULL, "a 1 GiB VM was created");
+	KT_EXPECT(vm_create_guest("huge", hlt, sizeof (hlt), big, 0, why,
+	    sizeof (why)) == NULL, "vm_create_guest took a 1 GiB guest");
+	KT_EXPECT(strstr(why, "guest RAM") != NULL, "reason: '%s'", why);
+	ktest_note("refused: %s", why);
+	struct vm *vm = vm_create("small", 1UL << 20, 1);
+	KT_EXPECT(vm != NULL, "a 1 MiB VM after the refusals");
+	if (vm != NULL)
+		vm_destroy(vm);
 }

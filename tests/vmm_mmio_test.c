@@ -6,6 +6,7 @@
  */
 #include "ktest.h"
 #include "../kern/vmm/vmm.h"
+#include "../kern/panic.h"
 #include "../kern/vmm/vmm_mmio.h"
 
 #define	LAPIC	0xfee00000ULL
@@ -39,6 +40,7 @@ static struct vm *
 mmio_vm(const u8 *code, size_t n)
 {
 	struct vm *vm = vm_create("mmio", 1UL << 20, 1);
+	VERIFY(vm != NULL, "vm_create");
 
 	KT_EXPECT(vm_load(vm, 0x7c00, code, n), "loading the code");
 	return (vm);

@@ -315,7 +315,10 @@ vm_create(const char *name, u64 memsize, int nvcpus)
 
 	struct vm *vm = kmem_zalloc(sizeof (*vm), KM_SLEEP);
 	strlcpy(vm->vm_name, name, sizeof (vm->vm_name));
-	vm_mem_create(vm, memsize);
+	if (!vm_mem_create(vm, memsize)) {
+		kmem_free(vm, sizeof (*vm));
+		return (NULL);
+	}
 	vm->vm_nvcpus = nvcpus;
 	VERIFY(vmm_ops->vm_init(vm) == 0, "vm_create: backend vm_init");
 	for (int i = 0; i < nvcpus; i++) {

@@ -378,7 +378,8 @@ void vm_walk(bool (*fn)(struct vm *, void *), void *arg);
 void vmm_init(void);			/* boot CPU, after threads exist */
 void vmm_cpu_init(void);		/* each CPU */
 /* Every vCPU starts like a BIOS starts a boot sector: real mode,
- * CS:IP = 0000:7C00, SP = 7C00, interrupts off. */
+ * CS:IP = 0000:7C00, SP = 7C00, interrupts off. NULL if the host has no
+ * run of free pages as long as its RAM (nothing is left allocated). */
 struct vm *vm_create(const char *name, u64 memsize, int nvcpus);
 void vm_destroy(struct vm *);
 /* Copy an image into guest RAM at gpa; false if it does not fit. */
@@ -535,7 +536,7 @@ void vmm_gpt_premap(vmm_gpt_t *, u64 size, paddr_t hpa);
 bool vmm_gpt_lookup(vmm_gpt_t *, u64 gpa, paddr_t *hpa, u64 *pgsize);
 void vmm_gpt_fini(vmm_gpt_t *);
 /* Guest RAM (vmm_mem.c): allocated, and premapped unless vmm_ondemand. */
-void vm_mem_create(struct vm *, u64 memsize);
+bool vm_mem_create(struct vm *, u64 memsize);	/* false: no RAM */
 void vm_mem_destroy(struct vm *);
 extern bool vmm_ondemand;
 /* The backends' shared port I/O decode (vmm_exit.c); rep only with string. */

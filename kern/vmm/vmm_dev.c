@@ -2,6 +2,7 @@
  * The vCPU thread's loop and its device model (see vmm_dev.h).
  */
 #include "vmm_dev.h"
+#include "../pmem.h"
 #include "../console.h"
 #include "../panic.h"
 #include "../thread.h"
@@ -280,6 +281,12 @@ vm_create_guest(const char *name, const u8 *image, size_t len, u64 memsize,
 		return (NULL);
 	}
 	struct vm *vm = vm_create(name, memsize, 1);
+	if (vm == NULL) {
+		ksnprintf(why, whylen, "no %lu KiB of guest RAM to be had (the "
+		    "host has %lu KiB free)", (u64)(memsize >> 10),
+		    (u64)((pmem_pages_total() - pmem_pages_used()) << 2));
+		return (NULL);
+	}
 	VERIFY(vm_load(vm, 0x7c00, image, len), "vm_create_guest: load");
 	vm->vm_param = param;
 	/* The guests that HLT with interrupts off as one more kind of exit

@@ -90,8 +90,15 @@ create_module_guest(const char *name, const struct boot_module *mods,
 		gm[i - 1].gm_data = module_data(&mods[i], &gm[i - 1].gm_len);
 		gm[i - 1].gm_cmdline = mods[i].bm_string;
 	}
-	struct vm *vm = vm_create(name, mem != 0 ? mem : 128UL << 20,
-	    (int)cpus);
+	u64 bytes = mem != 0 ? mem : 128UL << 20;
+	struct vm *vm = vm_create(name, bytes, (int)cpus);
+	if (vm == NULL) {
+		ksnprintf(why, whylen, "no %lu MiB of guest RAM to be had (the "
+		    "host has %lu MiB free, not in one run perhaps)",
+		    (u64)(bytes >> 20),
+		    (u64)((pmem_pages_total() - pmem_pages_used()) >> 8));
+		return (NULL);
+	}
 	if (!guest_load_multiboot(vm, image, len, &gl, mods[0].bm_string, gm,
 	    nmods - 1, why, whylen)) {
 		vm_destroy(vm);

@@ -15,7 +15,7 @@
 KTUNABLE_CMDLINE(vmm_ondemand, "guest RAM is mapped 4 KiB at a time from "
     "nested page faults, not premapped by vm_create");
 
-void
+bool
 vm_mem_create(struct vm *vm, u64 memsize)
 {
 	size_t npages = memsize / PAGESIZE;
@@ -30,7 +30,9 @@ vm_mem_create(struct vm *vm, u64 memsize)
 	if (memsize >= VMM_PAGE_2M)
 		vm->vm_mem = page_alloc_contig(npages, VMM_PAGE_2M, KM_NOSLEEP);
 	if (vm->vm_mem == 0)
-		vm->vm_mem = page_alloc_contig(npages, PAGESIZE, KM_SLEEP);
+		vm->vm_mem = page_alloc_contig(npages, PAGESIZE, KM_NOSLEEP);
+	if (vm->vm_mem == 0)
+		return (false);		/* no run of free pages that long */
 	vm->vm_memsize = memsize;
 	vmm_gpt_init(&vm->vm_gpt, vmm_ops->pte_ops);
 	vm->vm_premapped = !vmm_ondemand;
@@ -39,6 +41,7 @@ vm_mem_create(struct vm *vm, u64 memsize)
 		vmm_gpt_premap(&vm->vm_gpt, memsize, vm->vm_mem);
 		mutex_exit(&vm->vm_gpt.gpt_lock);
 	}
+	return (true);
 }
 
 void
