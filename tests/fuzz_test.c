@@ -6,6 +6,10 @@
 #include "ktest.h"
 #include "../kern/vmm/vmm.h"
 #include "../kern/vmm/fuzz/fuzz.h"
+#include "../kern/vmm/vmm_dev.h"
+#include "../kern/vmm/vmm_stat.h"
+#include "../kern/thread.h"
+#include "../kern/panic.h"
 #include "../kern/kmem.h"
 #include "../kern/tunable.h"
 
@@ -102,4 +106,74 @@ KTEST(fuzz, catches_msr_passthrough)
 	KT_EXPECT(caught > 0, "none of %lu guests that read MSR 0x%x saw the "
 	    "host's value through the planted hole", ran, msr);
 	ktest_note("caught after %lu guests reading MSR 0x%x", ran, msr);
+}
+
+/*
+ * Two VMs at once: a bystander that makes CPUID exits forever, its RAM
+ * filled by the host with a pattern, beside the fuzzer's hostile guests
+ * on the other CPU. The bystander must keep running and its RAM must be
+ * as the host wrote it (the hostile ones write everywhere they can).
+ */
+struct bystander {
+	struct vm *vm;
+	struct vcpu_result r;
+};
+
+static void
+bystander_thread(void *arg)
+{
+	struct bystander *b = arg;
+
+	(void) vcpu_run_loop(b->vm->vm_vcpu[0], &b->r);
+}
+
+static u64
+pattern_sum(struct vm *vm, bool fill)
+{
+	u64 *p = (u64 *)((u8 *)phys_to_virt(vm->vm_mem) + 0x10000);
+	u64 n = (vm->vm_memsize - 0x10000) / 8, sum = 0, x = 0x9e3779b97f4a7c15UL;
+
+	for (u64 i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		if (fill)
+			p[i] = x;
+		sum += p[i] == x;
+	}
+	return (n - sum);		/* words not as written */
+}
+
+KTEST_MIN(fuzz, bystander_vm_untouched, 2)
+{
+	static const u8 loop[] = { 0x0f, 0xa2, 0xeb, 0xfc };	/* cpuid; jmp */
+	struct bystander *b;
+	struct fz_totals t;
+	char why[120];
+
+	if (!have_backend())
+		return;
+	b = kmem_zalloc(sizeof (*b), KM_SLEEP);
+	b->vm = vm_create_guest("bystander", loop, sizeof (loop), FZ_GUEST_MEM,
+	    0, why, sizeof (why));
+	VERIFY(b->vm != NULL, "bystander: %s", why);
+	(void) pattern_sum(b->vm, true);
+	b->r.quiet = true;
+	kthread_t *th = thread_create("bystander", bystander_thread, b, 1);
+	u64 n = strncmp(opt_platform, "bochs", 5) == 0 ? 10 : ktest_scale(300);
+	u64 f = fuzz_run(1000000, 1000000 + n, false, &t);
+	u64 exits = b->vm->vm_vcpu[0]->vc_stats[VMM_STAT_VMEXIT_TOTAL];
+	vm_request_stop(b->vm, "the test is over");
+	thread_join(th);
+	KT_EXPECT(f == 0, "%lu failures among the hostile guests", f);
+	KT_EXPECT(exits > 100, "the bystander made %lu exits in %lu guests' "
+	    "time", exits, t.ft_guests);
+	KT_EXPECT(strstr(b->r.reason, "the test is over") != NULL, "the "
+	    "bystander ended otherwise: %s", b->r.reason);
+	u64 bad = pattern_sum(b->vm, false);
+	KT_EXPECT(bad == 0, "%lu words of the bystander's RAM changed", bad);
+	ktest_note("bystander: %lu exits beside %lu hostile guests", exits,
+	    t.ft_guests);
+	vm_destroy(b->vm);
+	kmem_free(b, sizeof (*b));
 }
