@@ -368,8 +368,10 @@ kmain(u32 magic, u32 mbinfo)
 		trace_on = true;
 	apic_cpu_init();
 	sched_start_reaper();
-	if (vmm_ops != NULL)
+	if (vmm_ops != NULL) {
 		vm_limit_start();
+		vm_cons_start();
+	}
 	thread_create_detached("main", main_thread, NULL, -1);
 	sched_running = true;
 	sched_cpu_start(&cpus[0]);

@@ -9,6 +9,7 @@
 #include "../kern/apic.h"
 #include "../kern/thread.h"
 #include "../kern/pmem.h"
+#include "../kern/tunable.h"
 #include "../kern/panic.h"
 
 #define	MS	1000000L
@@ -166,4 +167,78 @@ KTEST(vmm, create_refuses_ram_it_cannot_get)
 	KT_EXPECT(vm != NULL, "a 1 MiB VM after the refusals");
 	if (vm != NULL)
 		vm_destroy(vm);
+}
+
+/*
+ * A guest flooding its console cannot hold its vCPU thread: the lines go
+ * into the VM's bounded buffer (vmm_cons.c) and a slow console (a sink
+ * that sleeps a clock tick per line, as a real UART at 115,200 baud
+ * takes ~5 ms for a 64-byte line) only makes lines drop. With
+ * vmm_inject_cons_sync the vCPU thread prints them itself, waits for
+ * every one, and none drops: the test fails.
+ */
+static u64 slow_lines;
+
+static void
+slow_sink(const char *vm __unused, const char *line __unused)
+{
+	slow_lines++;
+	delay(1);
+}
+
+/* The flood of n lines through the slow sink; r says how it went. */
+static bool
+flood(u32 n, struct vcpu_result *r)
+{
+	const struct guest_image *g = guest_find("evbench");
+	char why[100];
+
+	memset(r, 0, sizeof (*r));
+	slow_lines = 0;
+	vm_cons_sink = slow_sink;
+	struct vm *vm = vm_create_guest("flood", g->start,
+	    (size_t)(g->end - g->start), 1UL << 20, (4U << 28) | n, why,
+	    sizeof (why));
+	VERIFY(vm != NULL, "flood: %s", why);
+	vm_time_limit(vm, 60 * 1000000000L);	/* a backstop only */
+	bool ok = vcpu_run_loop(vm->vm_vcpu[0], r);
+	vm_cons_sink = NULL;
+	vm_destroy(vm);
+	return (ok);
+}
+
+KTEST(vmm, console_flood_drops_not_stalls)
+{
+	struct vcpu_result r;
+	u32 n = 3000;
+
+	if (!have_backend())
+		return;
+	bool ok = flood(n, &r);
+	KT_EXPECT(ok, "the flooding guest did not end well: %s", r.reason);
+	KT_EXPECT(r.cons_lines == n, "%lu lines put, the guest wrote %u",
+	    r.cons_lines, n);
+	KT_EXPECT(r.cons_dropped > 0, "no line of %u dropped: the vCPU "
+	    "thread waited for the console", n);
+	KT_EXPECT(slow_lines + r.cons_dropped == r.cons_lines, "%lu printed "
+	    "+ %lu dropped != %lu lines", slow_lines, r.cons_dropped,
+	    r.cons_lines);
+	ktest_note("%u lines: %lu printed, %lu dropped", n, slow_lines,
+	    r.cons_dropped);
+}
+
+/* The switch that prints from the vCPU thread: nothing drops, which is
+ * what console_flood_drops_not_stalls fails on. */
+KTEST(vmm, console_flood_sync_is_caught)
+{
+	struct vcpu_result r;
+
+	if (!have_backend())
+		return;
+	vmm_inject_cons_sync = true;
+	(void) flood(100, &r);
+	vmm_inject_cons_sync = false;
+	KT_EXPECT(r.cons_lines == 100 && r.cons_dropped == 0 &&
+	    slow_lines == 100, "printed synchronously: %lu of %lu lines "
+	    "printed, %lu dropped", slow_lines, r.cons_lines, r.cons_dropped);
 }

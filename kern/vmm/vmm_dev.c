@@ -10,8 +10,9 @@
 
 /*
  * COM1's output (vm_set_console): the transcript and the host console,
- * one line at a time as "[vm/com1] line". The UART calls it one byte at
- * a time in order, from whichever vCPU thread runs it.
+ * one line at a time as "[vm/com1] line", through the VM's buffer
+ * (vmm_cons.c). The UART calls it one byte at a time in order, from
+ * whichever vCPU thread runs it.
  */
 static void
 console_char(void *arg, u8 b)
@@ -27,9 +28,8 @@ console_char(void *arg, u8 b)
 		return;
 	if (c == '\n' || r->line_len + 1 >= sizeof (r->line)) {
 		r->line[r->line_len] = '\0';
-		if (!r->quiet)
-			cmn_err(CE_NOTE, "[%s/com1] %s", r->console_vm->vm_name,
-			    r->line);
+		if (r->cons != NULL)
+			vm_cons_put(r->cons, r->line);
 		r->line_len = 0;
 		if (c == '\n')
 			return;
@@ -155,6 +155,8 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 	bool console = vcpu->vc_id == 0 && vm->vm_console == NULL;
 	if (console) {
 		r->console_vm = vm;
+		if (!r->quiet)
+			r->cons = vm_cons_open(vm->vm_name);
 		vm_set_console(vm, console_char, r);
 	}
 	for (;;) {
@@ -200,10 +202,14 @@ vcpu_run_loop(struct vcpu *vcpu, struct vcpu_result *r)
 	}
 	if (console) {
 		vm_set_console(vm, NULL, NULL);
-		if (r->line_len > 0 && !r->quiet) {
+		if (r->line_len > 0 && r->cons != NULL) {
 			r->line[r->line_len] = '\0';
-			cmn_err(CE_NOTE, "[%s/com1] %s", vm->vm_name, r->line);
+			vm_cons_put(r->cons, r->line);
 		}
+		/* Every line printed before the lines about its end. */
+		if (r->cons != NULL)
+			r->cons_dropped = vm_cons_close(r->cons, &r->cons_lines);
+		r->cons = NULL;
 	}
 	if (r->killed && !r->quiet)
 		cmn_err(CE_NOTE, "[%s] %s%s", vcpu->vc_name,

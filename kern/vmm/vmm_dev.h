@@ -42,6 +42,20 @@ enum guest_end {
 	GUEST_STOPPED		/* stopped by the hypervisor: reason */
 };
 
+/* Guest console output, buffered per VM (vmm_cons.c). */
+#define	VM_CONS_LINE	128		/* the longest line printed whole */
+struct vm_cons;
+void vm_cons_start(void);		/* at boot: the "guest console" thread */
+struct vm_cons *vm_cons_open(const char *vm);
+/* A line of the guest's (no newline): into the ring, or dropped if full. */
+void vm_cons_put(struct vm_cons *, const char *line);
+/* Wait until every line is printed, free; the lines dropped (*lines: all
+ * put). */
+u64 vm_cons_close(struct vm_cons *, u64 *lines);
+/* Where the lines go (NULL: cmn_err as "[vm/com1] line"); tests only. */
+extern void (*vm_cons_sink)(const char *vm, const char *line);
+extern bool vmm_inject_cons_sync;	/* tests: print from the vCPU thread */
+
 struct vcpu_result {
 	bool done;		/* the guest wrote its verdict */
 	u32 verdict;
@@ -60,6 +74,9 @@ struct vcpu_result {
 	char line[128];		/* the console line being assembled */
 	size_t line_len;
 	bool quiet;		/* don't echo the guest's console */
+	struct vm_cons *cons;	/* its buffer while vcpu_run_loop runs */
+	u64 cons_lines;		/* console lines the guest wrote */
+	u64 cons_dropped;	/* ... that found the buffer full */
 	/* Called after every vm_run (tests check host FPU state here). */
 	bool (*after_run)(struct vcpu *, void *arg);
 	void *after_arg;
