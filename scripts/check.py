@@ -487,6 +487,7 @@ OTHER_BACKEND_SKIP_RE = re.compile(r'^not the (\w+) backend\b')
 PLATFORM_DEFECT_SKIP = {
     'qemu-tcg': re.compile(r'^platform defect: .*\bQEMU TCG\b'),
     'qemu-grub': re.compile(r'^platform defect: .*\bQEMU TCG\b'),
+    'bochs-svm': re.compile(r'^platform defect: .*\bBochs SVM\b'),
 }
 
 

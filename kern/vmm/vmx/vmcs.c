@@ -6,6 +6,7 @@
  * vmx_cpufunc.h; when a VMCS is current where is vmx.c's business.
  */
 #include "vmx.h"
+#include "../../apic.h"
 #include "vmx_cpufunc.h"
 #include "../../cpu.h"
 #include "../../x86.h"
@@ -109,6 +110,12 @@ vmcs_write_guest_reset(struct vcpu *vcpu, const struct vmx_ctls *ctls)
 	struct vmx_vm *vxm = vcpu->vc_vm->vm_backend;
 
 	vmcs_write(VMCS_PIN_BASED_CTLS, ctls->pin);
+	if ((ctls->pin & PIN_PREEMPTION_TIMER) != 0) {
+		u64 t = (tsc_hz * VMX_PREEMPT_NS / 1000000000UL) >>
+		    vmx_preempt_shift;
+		vmcs_write(VMCS_PREEMPTION_TIMER, t > 0xffffffffUL ?
+		    0xffffffffUL : (t == 0 ? 1 : t));
+	}
 	vmcs_write(VMCS_PROC_BASED_CTLS, ctls->proc);
 	vmcs_write(VMCS_PROC_BASED_CTLS2, ctls->proc2);
 	vmcs_write(VMCS_EXIT_CTLS, ctls->exit);

@@ -30,6 +30,7 @@ static bool ept_2m_ok;		/* [probe] EPT PDEs may be leaves */
 static const u32 switched_msr[VMX_NSWITCHED] = { MSR_STAR, MSR_LSTAR,
     MSR_CSTAR, MSR_SFMASK, MSR_KGS_BASE };
 bool vmx_has_nmi_window;
+u32 vmx_preempt_shift;		/* the timer ticks at TSC >> this */
 
 /*
  * VPIDs 1..VPID_MAX (0 is the host's), recycled: vpid_inuse has a bit per
@@ -187,6 +188,19 @@ vmx_probe(char *why, size_t len)
 	    (proc_ok & PROC_NMI_WINDOW_EXITING) != 0) {
 		ctls.pin |= PIN_VIRTUAL_NMIS;
 		vmx_has_nmi_window = true;
+	}
+	/*
+	 * A guest that spins with IF clear and no exits must still see the
+	 * host's stop (a time limit, ::kill): the host's kick IPI should
+	 * exit it, but Bochs never takes an external interrupt while the
+	 * guest's IF is clear (docs/platforms.md). The preemption timer
+	 * exits such a guest at most every VMX_PREEMPT_NS whatever its
+	 * IF; the budget is reloaded at every entry (no exit control saves
+	 * it), so a guest that exits anyway never sees it.
+	 */
+	if ((pin_ok & PIN_PREEMPTION_TIMER) != 0) {
+		ctls.pin |= PIN_PREEMPTION_TIMER;
+		vmx_preempt_shift = (u32)rdmsr(MSR_VMX_MISC) & 0x1f;
 	}
 	ctls.proc2 = want2 | (u32)rdmsr(MSR_VMX_PROCBASED2);
 	/* A guest's WBINVD would flush the host's caches: a no-op exit. */

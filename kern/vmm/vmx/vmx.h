@@ -147,6 +147,8 @@ u64 vmx_read(struct vcpu *, u32 field);
 void vmx_write(struct vcpu *, u32 field, u64 v);
 void vmx_decode_exit(struct vcpu *, struct vm_exit *);
 extern bool vmx_has_nmi_window;	/* virtual NMIs and NMI-window exiting */
+extern u32 vmx_preempt_shift;		/* VMX_MISC[4:0] */
+#define	VMX_PREEMPT_NS	10000000	/* the preemption timer's budget */
 void vmx_set_cr0(struct vcpu *, u64 cr0);
 const char *vmx_insn_error_name(u64 err);
 

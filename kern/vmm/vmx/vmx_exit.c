@@ -183,6 +183,7 @@ vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	decode_idt_vectoring(&vme->exitintinfo);
 	switch (basic) {
 	case EXIT_REASON_EXTINT:
+	case EXIT_REASON_PREEMPTION_TIMER:	/* a look at the host's stop */
 		vme->exitcode = VM_EXIT_INTR;
 		return;
 	case EXIT_REASON_INTR_WINDOW:
