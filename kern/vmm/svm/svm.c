@@ -150,6 +150,7 @@ svm_vcpu_init(struct vcpu *vcpu)
 	sv->sv_vmcb = phys_to_virt(sv->sv_vmcb_pa);
 	sv->sv_asid_cpu = -1;
 	sv->sv_lastcpu = -1;
+	sv->sv_tsc_aux_hw = SVM_TSC_AUX_HOST;
 	vcpu->vc_backend = sv;
 	for (int r = 0; r < VM_NGPR; r++)
 		vcpu->vc_gpr[r] = gpr(sv, (enum vm_reg)r);
@@ -298,17 +299,16 @@ svm_vmrun(struct vcpu *vcpu, struct vm_exit *vme)
 	 * intercept; QEMU 7.2 ignores RDTSCP's). Loaded here, the host's put
 	 * back by svm_savectx (the host itself never reads it).
 	 */
-	if (sc->sc_has_tsc_aux && (!sv->sv_tsc_aux_loaded ||
-	    sv->sv_tsc_aux_hw != vcpu->vc_tsc_aux) &&
-	    !unlikely(vmm_inject_msr_passthrough)) {
-		wrmsr(MSR_TSC_AUX, vcpu->vc_tsc_aux);
+	if (unlikely(sv->sv_tsc_aux_hw != vcpu->vc_tsc_aux)) {
+		if (sc->sc_has_tsc_aux && !unlikely(vmm_inject_msr_passthrough))
+			wrmsr(MSR_TSC_AUX, vcpu->vc_tsc_aux);
 		sv->sv_tsc_aux_hw = vcpu->vc_tsc_aux;
-		sv->sv_tsc_aux_loaded = true;
 	}
+	/* What VMRUN's checks look at (svm_check.c), but DR7 (virtual) and
+	 * CR3 (a guest's bad one fails its own MOV). */
 	sv->sv_entry = (struct svm_entry_state){ *vmcb64(sv, VMCB_CR0),
-	    *vmcb64(sv, VMCB_CR3), *vmcb64(sv, VMCB_CR4),
-	    *vmcb64(sv, VMCB_EFER), *vmcb64(sv, VMCB_DR6),
-	    *vmcb64(sv, VMCB_DR7), *(u16 *)(sv->sv_vmcb + VMCB_CS + 2) };
+	    *vmcb64(sv, VMCB_CR4), *vmcb64(sv, VMCB_EFER),
+	    *vmcb64(sv, VMCB_DR6), *(u16 *)(sv->sv_vmcb + VMCB_CS + 2) };
 	TRACE(TR_VMENTRY, vcpu, TR_ENTRY_VMRUN);
 	__asm__ __volatile__("clgi; sti" ::: "memory");
 	svm_run(&sv->sv_gregs, sv->sv_vmcb_pa, sc->sc_host_save);
@@ -551,10 +551,11 @@ svm_savectx(struct vcpu *vcpu)
 
 	TRACE(TR_SVM_SAVECTX, vcpu, CPU->cpu_id);
 	sv->sv_lastcpu = CPU->cpu_id;
-	if (sv->sv_tsc_aux_loaded) {
+	if (sv->sv_tsc_aux_hw != SVM_TSC_AUX_HOST) {
 		struct svm_cpu *sc = CPU->cpu_vmm;
-		wrmsr(MSR_TSC_AUX, sc->sc_host_tsc_aux);
-		sv->sv_tsc_aux_loaded = false;
+		if (sc->sc_has_tsc_aux)
+			wrmsr(MSR_TSC_AUX, sc->sc_host_tsc_aux);
+		sv->sv_tsc_aux_hw = SVM_TSC_AUX_HOST;
 	}
 }
 

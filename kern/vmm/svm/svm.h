@@ -41,19 +41,20 @@ struct svm_vcpu {
 	bool sv_nmi_blocked;		/* [p] an injected NMI's handler runs
 					   (SVM keeps no such bit: from the
 					   injection to the guest's IRET) */
-	bool sv_tsc_aux_loaded;		/* [p] the CPU's TSC_AUX is the guest's
-					   (svm_vmrun to svm_savectx) */
-	u64 sv_tsc_aux_hw;		/* [p] ... and this value */
+	u64 sv_tsc_aux_hw;		/* [p] the guest TSC_AUX in the CPU
+					   (svm_vmrun to svm_savectx), or
+					   SVM_TSC_AUX_HOST: the host's is */
 	u64 sv_eventinj_tried;		/* [p] EVENTINJ of the last VMRUN */
 	/* What the last VMRUN was given of the fields its checks look at
 	 * (svm_check.c): QEMU overwrites the guest area with the host's
 	 * state when VMRUN fails, so the VMCB no longer says. */
 	struct svm_entry_state {
-		u64 es_cr0, es_cr3, es_cr4, es_efer, es_dr6, es_dr7;
+		u64 es_cr0, es_cr4, es_efer, es_dr6;
 		u16 es_cs_attr;
 	} sv_entry;
-	u32 sv_invalid_streak;		/* [p] VMEXIT_INVALIDs in a row
-					   answered with #GP (svm_exit.c) */
+	u32 sv_invalid_streak;		/* [p] VMEXIT_INVALIDs answered with
+					   #GP at sv_invalid_rip in a row */
+	u64 sv_invalid_rip;
 	bool sv_intr_window;		/* [p] V_IRQ and VINTR intercept on */
 	bool sv_nmi_window;		/* [p] IRET intercept on */
 	u32 sv_clean;			/* [p] VMCB clean bits for next VMRUN */
@@ -80,6 +81,7 @@ vmcb32(struct svm_vcpu *sv, u32 off)
 void svm_decode_exit(struct vcpu *, struct vm_exit *);
 /* The first of VMRUN's consistency checks the VMCB fails, or NULL. */
 const char *svm_vmcb_check(struct svm_vcpu *, const struct svm_entry_state *);
+#define	SVM_TSC_AUX_HOST	(~0UL)	/* no guest's TSC_AUX is 64 bits */
 extern bool svm_has_nrip;
 
 /* The world switch (svm_run.asm): the instruction after VMRUN, where a

@@ -34,11 +34,11 @@ svm_vmcb_check(struct svm_vcpu *sv, const struct svm_entry_state *es)
 		return ("CR0 bits 63:32 are set");
 	if ((cr4 & ~vm_cr4_valid_bits()) != 0)
 		return ("CR4 has reserved bits set");
-	if ((efer & EFER_LMA) != 0 && (es->es_cr3 >> 52) != 0)
+	if ((efer & EFER_LMA) != 0 && (*vmcb64(sv, VMCB_CR3) >> 52) != 0)
 		return ("CR3 has reserved bits set (long mode)");
 	if ((es->es_dr6 >> 32) != 0)
 		return ("DR6 bits 63:32 are set");
-	if ((es->es_dr7 >> 32) != 0)
+	if ((*vmcb64(sv, VMCB_DR7) >> 32) != 0)
 		return ("DR7 bits 63:32 are set");
 	if (lm && (cr4 & CR4_PAE) == 0)
 		return ("EFER.LME and CR0.PG with CR4.PAE clear");

@@ -118,8 +118,9 @@ plant_npf(struct svm_vcpu *sv)
  * from the middle of the guest: QEMU 7.2's answer to a MOV to CR3/CR4 with
  * reserved bits (svm_check.c). If the instruction there is such a MOV, the
  * guest gets the #GP(0) hardware raises; a guest that faults on it again
- * and again is its own business (the time limit ends it), but a streak
- * far beyond any such loop means the checks here missed what VMRUN saw.
+ * and again is its own business (the time limit ends it), but a streak at
+ * one RIP far beyond any such loop means the checks here missed what
+ * VMRUN saw.
  */
 #define	SVM_INVALID_STREAK_MAX	1000000
 static void
@@ -138,6 +139,10 @@ decode_invalid(struct vcpu *vcpu, struct svm_vcpu *sv, struct vm_exit *vme,
 		return;
 	}
 	bool known = vm_insn_decode(vcpu, rip, &vie);
+	if (rip != sv->sv_invalid_rip) {
+		sv->sv_invalid_rip = rip;
+		sv->sv_invalid_streak = 0;
+	}
 	if (!host_rip && known && vie.vie_op == VIE_OP_MOV_TO_CR &&
 	    ++sv->sv_invalid_streak < SVM_INVALID_STREAK_MAX) {
 		vmm_stat_incr(vcpu, QEMU_INVALID_AS_GP);
@@ -168,7 +173,6 @@ svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 		decode_invalid(vcpu, sv, vme, rip);
 		return;
 	}
-	sv->sv_invalid_streak = 0;
 	decode_intinfo(*vmcb64(sv, VMCB_EXITINTINFO), &vme->exitintinfo);
 	switch (code) {
 	case VMEXIT_VINTR:
