@@ -93,5 +93,6 @@ u64 fuzz_run(u64 first, u64 last, bool verbose, struct fz_totals *);
 /* guest=fuzz:SEED: one guest, its program listed and its console shown;
  * does not return (the boot's verdict is the guest's). */
 void fuzz_replay(u64 seed) __noreturn;
+extern bool fuzz_verbose;		/* fuzz_verbose=1: a line per guest */
 
 #endif
