@@ -502,6 +502,12 @@ dbreg_access(struct vcpu *vcpu, int n, bool write, u64 v)
 }
 
 u64
+vm_dr6_access(struct vcpu *vcpu, bool write, u64 v)
+{
+	return (dbreg_access(vcpu, 4, write, v));
+}
+
+u64
 vm_getreg_slow(struct vcpu *vcpu, enum vm_reg r)
 {
 	check_reg_access(vcpu, r, "vm_getreg");

@@ -126,8 +126,10 @@ struct vm_exit {
 					   the instruction (no assists) */
 		} cr8;
 		struct {
-			bool write;	/* MOV to DR7 (else from) */
+			bool write;	/* MOV to DRn (else from) */
 			int gpr;	/* as cr8's */
+			u8 dr;		/* n (SVM: 5 or 7; decoded if
+					   gpr is -1) */
 		} dr7;
 	} u;
 	/* An event whose delivery this exit interrupted (SVM EXITINTINFO,
@@ -499,6 +501,8 @@ void vm_complete_in(struct vcpu *, u32 value);
 u64 vm_hlt_wait(struct vcpu *);
 /* Would the CPU take this CR0 (MOV CR0's #GP(0) checks)? vmm_exit.c */
 bool vm_cr0_write_ok(struct vcpu *, u64 old, u64 v);
+/* The guest's DR6, wherever it is now (vmm.c). */
+u64 vm_dr6_access(struct vcpu *, bool write, u64 v);
 bool vm_cr4_write_ok(struct vcpu *, u64 old, u64 v);
 u64 vm_cr4_valid_bits(void);
 /* Tests: a hole in the backends' MSR bitmaps (vmm_msr.c). */

@@ -199,25 +199,18 @@ vm_handle_hlt(struct vcpu *vcpu, struct vm_exit *vme)
 	return (true);
 }
 
-/* MOV CRn/DRn, r64 or back without the backend's decode: the shared
- * decoder says which register (false: not a MOV of that register). */
+/* MOV CRn, r64 or back without the backend's decode: the shared decoder
+ * says which register (false: not a MOV of CRn). */
 static bool
-decode_mov(struct vcpu *vcpu, u64 rip, struct vm_exit *vme, bool dr, u8 n,
+decode_mov_cr(struct vcpu *vcpu, u64 rip, struct vm_exit *vme, u8 n,
     bool *write, int *gpr)
 {
 	struct vie vie;
-	enum vie_op to = dr ? VIE_OP_MOV_TO_DR : VIE_OP_MOV_TO_CR;
-	enum vie_op from = dr ? VIE_OP_MOV_FROM_DR : VIE_OP_MOV_FROM_CR;
 
-	/* DR5 is DR7 while CR4.DE is clear (the caller looks). */
-	if (!vm_insn_decode(vcpu, rip, &vie) || (vie.vie_reg != n &&
-	    !(dr && n == 7 && vie.vie_reg == 5)) ||
-	    (vie.vie_op != to && vie.vie_op != from))
+	if (!vm_insn_decode(vcpu, rip, &vie) || vie.vie_reg != n ||
+	    (vie.vie_op != VIE_OP_MOV_TO_CR && vie.vie_op != VIE_OP_MOV_FROM_CR))
 		return (false);
-	if (dr && vie.vie_reg == 5 &&
-	    (vm_getreg(vcpu, VM_REG_CR4) & CR4_DE) != 0)
-		return (false);
-	*write = vie.vie_op == to;
+	*write = vie.vie_op == VIE_OP_MOV_TO_CR;
 	*gpr = vie.vie_rm;
 	vme->inst_length = vie.vie_len;
 	vme->inst_length_guessed = false;
@@ -228,7 +221,7 @@ decode_mov(struct vcpu *vcpu, u64 rip, struct vm_exit *vme, bool dr, u8 n,
 static bool
 vm_handle_cr8(struct vcpu *vcpu, struct vm_exit *vme)
 {
-	if (vme->u.cr8.gpr < 0 && !decode_mov(vcpu, vme->rip, vme, false, 8,
+	if (vme->u.cr8.gpr < 0 && !decode_mov_cr(vcpu, vme->rip, vme, 8,
 	    &vme->u.cr8.write, &vme->u.cr8.gpr)) {
 		vme->exitcode = VM_EXIT_UNHANDLED;
 		ksnprintf(vme->reason, sizeof (vme->reason), "a CR8 access "
@@ -247,45 +240,74 @@ vm_handle_cr8(struct vcpu *vcpu, struct vm_exit *vme)
 }
 
 /*
- * DR7 where the backend keeps it virtual (SVM): the guest reads back what
- * it wrote, and the hardware's DR7 stays 0x400 in both worlds, so none of
- * the guest's breakpoints fire. QEMU 7.2's VMRUN and #VMEXIT assign DR7
- * without updating TCG's breakpoint list (target/i386/tcg/sysemu/
- * svm_helper.c: `env->dr[7] = x86_ldq_phys(...)`), and the guest's next
- * MOV DR7 then frees breakpoints by the wrong DR7's types: QEMU itself
- * segfaults (cpu_breakpoint_remove_by_ref). A guest must not be able to
- * kill its host's emulator, so no guest DR7 reaches the hardware. DR5,
- * DR7's alias while CR4.DE is clear, is intercepted with it.
+ * MOV to or from a debug register, where the backend makes them exit
+ * (SVM: DR7 and DR5; VMX: all, MOV-DR exiting). DR7 is virtual: the guest
+ * reads back what it wrote, and the hardware's DR7 stays 0x400 in both
+ * worlds, so none of the guest's breakpoints fire. QEMU 7.2's VMRUN and
+ * #VMEXIT assign DR7 without updating TCG's breakpoint list
+ * (target/i386/tcg/sysemu/svm_helper.c: `env->dr[7] = x86_ldq_phys(...)`),
+ * and the guest's next MOV DR7 then frees breakpoints by the wrong DR7's
+ * types: QEMU itself segfaults (cpu_breakpoint_remove_by_ref). And Bochs
+ * takes no interrupt, nor its VMX-preemption timer, in a guest whose
+ * instruction breakpoint sits on its own #DB handler: it loops there for
+ * good (fuzz seed 9714). A guest must not be able to kill or wedge its
+ * host's emulator. DR0-DR3 and DR6 are the guest's, as vm_getreg keeps
+ * them; DR4/DR5 are DR6/DR7 while CR4.DE is clear, #UD while it is set.
  */
 static bool
 vm_handle_dr7(struct vcpu *vcpu, struct vm_exit *vme)
 {
-	if (vme->u.dr7.gpr < 0 && !decode_mov(vcpu, vme->rip, vme, true, 7,
-	    &vme->u.dr7.write, &vme->u.dr7.gpr)) {
-		/* DR5 with CR4.DE set: #UD, as the CPU raises it. */
+	int n = vme->u.dr7.dr;
+
+	if (vme->u.dr7.gpr < 0) {
+		struct vie vie;
+		if (!vm_insn_decode(vcpu, vme->rip, &vie) ||
+		    (vie.vie_op != VIE_OP_MOV_TO_DR &&
+		    vie.vie_op != VIE_OP_MOV_FROM_DR)) {
+			vme->exitcode = VM_EXIT_UNHANDLED;
+			ksnprintf(vme->reason, sizeof (vme->reason), "a DR%d "
+			    "access at rip 0x%lx that is no MOV the decoder "
+			    "knows", n, vme->rip);
+			return (false);
+		}
+		n = vie.vie_reg;
+		vme->u.dr7.write = vie.vie_op == VIE_OP_MOV_TO_DR;
+		vme->u.dr7.gpr = vie.vie_rm;
+		vme->inst_length = vie.vie_len;
+		vme->inst_length_guessed = false;
+	}
+	if (n == 4 || n == 5) {
 		if ((vm_getreg(vcpu, VM_REG_CR4) & CR4_DE) != 0) {
 			vm_inject_exception(vcpu, 6, false, 0, 0);
 			return (true);
 		}
-		vme->exitcode = VM_EXIT_UNHANDLED;
-		ksnprintf(vme->reason, sizeof (vme->reason), "a DR7 access "
-		    "at rip 0x%lx that is no MOV the decoder knows", vme->rip);
-		return (false);
+		n += 2;
+	}
+	if (n > 7) {				/* DR8-DR15 */
+		vm_inject_exception(vcpu, 6, false, 0, 0);
+		return (true);
 	}
 	enum vm_reg r = vm_gpr_reg(vme->u.dr7.gpr);
 	if (!vme->u.dr7.write) {
-		vm_setreg(vcpu, r, vcpu->vc_dr7);
+		u64 v = n == 7 ? vcpu->vc_dr7 : n == 6 ?
+		    vm_dr6_access(vcpu, false, 0) :
+		    vm_getreg(vcpu, (enum vm_reg)(VM_REG_DR0 + n));
+		vm_setreg(vcpu, r, v);
 	} else {
 		u64 v = vm_getreg(vcpu, r);
 		/* Outside 64-bit mode the operand is 32 bits. */
 		if ((vm_getreg(vcpu, VM_REG_EFER) & EFER_LMA) == 0)
 			v = (u32)v;
-		if ((v >> 32) != 0) {
+		if (n >= 6 && (v >> 32) != 0) {
 			vm_inject_exception(vcpu, 13, true, 0, 0);
 			return (true);
 		}
-		/* Bit 10 reads as 1; 11, 12, 14 and 15 as 0. */
-		vcpu->vc_dr7 = (v & ~0xd800UL) | 0x400;
+		if (n == 7)	/* bit 10 reads as 1; 11, 12, 14, 15 as 0 */
+			vcpu->vc_dr7 = (v & ~0xd800UL) | 0x400;
+		else if (n == 6)
+			(void) vm_dr6_access(vcpu, true, v | 0xffff0ff0UL);
+		else
+			vm_setreg(vcpu, (enum vm_reg)(VM_REG_DR0 + n), v);
 	}
 	skip(vcpu, vme);
 	return (true);

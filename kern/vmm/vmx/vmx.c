@@ -150,10 +150,11 @@ vmx_probe(char *why, size_t len)
 	if (!adjust(PIN_EXTINT_EXITING | PIN_NMI_EXITING,
 	    tr ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED, &ctls.pin) ||
 	    /* CR8 exits: without them (and no TPR shadow) a guest's MOV
-	     * to CR8 would write the host APIC's TPR. */
+	     * to CR8 would write the host APIC's TPR. MOV DR exits: DR7
+	     * is virtual (vm_handle_dr), so no guest breakpoint fires. */
 	    !adjust(PROC_HLT_EXITING | PROC_RDPMC_EXITING | PROC_USE_IO_BITMAPS |
 	    PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CTLS | PROC_CR8_LOAD_EXITING |
-	    PROC_CR8_STORE_EXITING,
+	    PROC_CR8_STORE_EXITING | PROC_MOV_DR_EXITING,
 	    tr ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED, &ctls.proc) ||
 	    !adjust(EXIT_HOST_LMA | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
 	    tr ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT, &ctls.exit) ||
