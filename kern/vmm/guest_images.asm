@@ -44,6 +44,7 @@ GUEST evprefix
 GUEST evirq
 GUEST touchram
 GUEST fuzz
+GUEST drcr
 
 %macro ENTRY 1
 	dq guest_%1_name, guest_%1_start, guest_%1_end
@@ -82,4 +83,5 @@ guest_table:
 	ENTRY evirq
 	ENTRY touchram
 	ENTRY fuzz
+	ENTRY drcr
 	dq 0, 0, 0
