@@ -102,17 +102,12 @@ static void
 vmm_host_canaries(void)
 {
 	u64 c = (u64)CPU->cpu_id;
-	u32 a, b, cx, d;
 
 	wrmsr(MSR_LSTAR, 0xffffffff81c0de00ULL + c);
 	wrmsr(MSR_CSTAR, 0xffffffff81c0df00ULL + c);
 	wrmsr(MSR_KGS_BASE, 0xffff88805ec7e700ULL + c);
-	cpuid(0x80000000, 0, &a, &b, &cx, &d);
-	if (a >= 0x80000001) {
-		cpuid(0x80000001, 0, &a, &b, &cx, &d);
-		if ((d & (1U << 27)) != 0)			/* RDTSCP: TSC_AUX */
-			wrmsr(MSR_TSC_AUX, 0x5ec7a000U + (u32)c);
-	}
+	if (vmm_host_has_tsc_aux())
+		wrmsr(MSR_TSC_AUX, 0x5ec7a000U + (u32)c);
 }
 
 void

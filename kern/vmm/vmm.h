@@ -504,7 +504,8 @@ bool vm_cr0_write_ok(struct vcpu *, u64 old, u64 v);
 /* The guest's DR6, wherever it is now (vmm.c). */
 u64 vm_dr6_access(struct vcpu *, bool write, u64 v);
 bool vm_cr4_write_ok(struct vcpu *, u64 old, u64 v);
-u64 vm_cr4_valid_bits(void);
+u64 vm_cr4_valid_bits(void);		/* vmm_cpuid.c, as the next */
+bool vmm_host_has_tsc_aux(void);
 /* Tests: a hole in the backends' MSR bitmaps (vmm_msr.c). */
 extern bool vmm_inject_msr_passthrough;
 /* The vCPU's event state in a line (racy reads): what a stopped or stuck

@@ -245,3 +245,46 @@ vm_cpuid(struct vcpu *vcpu, u32 leaf, u32 sub, u32 r[4])
 	}
 	guest_cpuid(vcpu, leaf, sub, r);
 }
+
+/* Has the host RDTSCP, and so TSC_AUX (which a guest must not see)? */
+bool
+vmm_host_has_tsc_aux(void)
+{
+	u32 r[4];
+
+	host_cpuid(0x80000000, 0, r);
+	if (r[0] < 0x80000001)
+		return (false);
+	host_cpuid(0x80000001, 0, r);
+	return ((r[3] & D81_RDTSCP) != 0);
+}
+
+/* CR4 bits this CPU has, the rest reserved: VMXE and SMXE too, the
+ * host's (no guest sees VMX or SMX in CPUID). */
+u64
+vm_cr4_valid_bits(void)
+{
+	static const struct { u32 leaf; int reg; u32 bit; u64 cr4; } has[] = {
+		{ 1, 2, BIT(17), 1UL << 17 },	/* PCID: PCIDE */
+		{ 1, 2, BIT(26), 1UL << 18 },	/* XSAVE: OSXSAVE */
+		{ 7, 1, BIT(0), 1UL << 16 },	/* FSGSBASE */
+		{ 7, 1, BIT(7), 1UL << 20 },	/* SMEP */
+		{ 7, 1, BIT(20), 1UL << 21 },	/* SMAP */
+		{ 7, 2, BIT(2), 1UL << 11 },	/* UMIP */
+		{ 7, 2, BIT(3), 1UL << 22 },	/* PKU: PKE */
+		{ 7, 2, BIT(16), 1UL << 12 },	/* LA57 */
+	};
+	u32 r[4], max;
+	u64 v = 0x7ff;				/* VME .. OSXMMEXCPT */
+
+	host_cpuid(0, 0, r);
+	max = r[0];
+	for (size_t i = 0; i < ARRAY_SIZE(has); i++) {
+		if (has[i].leaf > max)
+			continue;
+		host_cpuid(has[i].leaf, 0, r);
+		if ((r[has[i].reg] & has[i].bit) != 0)
+			v |= has[i].cr4;
+	}
+	return (v);
+}

@@ -341,42 +341,6 @@ vm_cr0_write_ok(struct vcpu *vcpu, u64 old, u64 v)
 	return (true);
 }
 
-/* CR4 bits this CPU has (CPUID), the rest reserved: VMXE and SMXE too,
- * the host's (no guest sees VMX or SMX in CPUID). */
-u64
-vm_cr4_valid_bits(void)
-{
-	static u64 valid;
-	u32 a, b, c, d;
-
-	if (valid != 0)
-		return (valid);
-	u64 v = 0x7ff;				/* VME .. OSXMMEXCPT */
-	cpuid(1, 0, &a, &b, &c, &d);
-	if (c & (1U << 17))
-		v |= 1UL << 17;			/* PCIDE */
-	if (c & (1U << 26))
-		v |= 1UL << 18;			/* OSXSAVE */
-	cpuid(0, 0, &a, &b, &c, &d);
-	if (a >= 7) {
-		cpuid(7, 0, &a, &b, &c, &d);
-		if (b & (1U << 0))
-			v |= 1UL << 16;		/* FSGSBASE */
-		if (b & (1U << 7))
-			v |= 1UL << 20;		/* SMEP */
-		if (b & (1U << 20))
-			v |= 1UL << 21;		/* SMAP */
-		if (c & (1U << 2))
-			v |= 1UL << 11;		/* UMIP */
-		if (c & (1U << 3))
-			v |= 1UL << 22;		/* PKE */
-		if (c & (1U << 16))
-			v |= 1UL << 12;		/* LA57 */
-	}
-	valid = v;
-	return (v);
-}
-
 /* MOV CR4's #GP(0) checks: reserved bits, PAE cleared or LA57 changed in
  * long mode, PCIDE set outside it. */
 bool

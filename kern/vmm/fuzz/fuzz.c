@@ -76,24 +76,12 @@ text_sum(void)
 	return (s);
 }
 
-static bool
-have_tsc_aux(void)
-{
-	u32 a, b, c, d;
-
-	cpuid(0x80000000, 0, &a, &b, &c, &d);
-	if (a < 0x80000001)
-		return (false);
-	cpuid(0x80000001, 0, &a, &b, &c, &d);
-	return ((d & (1U << 27)) != 0);
-}
-
 /* May the host read this MSR (no #GP)? */
 static bool
 host_has(u32 msr)
 {
 	if (msr == MSR_TSC_AUX)
-		return (have_tsc_aux());
+		return (vmm_host_has_tsc_aux());
 	if (msr == MSR_VM_HSAVE_PA)
 		return (vmm_ops == &vmm_ops_svm);
 	return (true);

@@ -84,12 +84,7 @@ svm_cpu_init(void)
 	sc->sc_hsave = page_alloc(KM_PANIC);
 	sc->sc_host_save = page_alloc(KM_PANIC);
 	wrmsr(MSR_VM_HSAVE_PA, sc->sc_hsave);
-	u32 a, b, c, d;
-	cpuid(0x80000000, 0, &a, &b, &c, &d);
-	if (a >= 0x80000001) {
-		cpuid(0x80000001, 0, &a, &b, &c, &d);
-		sc->sc_has_tsc_aux = (d & (1U << 27)) != 0;
-	}
+	sc->sc_has_tsc_aux = vmm_host_has_tsc_aux();
 	if (sc->sc_has_tsc_aux)
 		sc->sc_host_tsc_aux = rdmsr(MSR_TSC_AUX);
 	sc->sc_asid_next = 1;
