@@ -33,6 +33,25 @@ FZ_PML4         equ     0x20000
 FZ_PDPT         equ     0x21000
 FZ_PD           equ     0x22000         ; four: 4 GiB
 
+; FZ_NEXT_OP base: the handlers' common part, once the stack and DS are
+; reset: count the fault, and ebx = the next op's index, or the frame's
+; verdict (1: too many faults, 2: the index is not an op's). base is what
+; DS adds to FZ_BASE's offsets (FZ_BASE in real mode, 0 when flat).
+%macro FZ_NEXT_OP 1
+        inc     dword [FZ_FAULTS - %1]
+        cmp     dword [FZ_FAULTS - %1], FZ_MAXFAULTS
+        ja      %%many
+        mov     ebx, [FZ_CUR - %1]
+        inc     ebx
+        cmp     ebx, [FZ_NOPS - %1]
+        jae     %%bad
+        cmp     ebx, FZ_MAXOPS
+        jb      %%next
+%%bad:  GUEST_EXIT 2
+%%many: GUEST_EXIT 1
+%%next:
+%endmacro
+
 guest_main:
         GUEST_PARAM
         and     eax, 3
@@ -66,22 +85,10 @@ rm_fault:
         mov     sp, LM_STACK
         mov     ax, FZ_BASE >> 4
         mov     ds, ax
-        inc     dword [FZ_FAULTS - FZ_BASE]
-        cmp     dword [FZ_FAULTS - FZ_BASE], FZ_MAXFAULTS
-        ja      rm_too_many
-        mov     ebx, [FZ_CUR - FZ_BASE]
-        inc     ebx
-        cmp     ebx, [FZ_NOPS - FZ_BASE]
-        jae     rm_bad_cur
-        cmp     ebx, FZ_MAXOPS
-        jae     rm_bad_cur
+        FZ_NEXT_OP FZ_BASE
         push    word FZ_BASE >> 4
         push    word [ebx * 4 + FZ_OPTAB - FZ_BASE]
         retf
-rm_too_many:
-        GUEST_EXIT 1
-rm_bad_cur:
-        GUEST_EXIT 2
 
         bits    32
 ; A 32-bit interrupt gate for every vector to pm_fault.
@@ -109,18 +116,8 @@ pm_fault:
         mov     es, ax
         mov     ss, ax
         mov     esp, LM_STACK
-        inc     dword [FZ_FAULTS]
-        cmp     dword [FZ_FAULTS], FZ_MAXFAULTS
-        ja      .many
-        mov     ebx, [FZ_CUR]
-        inc     ebx
-        cmp     ebx, [FZ_NOPS]
-        jae     .bad
-        cmp     ebx, FZ_MAXOPS
-        jae     .bad
+        FZ_NEXT_OP 0
         jmp     [ebx * 4 + FZ_OPTAB]
-.many:  GUEST_EXIT 1
-.bad:   GUEST_EXIT 2
 
 ; Long mode: identity page tables for 4 GiB, then the switch.
 lm_build:
@@ -188,19 +185,9 @@ lm_fault:
         mov     ss, ax
         mov     ds, ax
         mov     rsp, LM_STACK
-        inc     dword [FZ_FAULTS]
-        cmp     dword [FZ_FAULTS], FZ_MAXFAULTS
-        ja      .many
-        mov     ebx, [FZ_CUR]
-        inc     ebx
-        cmp     ebx, [FZ_NOPS]
-        jae     .bad
-        cmp     ebx, FZ_MAXOPS
-        jae     .bad
+        FZ_NEXT_OP 0
         mov     eax, [rbx * 4 + FZ_OPTAB]
         jmp     rax
-.many:  GUEST_EXIT 1
-.bad:   GUEST_EXIT 2
 
         align   8
 idtr32: dw      256 * 8 - 1
