@@ -647,7 +647,7 @@ KTEST(vmm, prefixed_exits_resume_after)
 
 /*
  * guest/drcr.asm: DR7 is virtual (reads back as written, DR5 is its alias,
- * an armed breakpoint never fires: vm_handle_dr7) and a MOV CR0 setting
+ * an armed breakpoint never fires: vm_handle_dr) and a MOV CR0 setting
  * NW without CD is #GP(0) (vm_cr0_write_ok on SVM, the CPU or cr_access on
  * VMX). The DR exits must have happened: the guest's DR7 went through the
  * core, not the hardware.
@@ -661,8 +661,8 @@ KTEST(vmm, dr7_virtual_cr0_checked)
 		return;
 	bool ok = run_guest("drcr", 0, &r, st);
 	KT_EXPECT(ok, "drcr: %s (verdict 0x%x)", r.reason, r.verdict);
-	KT_EXPECT(st[VMM_STAT_VMEXIT_DR7] >= 4, "%lu DR exits, want the 4 DR7 "
-	    "and DR5 accesses at least", st[VMM_STAT_VMEXIT_DR7]);
+	KT_EXPECT(st[VMM_STAT_VMEXIT_DR] >= 4, "%lu DR exits, want the 4 DR7 "
+	    "and DR5 accesses at least", st[VMM_STAT_VMEXIT_DR]);
 	ktest_note("drcr: %lu DR exits, %lu CR0 exits (SVM)",
-	    st[VMM_STAT_VMEXIT_DR7], st[VMM_STAT_VMEXIT_CR0]);
+	    st[VMM_STAT_VMEXIT_DR], st[VMM_STAT_VMEXIT_CR0]);
 }

@@ -130,7 +130,7 @@ struct vm_exit {
 			int gpr;	/* as cr8's */
 			u8 dr;		/* n (SVM: 5 or 7; decoded if
 					   gpr is -1) */
-		} dr7;
+		} dr;
 	} u;
 	/* An event whose delivery this exit interrupted (SVM EXITINTINFO,
 	 * VMX IDT-vectoring information): vm_run delivers it again. */
@@ -274,8 +274,8 @@ struct vcpu {
 	u64 vc_dr[5];			/* [p] the guest's DR0-DR3 and DR6
 					   while not loaded (VTCS_FPU_RESTORED
 					   clear) */
-	u64 vc_dr7;			/* [o] the guest's DR7 where the backend
-					   keeps it virtual (SVM: vm_handle_dr7) */
+	u64 vc_dr7;			/* [o] the guest's DR7: virtual on both
+					   backends (vm_handle_dr) */
 	u64 vc_host_dr[5];		/* [p] the host's, while the guest's
 					   are loaded */
 	struct vm_event vc_exc;		/* [o] an exception to raise */

@@ -255,11 +255,11 @@ vm_handle_cr8(struct vcpu *vcpu, struct vm_exit *vme)
  * them; DR4/DR5 are DR6/DR7 while CR4.DE is clear, #UD while it is set.
  */
 static bool
-vm_handle_dr7(struct vcpu *vcpu, struct vm_exit *vme)
+vm_handle_dr(struct vcpu *vcpu, struct vm_exit *vme)
 {
-	int n = vme->u.dr7.dr;
+	int n = vme->u.dr.dr;
 
-	if (vme->u.dr7.gpr < 0) {
+	if (vme->u.dr.gpr < 0) {
 		struct vie vie;
 		if (!vm_insn_decode(vcpu, vme->rip, &vie) ||
 		    (vie.vie_op != VIE_OP_MOV_TO_DR &&
@@ -271,8 +271,8 @@ vm_handle_dr7(struct vcpu *vcpu, struct vm_exit *vme)
 			return (false);
 		}
 		n = vie.vie_reg;
-		vme->u.dr7.write = vie.vie_op == VIE_OP_MOV_TO_DR;
-		vme->u.dr7.gpr = vie.vie_rm;
+		vme->u.dr.write = vie.vie_op == VIE_OP_MOV_TO_DR;
+		vme->u.dr.gpr = vie.vie_rm;
 		vme->inst_length = vie.vie_len;
 		vme->inst_length_guessed = false;
 	}
@@ -287,8 +287,8 @@ vm_handle_dr7(struct vcpu *vcpu, struct vm_exit *vme)
 		vm_inject_exception(vcpu, 6, false, 0, 0);
 		return (true);
 	}
-	enum vm_reg r = vm_gpr_reg(vme->u.dr7.gpr);
-	if (!vme->u.dr7.write) {
+	enum vm_reg r = vm_gpr_reg(vme->u.dr.gpr);
+	if (!vme->u.dr.write) {
 		u64 v = n == 7 ? vcpu->vc_dr7 : n == 6 ?
 		    vm_dr6_access(vcpu, false, 0) :
 		    vm_getreg(vcpu, (enum vm_reg)(VM_REG_DR0 + n));
@@ -581,7 +581,7 @@ vm_handle_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	case VM_EXIT_HYPERCALL:	return (vm_handle_hypercall(vcpu, vme));
 	case VM_EXIT_XSETBV:	return (vm_handle_xsetbv(vcpu, vme));
 	case VM_EXIT_CR8:	return (vm_handle_cr8(vcpu, vme));
-	case VM_EXIT_DR7:	return (vm_handle_dr7(vcpu, vme));
+	case VM_EXIT_DR:	return (vm_handle_dr(vcpu, vme));
 	case VM_EXIT_CR0:	return (vm_handle_cr0(vcpu, vme));
 	case VM_EXIT_NPF:	return (vm_handle_npf(vcpu, vme));
 	case VM_EXIT_INOUT:	return (vm_handle_inout(vcpu, vme));

@@ -21,7 +21,7 @@
 	X(XSETBV,	"xsetbv",	"XSETBV exits")			\
 	X(CR8,		"cr8",		"MOV to/from CR8 (the local APIC's TPR)") \
 	X(CR0,		"cr0",		"guest writes to CR0 (SVM: checked as the CPU checks them)") \
-	X(DR7,		"dr7",		"MOV to/from DR7 (SVM: a virtual DR7, vmm_exit.c)") \
+	X(DR,		"dr",		"MOV to/from a debug register (DR7 is virtual)") \
 	X(UD,		"ud",		"instructions the VM lacks (#UD raised)") \
 	X(GP,		"gp",		"instructions answered with #GP(0) (RDPMC)") \
 	X(SKIP,		"skip",		"instructions that do nothing in a VM (INVD, WBINVD)") \

@@ -162,7 +162,7 @@ svm_vcpu_init(struct vcpu *vcpu)
 	/* CR8 is the vCPU's APIC TPR (the core's), not V_TPR alone. */
 	*vmcb32(sv, VMCB_INTERCEPT_CR) = INTERCEPT_CR8_READ |
 	    INTERCEPT_CR8_WRITE;
-	/* DR7 (and DR5, its alias) is virtual (vm_handle_dr7): QEMU 7.2
+	/* DR7 (and DR5, its alias) is virtual (vm_handle_dr): QEMU 7.2
 	 * dies of a guest's. */
 	*vmcb32(sv, VMCB_INTERCEPT_DR) = (1U << 5) | (1U << 7) |
 	    (1U << (16 + 5)) | (1U << (16 + 7));

@@ -234,12 +234,12 @@ svm_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	case VMEXIT_DR5_WRITE:
 	case VMEXIT_DR7_READ:
 	case VMEXIT_DR7_WRITE:
-		vme->exitcode = VM_EXIT_DR7;
-		vme->u.dr7.write = code == VMEXIT_DR7_WRITE ||
+		vme->exitcode = VM_EXIT_DR;
+		vme->u.dr.write = code == VMEXIT_DR7_WRITE ||
 		    code == VMEXIT_DR5_WRITE;
-		vme->u.dr7.dr = code == VMEXIT_DR5_READ ||
+		vme->u.dr.dr = code == VMEXIT_DR5_READ ||
 		    code == VMEXIT_DR5_WRITE ? 5 : 7;
-		vme->u.dr7.gpr = (info1 & EXITINFO1_MOV_CR) != 0 ?
+		vme->u.dr.gpr = (info1 & EXITINFO1_MOV_CR) != 0 ?
 		    (int)(info1 & 15) : -1;
 		vme->inst_length = length(sv, vme, rip, 3);
 		break;

@@ -275,10 +275,10 @@ vmx_decode_exit(struct vcpu *vcpu, struct vm_exit *vme)
 	case EXIT_REASON_DR_ACCESS:
 		/* The qualification names DR, direction and GPR (SDM
 		 * table 28-4): no decode. */
-		vme->exitcode = VM_EXIT_DR7;
-		vme->u.dr7.dr = (u8)(qual & 7);
-		vme->u.dr7.write = ((qual >> 4) & 1) == 0;
-		vme->u.dr7.gpr = (int)((qual >> 8) & 15);
+		vme->exitcode = VM_EXIT_DR;
+		vme->u.dr.dr = (u8)(qual & 7);
+		vme->u.dr.write = ((qual >> 4) & 1) == 0;
+		vme->u.dr.gpr = (int)((qual >> 8) & 15);
 		break;
 	case EXIT_REASON_CR_ACCESS:
 		if ((qual & 15) == 8 && ((qual >> 4) & 3) <= 1) {
